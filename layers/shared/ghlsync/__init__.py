@@ -1,0 +1,1 @@
+"""ghl-sync shared layer: GHL client, connectors, mappers, sync engine and stores."""

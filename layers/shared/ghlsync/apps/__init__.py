@@ -1,0 +1,1 @@
+"""Connectors to the spoke apps (Kayako, ...) behind the Connector protocol."""

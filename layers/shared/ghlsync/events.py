@@ -1,0 +1,56 @@
+"""The change event: what ingress enqueues and the worker consumes, whatever its source.
+
+One model for every source keeps the queue, the DLQ, redrive and the engine source-agnostic.
+"""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ghlsync.mapping.canonical import EntityKind
+
+GHL_SOURCE = "ghl"
+
+
+class ChangeAction(StrEnum):
+    UPSERT = "upsert"  # created or updated: the engine re-reads the source record
+    DELETE = "delete"
+    TAGS = "tags"  # the contact's tag set changed (GHL ContactTagUpdate, app tag events)
+
+
+class ChangeEvent(BaseModel):
+    """One change on one side. Serialised as the SQS message body.
+
+    - `event_id` is the idempotency key (GHL webhookId, or a hash of the app's body) and the
+      FIFO deduplication id.
+    - `location_id` is the FIFO message group: one GHL location's events stay in order.
+    - `connection_id` is set for app-sourced events; GHL events fan out to every active
+      connection of the location.
+    - `entity_id` is the record's id on the source side; `parent_id` its contact's id there.
+    - `occurred_at` is the source's own timestamp, for out-of-order skips.
+    - `data` is the source payload fragment, kept for the audit trail and for fields the
+      source cannot be re-read for (deleted records, GHL tag lists).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: str = Field(min_length=1, max_length=128)
+    location_id: str = Field(min_length=1, max_length=128)
+    source: str = Field(min_length=1, max_length=64)
+    connection_id: str | None = None
+    entity: EntityKind
+    action: ChangeAction
+    entity_id: str = Field(min_length=1)
+    parent_id: str | None = None
+    occurred_at: datetime
+    received_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    event_type: str = Field(description="the source's own event name, e.g. ContactCreate")
+    data: dict[str, Any] = Field(default_factory=dict)
+    # Set by dlq_redrive so a redriven event can be told apart in the audit trail.
+    redriven: bool = False
+
+    @property
+    def from_ghl(self) -> bool:
+        return self.source == GHL_SOURCE

@@ -1,0 +1,1 @@
+"""GoHighLevel API v2: client, models, errors, OAuth and webhook verification."""

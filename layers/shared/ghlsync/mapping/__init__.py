@@ -1,0 +1,1 @@
+"""Canonical entities and the mappings between each side and them (no HTTP, no AWS)."""

@@ -1,0 +1,1 @@
+"""Persistence: DynamoDB single table (tenants, connections, links, leases, audit) and Secrets Manager."""

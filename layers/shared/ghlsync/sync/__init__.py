@@ -1,0 +1,1 @@
+"""The sync engine: identity, shadows and echo suppression, conflicts, tag deltas."""
