@@ -80,7 +80,9 @@ class Connector(Protocol):
         """Raise WebhookRejected unless the request provably comes from the app."""
         ...
 
-    def parse_webhook(self, request: InboundRequest, *, location_id: str, connection_id: str) -> list[ChangeEvent]:
+    def parse_webhook(
+        self, request: InboundRequest, *, location_id: str, connection_id: str
+    ) -> list[ChangeEvent]:
         """Normalise a verified request into change events; raise MalformedWebhook if unreadable."""
         ...
 
