@@ -1,8 +1,9 @@
 """Runtime settings, read once from the environment (template.yaml sets every variable)."""
 
+from datetime import UTC, datetime
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GHL_PRODUCTION_API = "https://services.leadconnectorhq.com"
@@ -32,6 +33,27 @@ class Settings(BaseSettings):
     token_lease_seconds: int = Field(default=60, ge=5)
     # Seconds an OAuth `state` stays valid between the install link and the callback.
     oauth_state_max_age_seconds: int = Field(default=3600, ge=60)
+
+    # ---- webhook ingress and the event spine (ghl_webhook, app_webhook, sync_worker, dlq_redrive)
+    # Comma-separated base64 SPKI DER public keys; several allow a key rotation to overlap.
+    ghl_webhook_ed25519_public_keys: str = ""
+    ghl_webhook_rsa_public_keys: str = ""
+    # From this instant the legacy RSA x-wh-signature is refused (GHL: 2026-07-01; one source says 09-01).
+    ghl_rsa_signature_cutoff: AwareDatetime = datetime(2026, 7, 1, tzinfo=UTC)
+    # Oldest signed `timestamp` accepted. GHL retries a 429 six times ~10 min apart (~70 min) and a
+    # retry may carry the first attempt's timestamp, so the window must outlast the retries.
+    webhook_max_age_seconds: int = Field(default=90 * 60, ge=60)
+    # Larger bodies are refused with 413 before any parsing.
+    webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=10 * 1024 * 1024)
+    # How long a webhook/event id is remembered; longer than GHL's ~70 min retry window.
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=24 * 3600)
+    # After UNINSTALL a location's data is kept this long, then expires.
+    uninstall_retain_days: int = Field(default=30, ge=0)
+    # Must equal the queue's redrive maxReceiveCount: the worker dead-letters the last attempt itself.
+    max_receive_count: int = Field(default=5, ge=1, le=1000)
+    # Full-jitter exponential backoff between attempts of a transiently failing event.
+    retry_base_seconds: int = Field(default=10, ge=1)
+    retry_max_seconds: int = Field(default=900, ge=1, le=43_200)
 
 
 @lru_cache(maxsize=1)
