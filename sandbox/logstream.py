@@ -1,0 +1,98 @@
+"""One readable log stream for the whole local stack.
+
+Every component writes `HH:MM:SS.mmm [component] message` lines through one lock, so the gateway,
+the poller, the schedules, the sandboxes and the handlers' own Powertools logs interleave cleanly.
+Powertools emits one JSON object per record; `HandlerLogWriter` turns each into
+`[<function>] LEVEL message key=value ...`, naming the function that is running in that thread.
+"""
+
+import contextvars
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TextIO
+
+# The function whose handler runs in the current thread (set by whoever invokes it).
+current_function: contextvars.ContextVar[str] = contextvars.ContextVar("current_function", default="handler")
+
+# Powertools keys that say nothing a reader of the local stream needs.
+_POWERTOOLS_NOISE = frozenset(
+    {"level", "message", "timestamp", "service", "location", "xray_trace_id", "sampling_rate"}
+    | {"cold_start", "function_name", "function_memory_size", "function_arn", "function_request_id"}
+)
+
+
+class LogStream:
+    """Thread-safe line writer with a component prefix."""
+
+    def __init__(self, out: TextIO | None = None, clock: Callable[[], float] = time.time) -> None:
+        self._out = out if out is not None else sys.stderr
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def emit(self, component: str, message: str) -> None:
+        stamp = datetime.fromtimestamp(self._clock()).strftime("%H:%M:%S.%f")[:-3]
+        lines = message.rstrip("\n").splitlines() or [""]
+        with self._lock:
+            for line in lines:
+                self._out.write(f"{stamp} [{component}] {line}\n")
+            self._out.flush()
+
+    def component(self, name: str) -> Callable[[str], None]:
+        """A `log(message)` callable bound to one component name."""
+        return lambda message: self.emit(name, message)
+
+
+@contextmanager
+def running_function(name: str) -> Iterator[None]:
+    """Attribute the handler logs written inside this block to `name`."""
+    token = current_function.set(name)
+    try:
+        yield
+    finally:
+        current_function.reset(token)
+
+
+class HandlerLogWriter:
+    """A file-like sink for Powertools' StreamHandler that re-renders its JSON records."""
+
+    def __init__(self, stream: LogStream) -> None:
+        self._stream = stream
+        self._pending = threading.local()
+
+    def write(self, text: str) -> int:
+        buffered: str = getattr(self._pending, "text", "") + text
+        *complete, rest = buffered.split("\n")
+        self._pending.text = rest
+        for line in complete:
+            if line.strip():
+                self._stream.emit(current_function.get(), render_record(line))
+        return len(text)
+
+    def flush(self) -> None:
+        """Lines are emitted as soon as they are complete; nothing is held back."""
+
+
+def render_record(line: str) -> str:
+    """`INFO message key=value ...` from a Powertools JSON line; any other text as it is."""
+    try:
+        record: Any = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(record, dict) or "message" not in record:
+        return line
+    extras = " ".join(
+        f"{key}={_compact(value)}" for key, value in record.items() if key not in _POWERTOOLS_NOISE
+    )
+    text = f"{record.get('level', 'INFO')} {_compact(record['message'])}"
+    return f"{text} {extras}" if extras else text
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), default=str)
