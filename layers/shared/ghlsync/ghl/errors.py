@@ -1,0 +1,246 @@
+"""Typed errors for GHL API v2 calls, built from the status code and the NestJS-style error body.
+
+Every error carries `status` (None when no response arrived), `message` and `trace_id` (when GHL sent
+one). `transient` says whether trying again later can succeed: 429, 5xx, timeouts and connection
+errors are transient; every other 4xx is permanent (the request itself is wrong).
+
+Messages come from an untrusted body and may echo request data, so every message passes through
+`redact` before it is stored: an access token never ends up in an exception or a log line.
+"""
+
+import re
+from typing import Any, Literal
+
+import httpx
+
+_BEARER = re.compile(r"(?i)\bbearer\s+[^\s\"',;]+")
+# JWTs (OAuth access/refresh tokens) and private-integration tokens (pit-<uuid>).
+_TOKEN_LIKE = re.compile(r"\beyJ[\w-]+\.[\w-]+\.[\w-]*|\bpit-[0-9a-fA-F-]{8,}")
+REDACTED = "[REDACTED]"
+
+UnauthorizedKind = Literal["invalid_token", "missing_scope", "version"]
+
+
+def redact(text: str, *secrets: str) -> str:
+    """`text` without the given secrets, bearer credentials or anything shaped like a GHL token."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    text = _BEARER.sub(f"Bearer {REDACTED}", text)
+    return _TOKEN_LIKE.sub(REDACTED, text)
+
+
+class GhlError(Exception):
+    """A GHL API call failed."""
+
+    def __init__(self, message: str, *, status: int | None = None, trace_id: str | None = None) -> None:
+        self.message = redact(message)
+        self.status = status
+        self.trace_id = trace_id
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        parts = [self.message]
+        if self.status is not None:
+            parts.append(f"status={self.status}")
+        if self.trace_id:
+            parts.append(f"traceId={self.trace_id}")
+        return " ".join(parts)
+
+    @property
+    def transient(self) -> bool:
+        return False
+
+
+class GhlBadRequest(GhlError):
+    """400 that is neither a duplicate contact nor a lookup of a missing record."""
+
+
+class GhlNotFound(GhlError):
+    """The record does not exist (404, or the 400 "... not found" GHL sends for some lookups)."""
+
+
+class GhlDuplicateContact(GhlError):
+    """Create refused because the location does not allow duplicates; `contact_id` is the existing one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        contact_id: str,
+        matching_field: str | None,
+        contact_name: str | None = None,
+        status: int | None = 400,
+        trace_id: str | None = None,
+    ) -> None:
+        self.contact_id = contact_id
+        self.matching_field = matching_field
+        self.contact_name = contact_name
+        super().__init__(message, status=status, trace_id=trace_id)
+
+
+class GhlValidationError(GhlError):
+    """422: the body broke GHL's validation rules; `messages` lists each rule GHL reported."""
+
+    def __init__(self, messages: list[str], *, status: int | None = 422, trace_id: str | None = None) -> None:
+        self.messages = [redact(m) for m in messages]
+        super().__init__("; ".join(self.messages) or "Unprocessable Entity", status=status, trace_id=trace_id)
+
+
+class GhlUnauthorized(GhlError):
+    """401. `kind` tells a rejected token (refresh it) from a missing scope or a bad Version header."""
+
+    def __init__(
+        self, message: str, *, kind: UnauthorizedKind, status: int | None = 401, trace_id: str | None = None
+    ) -> None:
+        self.kind: UnauthorizedKind = kind
+        super().__init__(message, status=status, trace_id=trace_id)
+
+
+class GhlForbidden(GhlError):
+    """403: the token does not have access to this location."""
+
+
+class GhlRateLimited(GhlError):
+    """429, or the daily budget is known to be spent. `retry_after` is in seconds when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status: int | None = 429,
+        trace_id: str | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, status=status, trace_id=trace_id)
+
+    @property
+    def transient(self) -> bool:
+        return True
+
+
+class GhlServerError(GhlError):
+    """5xx from GHL (or a gateway in front of it)."""
+
+    @property
+    def transient(self) -> bool:
+        return True
+
+
+class GhlTransportError(GhlError):
+    """No usable response: timeout, connection refused or reset, protocol error.
+
+    `request_sent` is False when the connection was never established (so the server cannot have
+    acted on the request) and True when it may have been.
+    """
+
+    def __init__(self, message: str, *, request_sent: bool) -> None:
+        self.request_sent = request_sent
+        super().__init__(message)
+
+    @property
+    def transient(self) -> bool:
+        return True
+
+
+class GhlUnexpectedResponse(GhlError):
+    """A success status whose body is not the JSON shape the API documents."""
+
+
+class GhlPaginationError(GhlError):
+    """A paginated listing stopped making progress (a cursor that does not advance, a repeated page)."""
+
+
+def error_body(response: httpx.Response) -> dict[str, Any]:
+    """The JSON object of an error response, or {} when the body is not a JSON object."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _messages(body: dict[str, Any], fallback: str) -> list[str]:
+    raw = body.get("message")
+    if isinstance(raw, list):
+        return [str(item) for item in raw]
+    if isinstance(raw, str) and raw:
+        return [raw]
+    error = body.get("error")
+    return [error] if isinstance(error, str) and error else [fallback]
+
+
+def _trace_id(response: httpx.Response, body: dict[str, Any]) -> str | None:
+    trace = body.get("traceId")
+    if isinstance(trace, str) and trace:
+        return trace
+    return response.headers.get("traceid") or response.headers.get("x-trace-id")
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds form); None when absent or not a number.
+
+    The HTTP-date form would need a wall clock the client deliberately does not read; GHL's 429
+    headers are undocumented, so delta-seconds is the form worth honouring.
+    """
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def unauthorized_kind(message: str) -> UnauthorizedKind:
+    lowered = message.lower()
+    if "scope" in lowered:
+        return "missing_scope"
+    if "version" in lowered:
+        return "version"
+    return "invalid_token"
+
+
+def error_from_response(response: httpx.Response) -> GhlError:
+    """The typed error for a non-2xx response."""
+    status = response.status_code
+    body = error_body(response)
+    messages = _messages(body, response.reason_phrase or f"HTTP {status}")
+    message = "; ".join(messages)
+    trace_id = _trace_id(response, body)
+
+    if status == 400:
+        meta = body.get("meta")
+        if isinstance(meta, dict) and isinstance(meta.get("contactId"), str):
+            matching = meta.get("matchingField")
+            name = meta.get("contactName")
+            return GhlDuplicateContact(
+                message,
+                contact_id=meta["contactId"],
+                matching_field=matching if isinstance(matching, str) else None,
+                contact_name=name if isinstance(name, str) else None,
+                status=status,
+                trace_id=trace_id,
+            )
+        if "not found" in message.lower():
+            return GhlNotFound(message, status=status, trace_id=trace_id)
+        return GhlBadRequest(message, status=status, trace_id=trace_id)
+    if status == 401:
+        return GhlUnauthorized(message, kind=unauthorized_kind(message), status=status, trace_id=trace_id)
+    if status == 403:
+        return GhlForbidden(message, status=status, trace_id=trace_id)
+    if status == 404:
+        return GhlNotFound(message, status=status, trace_id=trace_id)
+    if status == 422:
+        return GhlValidationError(messages, status=status, trace_id=trace_id)
+    if status == 429:
+        return GhlRateLimited(
+            message,
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+            status=status,
+            trace_id=trace_id,
+        )
+    if status >= 500:
+        return GhlServerError(message, status=status, trace_id=trace_id)
+    return GhlError(message, status=status, trace_id=trace_id)
