@@ -1,0 +1,132 @@
+"""KayakoSandbox: the fake Kayako instance tests, the demo and the dev stack talk to.
+
+    sb = KayakoSandbox(clock=fake_clock, seed=0)
+    sb.add_agent("agent@example.com", "secret")
+    http = httpx.Client(transport=sb.transport(), base_url=sb.base_url)   # in-process
+    sb.register_automation("https://hooks.example/kayako?token=s3cret")
+    sb.ui_update_user(user_id, full_name="Ada Byron")                        # like an agent in the UI
+    sb.deliver_automations()                                                 # POSTs the queued payloads
+
+State is in `sb.store`; every API call is in `sb.request_log` as (method, path, status).
+"""
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from flask import Flask
+
+from sandbox.kayako.api import LoggedRequest, build_app
+from sandbox.kayako.automations import Automations, Delivery, Endpoint, Sender, http_sender
+from sandbox.kayako.faults import Faults, FaultyTransport
+from sandbox.kayako.limits import RateLimiter
+from sandbox.kayako.sessions import SessionManager
+from sandbox.kayako.store import CUSTOMER_ROLE_ID, Case, KayakoStore, Note, User, tag_list
+
+DEFAULT_BASE_URL = "https://sandbox.kayako.com/api/v1"
+
+
+class KayakoSandbox:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        seed: int = 0,
+        rate_limits: dict[str, int] | None = None,
+        session_idle_timeout_s: float | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        automation_sender: Sender = http_sender,
+    ) -> None:
+        self.base_url = base_url
+        self.clock = clock
+        self.store = KayakoStore(clock, base_url)
+        self.sessions = SessionManager(clock, session_idle_timeout_s)
+        self.limiter = RateLimiter(clock, rate_limits)
+        self.faults = Faults(seed)
+        self.automations = Automations(automation_sender)
+        self.store.listeners.append(self.automations.on_change)
+        self.request_log: list[LoggedRequest] = []
+        self.wsgi_app: Flask = build_app(self)
+
+    # -- setup ----------------------------------------------------------------------------
+    def add_agent(self, email: str, password: str, full_name: str = "Sandbox Agent") -> User:
+        """An agent who can log in with Basic email:password (and be assigned cases)."""
+        return self.store.add_agent(email, password, full_name)
+
+    def transport(self) -> httpx.BaseTransport:
+        """In-process transport, with transport-level faults (timeouts, resets)."""
+        return FaultyTransport(self.wsgi_app, self.faults)
+
+    def expire_sessions(self) -> int:
+        """Every open session now answers 454 Session Not Found."""
+        with self.store.lock:
+            return self.sessions.expire_all()
+
+    # -- automations ----------------------------------------------------------------------
+    @property
+    def automation_sender(self) -> Sender:
+        return self.automations.sender
+
+    @automation_sender.setter
+    def automation_sender(self, sender: Sender) -> None:
+        self.automations.sender = sender
+
+    def register_automation(self, url: str, *, headers: dict[str, str] | None = None) -> Endpoint:
+        """An HTTP endpoint every data change is posted to (put the secret in the URL or headers)."""
+        return self.automations.register(url, headers=headers)
+
+    def deliver_automations(self) -> list[Delivery]:
+        return self.automations.deliver()
+
+    # -- an agent editing in Kayako's UI (fires automations like any change) -----------------
+    def ui_create_user(
+        self,
+        full_name: str,
+        *,
+        email: str | None = None,
+        phone: str | None = None,
+        custom_fields: dict[str, Any] | None = None,
+    ) -> User:
+        params: dict[str, Any] = {"full_name": full_name, "role_id": CUSTOMER_ROLE_ID}
+        if email is not None:
+            params["email"] = email
+        if phone is not None:
+            params["phone"] = phone
+        if custom_fields:
+            params["custom_fields"] = custom_fields
+        return self.store.create_user(params)
+
+    def ui_update_user(self, user_id: int, **fields: Any) -> User:
+        return self.store.update_user(user_id, fields)
+
+    def ui_add_email(self, user_id: int, email: str, *, primary: bool = True) -> None:
+        self.store.create_identity("email", {"user_id": user_id, "email": email, "is_primary": primary})
+
+    def ui_delete_user(self, user_id: int) -> None:
+        self.store.delete_user(user_id)
+
+    def ui_add_note(self, user_id: int, text: str, *, pinned: bool = False) -> Note:
+        return self.store.create_note(user_id, {"contents": text, "is_pinned": pinned}, creator_id=None)
+
+    def ui_update_note(self, user_id: int, note_id: int, text: str) -> Note:
+        return self.store.update_note(user_id, note_id, {"contents": text})
+
+    def ui_delete_note(self, user_id: int, note_id: int) -> None:
+        self.store.delete_note(user_id, note_id)
+
+    def ui_add_tags(self, user_id: int, *tags: str) -> list[str]:
+        return self.store.change_tags(user_id, "add", tag_list(list(tags)))
+
+    def ui_remove_tags(self, user_id: int, *tags: str) -> list[str]:
+        return self.store.change_tags(user_id, "remove", tag_list(list(tags)))
+
+    def ui_create_case(self, requester_id: int, subject: str, contents: str = "", **fields: Any) -> Case:
+        params = {"subject": subject, "requester_id": requester_id, "contents": contents or subject, **fields}
+        return self.store.create_case(params, creator_id=None)
+
+    def ui_update_case(self, case_id: int, **fields: Any) -> Case:
+        return self.store.update_case(case_id, fields)
+
+    def ui_delete_case(self, case_id: int) -> None:
+        self.store.delete_case(case_id)
