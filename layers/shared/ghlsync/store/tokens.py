@@ -464,13 +464,17 @@ def default_oauth_client() -> OAuthClient:
 
 
 @cache
+def default_tenant_store() -> TenantStore:
+    return TenantStore(sync_table())
+
+
+@cache
 def default_token_provider() -> OAuthTokenProvider:
     settings = get_settings()
-    table = sync_table()
     return OAuthTokenProvider(
         default_token_store(),
-        LeaseStore(table),
-        TenantStore(table),
+        LeaseStore(sync_table()),
+        default_tenant_store(),
         default_oauth_client(),
         lease_ttl_s=settings.token_lease_seconds,
     )
@@ -481,7 +485,7 @@ def default_installer() -> Installer:
     return Installer(
         default_oauth_client(),
         default_token_store(),
-        TenantStore(sync_table()),
+        default_tenant_store(),
         default_app_credentials(),
         state_max_age_s=get_settings().oauth_state_max_age_seconds,
     )
