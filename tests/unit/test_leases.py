@@ -1,12 +1,8 @@
-"""LeaseStore: exclusive, expiring claims in the sync table (moto, created from template.yaml)."""
+"""LeaseStore: exclusive, expiring claims in the sync table (moto tables from template.yaml)."""
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from ghlsync.store.leases import LeaseStore, lease_key
-from sandbox.aws import provision
-from sandbox.template import load_template
 
 TTL = 60
 
@@ -20,11 +16,8 @@ class FakeClock:
 
 
 @pytest.fixture
-def table(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        stack = provision(load_template())
-        yield boto3.resource("dynamodb").Table(stack.physical_ids()["SyncTable"])
+def table(aws):
+    return aws.table
 
 
 @pytest.fixture

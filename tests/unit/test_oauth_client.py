@@ -24,7 +24,7 @@ GRANTED = {
 }
 
 
-def client_answering(handler, *, client_id="client", client_secret="secret"):
+def client_answering(handler, *, client_id="client"):
     seen: list[httpx.Request] = []
 
     def record(request: httpx.Request) -> httpx.Response:
@@ -32,7 +32,7 @@ def client_answering(handler, *, client_id="client", client_secret="secret"):
         return handler(request)
 
     http = httpx.Client(transport=httpx.MockTransport(record))
-    return OAuthClient(http, BASE, client_id, client_secret, clock=lambda: NOW), seen
+    return OAuthClient(http, BASE, client_id, "secret", clock=lambda: NOW), seen
 
 
 def form_of(request: httpx.Request) -> dict[str, str]:

@@ -1,10 +1,8 @@
-"""TenantStore: tenant rows and the token-expiry index (moto, tables from template.yaml)."""
+"""TenantStore: tenant rows and the token-expiry index (moto tables from template.yaml)."""
 
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from ghlsync.store.tenants import (
     AuthKind,
@@ -14,18 +12,13 @@ from ghlsync.store.tenants import (
     TenantStore,
     tenant_key,
 )
-from sandbox.aws import provision
-from sandbox.template import load_template
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def table(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        stack = provision(load_template())
-        yield boto3.resource("dynamodb").Table(stack.physical_ids()["SyncTable"])
+def table(aws):
+    return aws.table
 
 
 @pytest.fixture
