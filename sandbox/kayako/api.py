@@ -327,9 +327,16 @@ def _identity_routes(
     def get_identity(identity_id: int) -> Response:
         return one(store.identity_json(store.identity(kind, identity_id), base_url()), resource)
 
+    def update_identity(identity_id: int) -> Response:
+        params = _params()
+        return one(
+            store.identity_json(store.update_identity(kind, identity_id, params), base_url()), resource
+        )
+
     app.add_url_rule(path, f"list_{kind}_identities", list_identities, methods=["GET"])
     app.add_url_rule(path, f"create_{kind}_identity", create_identity, methods=["POST"])
     app.add_url_rule(f"{path}/<int:identity_id>", f"get_{kind}_identity", get_identity, methods=["GET"])
+    app.add_url_rule(f"{path}/<int:identity_id>", f"update_{kind}_identity", update_identity, methods=["PUT"])
 
 
 def _admin_routes(app: Flask, sb: "KayakoSandbox") -> None:

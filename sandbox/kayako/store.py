@@ -338,6 +338,26 @@ class KayakoStore:
             self._emit("user.updated", user.id, user.id, now, self.user_json(user))
             return identity
 
+    def update_identity(self, kind: str, identity_id: int, params: Json) -> Identity:
+        """Only the flags can change; making one primary demotes the user's other primary."""
+        with self.lock:
+            identity = self.identity(kind, identity_id)
+            now = self.clock()
+            if _bool(params.get("is_primary", identity.is_primary), "is_primary") and not identity.is_primary:
+                for other in self.identities_of(identity.user_id, kind):
+                    other.is_primary = False
+                    other.updated_at = now
+                identity.is_primary = True
+            if "is_notification_enabled" in params:
+                identity.is_notification_enabled = _bool(
+                    params["is_notification_enabled"], "is_notification_enabled"
+                )
+            identity.updated_at = now
+            user = self.user(identity.user_id)
+            user.updated_at = now
+            self._emit("user.updated", user.id, user.id, now, self.user_json(user))
+            return identity
+
     # -- notes ----------------------------------------------------------------------------
     def note(self, user_id: int, note_id: int) -> Note:
         found = self.notes.get(note_id)

@@ -1,0 +1,28 @@
+"""Kayako connector (help desk): contacts ⇄ users, tasks ⇄ cases, notes, tags; automation webhooks."""
+
+from ghlsync.apps.kayako.connector import KayakoConnector
+from ghlsync.apps.kayako.errors import (
+    KayakoAuthError,
+    KayakoConflict,
+    KayakoError,
+    KayakoNotFound,
+    KayakoRateLimited,
+    KayakoServerError,
+    KayakoTransportError,
+    KayakoValidationError,
+)
+from ghlsync.apps.kayako.settings import KayakoCredentials, KayakoSettings
+
+__all__ = [
+    "KayakoAuthError",
+    "KayakoConflict",
+    "KayakoConnector",
+    "KayakoCredentials",
+    "KayakoError",
+    "KayakoNotFound",
+    "KayakoRateLimited",
+    "KayakoServerError",
+    "KayakoSettings",
+    "KayakoTransportError",
+    "KayakoValidationError",
+]
