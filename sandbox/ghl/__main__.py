@@ -1,0 +1,62 @@
+"""`python -m sandbox.ghl --port 8081 --location-id LOC --token TOKEN [--host 127.0.0.1]`"""
+
+import argparse
+import signal
+import sys
+import threading
+
+from sandbox.ghl.sandbox import GhlSandbox
+from sandbox.ghl.server import PortInUseError, serve
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox.ghl",
+        description="A local fake of the GoHighLevel API v2 serving one location (more via /_sandbox/).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--location-id", required=True, help="the location to create")
+    parser.add_argument("--token", required=True, help="the location's private-integration token")
+    parser.add_argument(
+        "--allow-duplicates", action="store_true", help="the location allows duplicate contacts"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed for ids, keys and faults")
+    parser.add_argument("--seed-contacts", type=int, default=0, help="create this many contacts at start")
+    parser.add_argument(
+        "--webhook-url", action="append", default=[], help="extra webhook target (repeatable)"
+    )
+    parser.add_argument("--sign-rsa", action="store_true", help="also send the legacy x-wh-signature")
+    parser.add_argument("--not-found-status", type=int, choices=(400, 404), default=404)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sandbox = GhlSandbox(seed=args.seed, sign_rsa=args.sign_rsa, not_found_status=args.not_found_status)
+    sandbox.add_location(args.location_id, token=args.token, allow_duplicates=args.allow_duplicates)
+    for url in args.webhook_url:
+        sandbox.register_webhook(url)
+    if args.seed_contacts:
+        sandbox.seed(args.location_id, args.seed_contacts)
+    try:
+        server = serve(sandbox, host=args.host, port=args.port)
+    except PortInUseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"GHL sandbox on {server.url} (location {args.location_id}); admin API under /_sandbox/", flush=True
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,384 @@
+"""GhlSandbox: one object holding a fake GHL (state, auth, limits, webhooks, faults) and its app."""
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import httpx
+
+from sandbox.ghl import validation as dto
+from sandbox.ghl.app import create_app
+from sandbox.ghl.clock import Clock
+from sandbox.ghl.crm import Crm
+from sandbox.ghl.faults import FaultInjector, FaultyTransport
+from sandbox.ghl.oauth import ACCESS_TOKEN_TTL_S, OAuthApp, OAuthServer
+from sandbox.ghl.ratelimit import RateLimiter
+from sandbox.ghl.state import Appointment, Contact, IdFactory, Location, Note, Store, Task, iso_ms
+from sandbox.ghl.webhooks import (
+    MAX_RETRIES,
+    Delivery,
+    Outbox,
+    Signer,
+    Target,
+    WebhookSender,
+    compact_json,
+    httpx_sender,
+)
+
+_UI_CONTACT_FIELDS = set(dto.CREATE_CONTACT.rules) - {"locationId"}
+
+
+class GhlSandbox:
+    """A faithful fake of GHL API v2 for one or more locations. See the package docstring."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock = time.time,
+        burst_limit: int = 100,
+        burst_interval_ms: int = 10_000,
+        daily_limit: int = 200_000,
+        webhook_retry_interval_s: float = 600.0,
+        webhook_max_retries: int = MAX_RETRIES,
+        seed: int = 0,
+        not_found_status: int = 404,
+        access_token_ttl_s: int = ACCESS_TOKEN_TTL_S,
+        sign_rsa: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+        webhook_sender: WebhookSender | None = None,
+    ) -> None:
+        prefix = f"ghl-sandbox:{seed}"
+        self.clock = clock
+        self.sleep = sleep
+        self.seed_value = seed
+        self.sign_rsa = sign_rsa
+        self.lock = threading.RLock()
+        self.store = Store()
+        self.request_log: list[tuple[str, str, int]] = []
+        self._ids = IdFactory(f"{prefix}:ids")
+        self._trace_ids = IdFactory(f"{prefix}:trace")
+        self._webhook_ids = IdFactory(f"{prefix}:webhooks")
+        self.crm = Crm(self.store, self._ids, clock, self._emit, not_found_status=not_found_status)
+        self.oauth = OAuthServer(clock, IdFactory(f"{prefix}:oauth"), access_token_ttl_s)
+        self.rate_limiter = RateLimiter(
+            clock, burst_limit=burst_limit, burst_interval_ms=burst_interval_ms, daily_limit=daily_limit
+        )
+        self.faults = FaultInjector(seed)
+        self.signer = Signer(seed)
+        self.outbox = Outbox(retry_interval_s=webhook_retry_interval_s, max_retries=webhook_max_retries)
+        self.webhook_sender: WebhookSender = webhook_sender or httpx_sender()
+        # The app id stamped on deliveries to extra targets (no Marketplace app behind them).
+        self.default_app_id = IdFactory(f"{prefix}:app").hex_id()
+        self._extra_targets: list[tuple[str, str | None, str]] = []  # (url, location or None, app id)
+        self._seeded: dict[str, int] = {}
+        self.wsgi_app = create_app(self)
+
+    # --- setup ---
+
+    def add_location(
+        self,
+        location_id: str,
+        *,
+        token: str | None = None,
+        allow_duplicates: bool = False,
+        scopes: Iterable[str] | None = None,
+        company_id: str | None = None,
+        duplicate_fields: tuple[str, ...] = ("email", "phone"),
+    ) -> Location:
+        """A sub-account; `token` is its private-integration token (None: OAuth installs only)."""
+        with self.lock:
+            if location_id in self.store.locations:
+                raise ValueError(f"location {location_id!r} already exists")
+            location = Location(
+                location_id,
+                company_id or self._ids.firestore_id(),
+                allow_duplicates=allow_duplicates,
+                duplicate_fields=duplicate_fields,
+            )
+            self.store.locations[location_id] = location
+            if token is not None:
+                self.oauth.add_pit(location_id, token, scopes)
+            return location
+
+    def add_pit(self, location_id: str, token: str, *, scopes: Iterable[str] | None = None) -> None:
+        """Another private-integration token (e.g. "rotate and expire later" keeps two valid)."""
+        with self.lock:
+            self.store.location(location_id)
+            self.oauth.add_pit(location_id, token, scopes)
+
+    def revoke_token(self, token: str) -> None:
+        with self.lock:
+            self.oauth.credentials[token].revoked = True
+
+    def add_oauth_client(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        redirect_uri: str | None = None,
+        webhook_url: str | None = None,
+        scopes: Iterable[str] | None = None,
+    ) -> OAuthApp:
+        with self.lock:
+            return self.oauth.add_app(
+                client_id, client_secret, redirect_uri=redirect_uri, webhook_url=webhook_url, scopes=scopes
+            )
+
+    def authorize(self, client_id: str, location_id: str) -> str:
+        """The consent screen: installs the app (INSTALL webhook) and returns a single-use code."""
+        with self.lock:
+            location = self.store.location(location_id)
+            code, installation, newly = self.oauth.authorize(client_id, location_id, location.company_id)
+            app = self.oauth.apps[client_id]
+            if newly and app.webhook_url:
+                data = {
+                    "installType": "Location",
+                    "companyId": installation.company_id,
+                    "userId": installation.user_id,
+                    "isWhitelabelCompany": False,
+                }
+                self._queue(Target(app.webhook_url, app.app_id, app.version_id), location_id, "INSTALL", data)
+            return code
+
+    def uninstall(self, client_id: str, location_id: str) -> None:
+        """The location removes the app: its tokens stop working and UNINSTALL is sent."""
+        with self.lock:
+            self.oauth.uninstall(client_id, location_id)
+            app = self.oauth.apps[client_id]
+            if app.webhook_url:
+                self._queue(Target(app.webhook_url, app.app_id, app.version_id), location_id, "UNINSTALL", {})
+
+    def register_webhook(
+        self, url: str, *, location_id: str | None = None, app_id: str | None = None
+    ) -> None:
+        """An extra target for every location's events (or one location's)."""
+        with self.lock:
+            self._extra_targets.append((url, location_id, app_id or self.default_app_id))
+
+    def seed(
+        self,
+        location_id: str,
+        contacts: int,
+        tasks_per_contact: int = 0,
+        notes_per_contact: int = 0,
+        *,
+        emit_webhooks: bool = False,
+        business_id: str | None = None,
+    ) -> list[str]:
+        """Bulk-create contacts (with tasks and notes) whose ids and content depend only on the
+        seed, the location and how many were seeded there before. No webhooks unless asked."""
+        with self.lock:
+            offset = self._seeded.get(location_id, 0)
+            self._seeded[location_id] = offset + contacts
+            seed_ids = IdFactory(f"ghl-sandbox:{self.seed_value}:seed:{location_id}:{offset}")
+            emit = self._emit if emit_webhooks else _discard
+            crm = Crm(self.store, seed_ids, self.clock, emit, not_found_status=self.crm.not_found_status)
+            now_ms = int(self.clock() * 1000)
+            ids = []
+            for i in range(contacts):
+                n = offset + i
+                contact = crm.create_contact(
+                    location_id,
+                    {
+                        "firstName": f"Seed{n}",
+                        "lastName": "Contact",
+                        "email": f"seed{n}@example.test",
+                        "phone": f"+1555{n:07d}",
+                        "tags": ["seeded"],
+                        "source": "seed",
+                    },
+                    enforce_duplicates=False,
+                )
+                # Distinct, increasing dateAdded keeps listing order deterministic.
+                contact.date_added_ms = contact.date_updated_ms = now_ms - (contacts - i) * 1000
+                contact.business_id = business_id
+                for j in range(tasks_per_contact):
+                    crm.create_task(
+                        contact,
+                        {
+                            "title": f"Task {j} for Seed{n}",
+                            "dueDate": iso_ms(now_ms + (j + 1) * 86_400_000),
+                            "completed": j % 2 == 1,
+                        },
+                    )
+                for j in range(notes_per_contact):
+                    crm.create_note(contact, {"body": f"Note {j} for Seed{n}"})
+                ids.append(contact.id)
+            return ids
+
+    # --- in-process use ---
+
+    def transport(self) -> httpx.BaseTransport:
+        """For httpx.Client(transport=...): the app in-process, with transport-level faults."""
+        return FaultyTransport(self.wsgi_app, self.faults, self._log_dropped)
+
+    @property
+    def public_keys(self) -> dict[str, str]:
+        return self.signer.public_keys
+
+    def next_trace_id(self) -> str:
+        return self._trace_ids.uuid()
+
+    def _log_dropped(self, method: str, path: str) -> None:
+        with self.lock:
+            self.request_log.append((method, path, 0))
+
+    # --- webhooks ---
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        return self.outbox.deliveries
+
+    def deliver_webhooks(self, now: float | None = None) -> list[Delivery]:
+        """Send every due delivery once; returns those attempted. Never holds the lock while
+        sending, so an in-process receiver may call back into the sandbox."""
+        with self.lock:
+            at = self.clock() if now is None else now
+            due = self.outbox.due(at)
+        for delivery in due:
+            status: int | None = None
+            error: str | None = None
+            try:
+                status = self.webhook_sender(delivery.url, delivery.body, dict(delivery.headers))
+            except Exception as exc:  # any failure to deliver is recorded and given up, like GHL
+                error = f"{type(exc).__name__}: {exc}"
+            with self.lock:
+                self.outbox.record(delivery, at, status=status, error=error)
+        return due
+
+    def _targets(self, location_id: str) -> list[Target]:
+        targets = []
+        for (client_id, installed_on), installation in self.oauth.installations.items():
+            app = self.oauth.apps[client_id]
+            if installed_on == location_id and installation.active and app.webhook_url:
+                targets.append(Target(app.webhook_url, app.app_id, app.version_id))
+        for url, only_location, app_id in self._extra_targets:
+            if only_location in (None, location_id):
+                targets.append(Target(url, app_id, app_id))
+        return targets
+
+    def _emit(self, location_id: str, event_type: str, data: dict[str, Any]) -> None:
+        for target in self._targets(location_id):
+            self._queue(target, location_id, event_type, data)
+
+    def _queue(self, target: Target, location_id: str, event_type: str, data: dict[str, Any]) -> None:
+        now = self.clock()
+        webhook_id = self._webhook_ids.uuid()
+        payload = {
+            "type": event_type,
+            "locationId": location_id,
+            "versionId": target.version_id,
+            "appId": target.app_id,
+            **data,
+            "timestamp": iso_ms(int(now * 1000)),
+            "webhookId": webhook_id,
+        }
+        body = compact_json(payload)
+        headers = {"Content-Type": "application/json", "x-ghl-signature": self.signer.sign_ed25519(body)}
+        if self.sign_rsa:
+            headers["x-wh-signature"] = self.signer.sign_rsa(body)
+        self.outbox.deliveries.append(
+            Delivery(webhook_id, event_type, location_id, target.url, body, headers, next_attempt_at=now)
+        )
+
+    # --- a user editing in the GHL UI (same rules and webhooks as the API, no rate limit) ---
+
+    def ui_create_contact(self, location_id: str, **fields: Any) -> Contact:
+        """No duplicate rule: the UI lets a user save a duplicate, which identity tests need."""
+        business_id = fields.pop("businessId", None)
+        _check_ui_fields(fields)
+        dto.CREATE_CONTACT.validate({**fields, "locationId": location_id})
+        with self.lock:
+            contact = self.crm.create_contact(location_id, fields, enforce_duplicates=False)
+            if business_id is not None:
+                contact.business_id = business_id
+            return contact
+
+    def ui_update_contact(self, location_id: str, contact_id: str, **fields: Any) -> Contact:
+        business_id = fields.pop("businessId", None)
+        _check_ui_fields(fields)
+        dto.UPDATE_CONTACT.validate({k: v for k, v in fields.items() if k not in {"gender", "companyName"}})
+        with self.lock:
+            contact = self.crm.contact(location_id, contact_id)
+            self.crm.update_contact(contact, fields, enforce_duplicates=False)
+            if business_id is not None:
+                self.crm.set_business(contact, business_id)
+            return contact
+
+    def ui_delete_contact(self, location_id: str, contact_id: str) -> None:
+        with self.lock:
+            self.crm.delete_contact(self.crm.contact(location_id, contact_id))
+
+    def ui_add_tags(self, location_id: str, contact_id: str, tags: list[str]) -> list[str]:
+        with self.lock:
+            return self.crm.add_tags(self.crm.contact(location_id, contact_id), tags)
+
+    def ui_remove_tags(self, location_id: str, contact_id: str, tags: list[str]) -> list[str]:
+        with self.lock:
+            return self.crm.remove_tags(self.crm.contact(location_id, contact_id), tags)
+
+    def ui_create_task(self, location_id: str, contact_id: str, **fields: Any) -> Task:
+        body = {"completed": False, **fields}
+        dto.CREATE_TASK.validate(body)
+        with self.lock:
+            return self.crm.create_task(self.crm.contact(location_id, contact_id), body)
+
+    def ui_update_task(self, location_id: str, contact_id: str, task_id: str, **fields: Any) -> Task:
+        dto.UPDATE_TASK.validate(fields)
+        with self.lock:
+            contact = self.crm.contact(location_id, contact_id)
+            return self.crm.update_task(contact, self.crm.task(contact, task_id), fields)
+
+    def ui_complete_task(
+        self, location_id: str, contact_id: str, task_id: str, completed: bool = True
+    ) -> Task:
+        return self.ui_update_task(location_id, contact_id, task_id, completed=completed)
+
+    def ui_delete_task(self, location_id: str, contact_id: str, task_id: str) -> None:
+        with self.lock:
+            contact = self.crm.contact(location_id, contact_id)
+            self.crm.delete_task(contact, self.crm.task(contact, task_id))
+
+    def ui_create_note(self, location_id: str, contact_id: str, **fields: Any) -> Note:
+        dto.CREATE_NOTE.validate(fields)
+        with self.lock:
+            return self.crm.create_note(self.crm.contact(location_id, contact_id), fields)
+
+    def ui_update_note(self, location_id: str, contact_id: str, note_id: str, **fields: Any) -> Note:
+        dto.UPDATE_NOTE.validate(fields)
+        with self.lock:
+            contact = self.crm.contact(location_id, contact_id)
+            return self.crm.update_note(contact, self.crm.note(contact, note_id), fields)
+
+    def ui_delete_note(self, location_id: str, contact_id: str, note_id: str) -> None:
+        with self.lock:
+            contact = self.crm.contact(location_id, contact_id)
+            self.crm.delete_note(contact, self.crm.note(contact, note_id))
+
+    def ui_create_appointment(self, location_id: str, contact_id: str, **fields: Any) -> Appointment:
+        """Fields are Appointment attributes: start_time, end_time (ISO), title, calendar_id, ..."""
+        with self.lock:
+            return self.crm.create_appointment(self.crm.contact(location_id, contact_id), **fields)
+
+    def ui_update_appointment(
+        self, location_id: str, contact_id: str, appointment_id: str, **fields: Any
+    ) -> Appointment:
+        with self.lock:
+            return self.crm.update_appointment(
+                self.crm.contact(location_id, contact_id), appointment_id, **fields
+            )
+
+    def ui_delete_appointment(self, location_id: str, contact_id: str, appointment_id: str) -> None:
+        with self.lock:
+            self.crm.delete_appointment(self.crm.contact(location_id, contact_id), appointment_id)
+
+
+def _discard(location_id: str, event_type: str, data: dict[str, Any]) -> None:
+    """Event sink for silent bulk seeding."""
+
+
+def _check_ui_fields(fields: dict[str, Any]) -> None:
+    unknown = set(fields) - _UI_CONTACT_FIELDS
+    if unknown:
+        raise ValueError(f"unknown contact fields: {sorted(unknown)}")

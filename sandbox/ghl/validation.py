@@ -1,0 +1,274 @@
+"""Request-body validation the way GHL's NestJS ValidationPipe does it.
+
+Each DTO lists the properties of the matching request schema in the official OpenAPI file
+(contacts.json); anything else is rejected with `property X should not exist` (whitelist +
+forbidNonWhitelisted), and type/required errors use class-validator's wording. A test checks
+these property lists against the spec so they cannot drift.
+"""
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sandbox.ghl.errors import unprocessable
+from sandbox.ghl.state import iso_ms, parse_iso_ms
+
+Check = Callable[[str, Any], list[str]]
+
+
+def _string(name: str, value: Any) -> list[str]:
+    return [] if isinstance(value, str) else [f"{name} must be a string"]
+
+
+def _boolean(name: str, value: Any) -> list[str]:
+    return [] if isinstance(value, bool) else [f"{name} must be a boolean value"]
+
+
+def _number(name: str, value: Any) -> list[str]:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    return [] if ok else [f"{name} must be a number conforming to the specified constraints"]
+
+
+def _object(name: str, value: Any) -> list[str]:
+    return [] if isinstance(value, dict) else [f"{name} must be an object"]
+
+
+def _array(name: str, value: Any) -> list[str]:
+    return [] if isinstance(value, list) else [f"{name} must be an array"]
+
+
+def _string_list(name: str, value: Any) -> list[str]:
+    if not isinstance(value, list):
+        return [f"{name} must be an array"]
+    if not all(isinstance(item, str) for item in value):
+        return [f"each value in {name} must be a string"]
+    return []
+
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(name: str, value: Any) -> list[str]:
+    if not isinstance(value, str):
+        return [f"{name} must be a string"]
+    return [] if EMAIL_RE.match(value.strip()) else [f"{name} must be an email"]
+
+
+def _phone(name: str, value: Any) -> list[str]:
+    if not isinstance(value, str):
+        return [f"{name} must be a string"]
+    return [] if normalize_phone(value) is not None else [f"{name} must be a valid phone number"]
+
+
+def _iso_date(name: str, value: Any) -> list[str]:
+    if isinstance(value, str) and parse_iso_ms(value) is not None:
+        return []
+    return [f"{name} must be a valid ISO 8601 date string"]
+
+
+def _date_of_birth(name: str, value: Any) -> list[str]:
+    if isinstance(value, str) and normalize_date_of_birth(value) is not None:
+        return []
+    return [f"{name} must be a valid date"]
+
+
+DND_CHANNELS = {"Call", "Email", "SMS", "WhatsApp", "GMB", "FB"}
+
+
+def _dnd_settings(name: str, value: Any) -> list[str]:
+    if not isinstance(value, dict):
+        return [f"{name} must be an object"]
+    errors = [f"{name}.property {key} should not exist" for key in value if key not in DND_CHANNELS]
+    for channel, setting in value.items():
+        status = setting.get("status") if isinstance(setting, dict) else None
+        if channel in DND_CHANNELS and status not in {"active", "inactive", "permanent"}:
+            errors.append(
+                f"{name}.{channel}.status must be one of the following values: active, inactive, permanent"
+            )
+    return errors
+
+
+def _custom_fields(name: str, value: Any) -> list[str]:
+    if not isinstance(value, list):
+        return [f"{name} must be an array"]
+    errors = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            errors.append(f"{name}.{index} must be an object")
+            continue
+        errors += [
+            f"{name}.{index}.property {key} should not exist"
+            for key in item
+            if key not in {"id", "key", "field_value"}
+        ]
+        if not isinstance(item.get("id", item.get("key")), str):
+            errors.append(f"{name}.{index}.id must be a string")
+    return errors
+
+
+@dataclass(frozen=True)
+class Rule:
+    check: Check
+    nullable: bool = False
+    required: bool = False
+
+
+def _s(nullable: bool = False, required: bool = False) -> Rule:
+    return Rule(_string, nullable, required)
+
+
+@dataclass(frozen=True)
+class Dto:
+    name: str
+    rules: Mapping[str, Rule]
+
+    def validate(self, body: Mapping[str, Any]) -> None:
+        """Raise 422 with every problem found, whitelist violations first."""
+        messages = [f"property {key} should not exist" for key in body if key not in self.rules]
+        for name, rule in self.rules.items():
+            value = body.get(name)
+            if value is None:
+                if rule.required:
+                    messages.append(f"{name} should not be empty")
+                    messages += rule.check(name, None)
+                elif name in body and not rule.nullable:
+                    messages += rule.check(name, None)
+                continue
+            messages += rule.check(name, value)
+        if messages:
+            raise unprocessable(messages)
+
+
+_CONTACT_COMMON: dict[str, Rule] = {
+    "firstName": _s(nullable=True),
+    "lastName": _s(nullable=True),
+    "name": _s(nullable=True),
+    "email": Rule(_email, nullable=True),
+    "phone": Rule(_phone, nullable=True),
+    "address1": _s(nullable=True),
+    "city": _s(nullable=True),
+    "state": _s(nullable=True),
+    "postalCode": _s(),
+    "website": _s(nullable=True),
+    "timezone": _s(nullable=True),
+    "dnd": Rule(_boolean),
+    "dndSettings": Rule(_dnd_settings),
+    "inboundDndSettings": Rule(_object),
+    "tags": Rule(_string_list),
+    "customFields": Rule(_custom_fields),
+    "source": _s(),
+    "dateOfBirth": Rule(_date_of_birth, nullable=True),
+    "country": _s(),
+    "assignedTo": _s(),
+}
+
+CREATE_CONTACT = Dto(
+    "CreateContactDto",
+    {**_CONTACT_COMMON, "locationId": _s(required=True), "gender": _s(), "companyName": _s(nullable=True)},
+)
+# UpdateContactDto has no locationId, gender or companyName; source and assignedTo may be null.
+UPDATE_CONTACT = Dto(
+    "UpdateContactDto",
+    {**_CONTACT_COMMON, "source": _s(nullable=True), "assignedTo": _s(nullable=True)},
+)
+UPSERT_CONTACT = Dto(
+    "UpsertContactDto",
+    {**CREATE_CONTACT.rules, "createNewIfDuplicateAllowed": Rule(_boolean)},
+)
+_TASK = {
+    "title": _s(),
+    "body": _s(),
+    "dueDate": Rule(_iso_date),
+    "completed": Rule(_boolean),
+    "assignedTo": _s(),
+}
+CREATE_TASK = Dto(
+    "CreateTaskParams",
+    {
+        **_TASK,
+        "title": _s(required=True),
+        "dueDate": Rule(_iso_date, required=True),
+        "completed": Rule(_boolean, required=True),
+    },
+)
+UPDATE_TASK = Dto("UpdateTaskBody", _TASK)
+UPDATE_TASK_STATUS = Dto("UpdateTaskStatusParams", {"completed": Rule(_boolean, required=True)})
+_NOTE = {"userId": _s(), "body": _s(), "title": _s(), "color": _s(), "pinned": Rule(_boolean)}
+CREATE_NOTE = Dto("NotesDTO", {**_NOTE, "body": _s(required=True)})
+UPDATE_NOTE = Dto("UpdateNoteDTO", _NOTE)
+TAGS = Dto("TagsDTO", {"tags": Rule(_string_list, required=True)})
+# The spec leaves SearchBodyV2DTO empty; these are the fields GHL's search documentation lists.
+SEARCH = Dto(
+    "SearchBodyV2DTO",
+    {
+        "locationId": _s(required=True),
+        "pageLimit": Rule(_number, required=True),
+        "page": Rule(_number),
+        "searchAfter": Rule(_array),
+        "filters": Rule(_array),
+        "sort": Rule(_array),
+        "query": _s(),
+    },
+)
+BULK_BUSINESS = Dto(
+    "ContactsBusinessUpdate",
+    {
+        "locationId": _s(required=True),
+        "ids": Rule(_string_list, required=True),
+        "businessId": _s(nullable=True),
+    },
+)
+
+ALL_DTOS = (
+    CREATE_CONTACT,
+    UPDATE_CONTACT,
+    UPSERT_CONTACT,
+    CREATE_TASK,
+    UPDATE_TASK,
+    UPDATE_TASK_STATUS,
+    CREATE_NOTE,
+    UPDATE_NOTE,
+    TAGS,
+    SEARCH,
+    BULK_BUSINESS,
+)
+
+_PHONE_JUNK = re.compile(r"[\s\-().]")
+
+
+def normalize_phone(raw: str) -> str | None:
+    """E.164 (`+15551234567`) from common spellings; ten bare digits are read as North American."""
+    compact = _PHONE_JUNK.sub("", raw.strip())
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    if not re.fullmatch(r"\+?\d{7,15}", compact):
+        return None
+    if compact.startswith("+"):
+        return compact
+    if len(compact) == 10:
+        return "+1" + compact
+    return "+" + compact
+
+
+_DOB_FORMATS = ("%Y-%m-%d", "%m-%d-%Y", "%Y/%m/%d", "%m/%d/%Y", "%Y.%m.%d", "%m.%d.%Y")
+
+
+def normalize_date_of_birth(raw: str) -> str | None:
+    """GHL accepts YYYY-MM-DD, MM/DD/YYYY and other separators; it answers midnight UTC in ISO."""
+    for fmt in _DOB_FORMATS:
+        try:
+            day = datetime.strptime(raw.strip(), fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        return iso_ms(round(day.timestamp() * 1000))
+    return None
+
+
+def normalize_iso(raw: str) -> str:
+    """An accepted ISO 8601 string in GHL's own format (validated before this is called)."""
+    epoch_ms = parse_iso_ms(raw)
+    if epoch_ms is None:
+        raise ValueError(f"not an ISO 8601 date: {raw!r}")
+    return iso_ms(epoch_ms)
