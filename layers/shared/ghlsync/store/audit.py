@@ -1,0 +1,153 @@
+"""The audit trail: one row per sync decision (applied, echo, conflict, skipped, failed).
+
+Key layout (single table `SYNC_TABLE_NAME`):
+
+| item      | pk                     | sk                             | gsi1pk                   | gsi1sk |
+|-----------|------------------------|--------------------------------|--------------------------|--------|
+| audit row | `AUDIT#<connectionId>` | `<recordedAt>#<eventId>#<seq>` | `AUDIT#LOC#<locationId>` | = sk   |
+
+Decisions taken before any connection applies (no active connection, tenant inactive) use
+pk `AUDIT#LOC#<locationId>`. `recordedAt` is ISO 8601 UTC, so rows sort by time.
+
+Rows expire through the table's TTL attribute `expires_at` (default 90 days). Rows hold ids,
+field names and reasons, never field values: the trail must not become a second copy of the
+contacts' personal data.
+"""
+
+import itertools
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.conditions import Key
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+DEFAULT_RETENTION = timedelta(days=90)
+
+
+class AuditRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    location_id: str
+    connection_id: str | None
+    event_id: str
+    event_type: str
+    source: str
+    entity: str
+    action: str
+    decision: str
+    reason: str = ""
+    source_id: str
+    ghl_id: str | None = None
+    app_id: str | None = None
+    fields_changed: list[str] = Field(default_factory=list)
+    writes: int = 0
+    recorded_at: datetime
+    expires_at: int
+
+
+class AuditStore:
+    def __init__(
+        self,
+        table: "Table",
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        retention: timedelta = DEFAULT_RETENTION,
+    ) -> None:
+        self._table = table
+        self._clock = clock
+        self._retention = retention
+        # Two rows for the same event in the same instant (fan-out) must not overwrite each other.
+        self._seq = itertools.count()
+
+    def record(
+        self,
+        *,
+        location_id: str,
+        connection_id: str | None,
+        event_id: str,
+        event_type: str,
+        source: str,
+        entity: str,
+        action: str,
+        decision: str,
+        reason: str,
+        source_id: str,
+        ghl_id: str | None = None,
+        app_id: str | None = None,
+        fields_changed: frozenset[str] = frozenset(),
+        writes: int = 0,
+    ) -> AuditRecord:
+        now = self._clock()
+        record = AuditRecord(
+            location_id=location_id,
+            connection_id=connection_id,
+            event_id=event_id,
+            event_type=event_type,
+            source=source,
+            entity=entity,
+            action=action,
+            decision=decision,
+            reason=reason,
+            source_id=source_id,
+            ghl_id=ghl_id,
+            app_id=app_id,
+            fields_changed=sorted(fields_changed),
+            writes=writes,
+            recorded_at=now,
+            expires_at=int((now + self._retention).timestamp()),
+        )
+        sk = f"{now.isoformat()}#{event_id}#{next(self._seq):06d}"
+        item: dict[str, Any] = {
+            k: v for k, v in record.model_dump(mode="json").items() if v is not None and v != [] and v != ""
+        }
+        item.update(
+            {
+                "pk": _partition(connection_id, location_id),
+                "sk": sk,
+                "gsi1pk": f"AUDIT#LOC#{location_id}",
+                "gsi1sk": sk,
+            }
+        )
+        self._table.put_item(Item=item)
+        return record
+
+    def for_connection(self, connection_id: str) -> Iterator[AuditRecord]:
+        """A connection's rows, oldest first."""
+        yield from self._query({"KeyConditionExpression": Key("pk").eq(_partition(connection_id, ""))})
+
+    def for_location(self, location_id: str) -> Iterator[AuditRecord]:
+        """A location's rows across its connections, oldest first (eventually consistent GSI)."""
+        yield from self._query(
+            {"IndexName": "gsi1", "KeyConditionExpression": Key("gsi1pk").eq(f"AUDIT#LOC#{location_id}")}
+        )
+
+    def _query(self, kwargs: dict[str, Any]) -> Iterator[AuditRecord]:
+        while True:
+            page = self._table.query(**kwargs)
+            for item in page.get("Items", []):
+                data = {k: v for k, v in item.items() if k not in {"pk", "sk", "gsi1pk", "gsi1sk"}}
+                yield AuditRecord.model_validate(_plain(data))
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
+
+
+def _partition(connection_id: str | None, location_id: str) -> str:
+    return f"AUDIT#{connection_id}" if connection_id else f"AUDIT#LOC#{location_id}"
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB Decimals back to ints (audit numbers are counts and epoch seconds)."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,65 @@
+"""Checkpoints: how far a sweep has read each change feed of a connection.
+
+Key layout (single table `SYNC_TABLE_NAME`):
+
+| item       | pk                    | sk                                 | attributes               |
+|------------|-----------------------|------------------------------------|--------------------------|
+| checkpoint | `CKPT#<connectionId>` | `<feed>` (`ghl#contact`, `app`...) | `position`, `updated_at` |
+
+`position` is ISO 8601 UTC with microseconds, fixed width, so string order is time order.
+
+A checkpoint only moves forward: `advance` is conditional on the stored position being older, so
+two overlapping sweeps cannot move it back and make the next sweep re-read less than it must.
+"""
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from ghlsync.store.dynamo import is_condition_failure
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+
+def _key(connection_id: str, feed: str) -> dict[str, str]:
+    return {"pk": f"CKPT#{connection_id}", "sk": feed}
+
+
+def _iso(instant: datetime) -> str:
+    if instant.tzinfo is None:
+        raise ValueError("checkpoint positions must be timezone-aware")
+    # Fixed width (microseconds, UTC) so string order is time order in the condition below.
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class CheckpointStore:
+    def __init__(self, table: "Table") -> None:
+        self._table = table
+
+    def get(self, connection_id: str, feed: str) -> datetime | None:
+        item = self._table.get_item(Key=_key(connection_id, feed), ConsistentRead=True).get("Item")
+        if item is None:
+            return None
+        return datetime.strptime(str(item["position"]), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+    def advance(self, connection_id: str, feed: str, position: datetime) -> bool:
+        """Move the checkpoint to `position` if that is later; False when it already was past it."""
+        value = _iso(position)
+        try:
+            self._table.put_item(
+                Item={
+                    **_key(connection_id, feed),
+                    "position": value,
+                    "updated_at": _iso(datetime.now(UTC)),
+                },
+                ConditionExpression="attribute_not_exists(pk) OR #p < :p",
+                ExpressionAttributeNames={"#p": "position"},
+                ExpressionAttributeValues={":p": value},
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True

@@ -1,0 +1,213 @@
+"""Connections: one GHL location linked to one app account, with its sync policies.
+
+Key layout (single table `SYNC_TABLE_NAME`):
+
+| item       | pk                   | sk     | gsi1pk              | gsi1sk               |
+|------------|----------------------|--------|---------------------|----------------------|
+| connection | `CONN#<connectionId>` | `CONN` | `LOC#<locationId>` | `CONN#<connectionId>` |
+
+`gsi1` lists a location's connections (GHL events fan out to each active one). The table holds
+only non-secret settings; the app credentials and the webhook token live in Secrets Manager under
+`<CONNECTION_SECRET_PREFIX><connectionId>` (`ConnectionSecrets`).
+"""
+
+import json
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field
+
+from ghlsync.store.dynamo import error_code, is_condition_failure
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_secretsmanager.client import SecretsManagerClient
+
+SORT_KEY = "CONN"
+
+
+class ConnectionStatus(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class ConflictPolicy(StrEnum):
+    """Who wins a field both sides changed since the last sync (DESIGN §4 rule 3)."""
+
+    GHL_WINS = "ghl_wins"
+    APP_WINS = "app_wins"
+    LWW = "lww"  # the later source timestamp, outside the skew window; inside it the hub (GHL) value
+
+
+class DeletePolicy(StrEnum):
+    """What a delete on one side does to the other (DESIGN §4 rule 6)."""
+
+    DELETE = "delete"
+    TAG = "tag"  # tag the survivor `deleted-in-<side>`; tasks and notes (no tags) are left alone
+    IGNORE = "ignore"
+
+
+class ConnectionSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    conflict_policy: ConflictPolicy = ConflictPolicy.LWW
+    delete_policy: DeletePolicy = DeletePolicy.TAG
+    # Two edits closer than this (by their sources' clocks) count as concurrent under `lww`.
+    skew_seconds: float = Field(default=5.0, ge=0, le=3600)
+    # Canonical custom-field key that holds the other side's record id on each side (identity
+    # step 2); excluded from content merges so ids never travel as data.
+    external_id_field: str = "external_id"
+    # Country calling code for phone numbers written without one ("1" for NANP); None: such
+    # numbers are not used for matching.
+    default_country_code: str | None = Field(default=None, pattern=r"^[1-9]\d{0,2}$")
+    # GHL custom field id -> canonical custom-field key.
+    ghl_custom_fields: dict[str, str] = Field(default_factory=dict)
+    # GHL user id -> canonical assignee key (usually an email); unmapped users sync as no assignee.
+    ghl_users: dict[str, str] = Field(default_factory=dict)
+    # The app connector's own non-secret settings (base URL, field maps...), validated by it.
+    app: dict[str, Any] = Field(default_factory=dict)
+
+
+class Connection(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    connection_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    location_id: str = Field(min_length=1, max_length=128)
+    app: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_-]+$")
+    status: ConnectionStatus = ConnectionStatus.ACTIVE
+    settings: ConnectionSettings = Field(default_factory=ConnectionSettings)
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def active(self) -> bool:
+        return self.status is ConnectionStatus.ACTIVE
+
+    @property
+    def webhook_path(self) -> str:
+        return f"/webhooks/{self.app}/{self.connection_id}"
+
+
+def new_connection_id() -> str:
+    return f"conn_{secrets.token_hex(8)}"
+
+
+class ConnectionNotFound(LookupError):
+    def __init__(self, connection_id: str) -> None:
+        super().__init__(f"no connection {connection_id}")
+        self.connection_id = connection_id
+
+
+class ConnectionStore:
+    def __init__(self, table: "Table") -> None:
+        self._table = table
+
+    def put(self, connection: Connection) -> None:
+        item = json.loads(connection.model_dump_json())
+        item.update(
+            {
+                "pk": f"CONN#{connection.connection_id}",
+                "sk": SORT_KEY,
+                "gsi1pk": f"LOC#{connection.location_id}",
+                "gsi1sk": f"CONN#{connection.connection_id}",
+                # Settings hold floats and free-form app settings: JSON avoids DynamoDB's Decimal.
+                "settings": connection.settings.model_dump_json(),
+            }
+        )
+        self._table.put_item(Item=item)
+
+    def get(self, connection_id: str) -> Connection | None:
+        response = self._table.get_item(
+            Key={"pk": f"CONN#{connection_id}", "sk": SORT_KEY}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        return _from_item(item) if item else None
+
+    def for_location(self, location_id: str) -> list[Connection]:
+        """Every connection of a location (any status), by id."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": Key("gsi1pk").eq(f"LOC#{location_id}")
+            & Key("gsi1sk").begins_with("CONN#"),
+        }
+        found: list[Connection] = []
+        while True:
+            page = self._table.query(**kwargs)
+            found.extend(_from_item(item) for item in page.get("Items", []))
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return found
+            kwargs["ExclusiveStartKey"] = last
+
+    def all(self) -> Iterator[Connection]:
+        """Every connection (a scan: for operators and sweeps, not for the event path)."""
+        kwargs: dict[str, Any] = {
+            "FilterExpression": Attr("sk").eq(SORT_KEY) & Attr("pk").begins_with("CONN#")
+        }
+        while True:
+            page = self._table.scan(**kwargs)
+            yield from (_from_item(item) for item in page.get("Items", []))
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
+
+    def set_status(self, connection_id: str, status: ConnectionStatus) -> None:
+        try:
+            self._table.update_item(
+                Key={"pk": f"CONN#{connection_id}", "sk": SORT_KEY},
+                UpdateExpression="SET #s = :s, updated_at = :now",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":s": status.value, ":now": datetime.now(UTC).isoformat()},
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise ConnectionNotFound(connection_id) from error
+            raise
+
+
+def _from_item(item: dict[str, Any]) -> Connection:
+    data = {k: v for k, v in item.items() if k not in {"pk", "sk", "gsi1pk", "gsi1sk"}}
+    data["settings"] = ConnectionSettings.model_validate_json(str(data["settings"]))
+    return Connection.model_validate(data)
+
+
+class ConnectionSecrets:
+    """App credentials and webhook token of each connection, one Secrets Manager secret each.
+
+    The secret is a JSON object; its keys are the app connector's business (e.g. Kayako's
+    `email`, `password`, `webhook_token`). Values never reach the table or a log line.
+    """
+
+    def __init__(self, client: "SecretsManagerClient", prefix: str) -> None:
+        self._client = client
+        self._prefix = prefix
+
+    def secret_id(self, connection_id: str) -> str:
+        return f"{self._prefix}{connection_id}"
+
+    def put(self, connection_id: str, values: dict[str, str]) -> None:
+        body = json.dumps(values)
+        try:
+            self._client.create_secret(
+                Name=self.secret_id(connection_id),
+                SecretString=body,
+                Description="ghl-sync app connection credentials",
+            )
+        except ClientError as error:
+            if error_code(error) != "ResourceExistsException":
+                raise
+            self._client.put_secret_value(SecretId=self.secret_id(connection_id), SecretString=body)
+
+    def credentials(self, connection_id: str) -> dict[str, Any]:
+        response = self._client.get_secret_value(SecretId=self.secret_id(connection_id))
+        value = json.loads(response["SecretString"])
+        if not isinstance(value, dict):
+            raise ValueError(f"secret of connection {connection_id} is not a JSON object")
+        return value

@@ -1,0 +1,119 @@
+"""Who is who on the other side (DESIGN §4 rule 1).
+
+Match order: stored link (the engine checks it before calling here) -> the external-id custom field
+(the source record carries the other side's id) -> normalised email -> E.164 phone. A match is only
+taken when every step that finds something agrees: email saying A and phone saying B, two records
+sharing an email, or a candidate already linked to a different record are all `Ambiguous`, recorded
+as a conflict and never merged. Nothing here creates anything: the engine creates only after
+`find_match` returned `NoMatch`.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ghlsync.apps.base import Connector
+from ghlsync.mapping.canonical import CanonicalContact
+
+_PHONE_NOISE = re.compile(r"[\s\-().]")
+
+
+def normalize_email(email: str | None) -> str | None:
+    if not email:
+        return None
+    cleaned = email.strip().lower()
+    return cleaned if "@" in cleaned else None
+
+
+def normalize_phone(phone: str | None, default_country_code: str | None = None) -> str | None:
+    """E.164 (`+<digits>`) or None when the number cannot be placed in a country.
+
+    `+` or `00` prefixes carry the country; a national number (optionally with a trunk `0`) takes
+    `default_country_code` when the connection sets one. No guessing beyond that: a wrong country
+    would match a stranger.
+    """
+    if not phone:
+        return None
+    raw = _PHONE_NOISE.sub("", phone.strip())
+    if raw.startswith("+"):
+        digits = raw[1:]
+    elif raw.startswith("00"):
+        digits = raw[2:]
+    elif default_country_code and raw.isdigit():
+        national = raw.removeprefix("0")
+        digits = (
+            national
+            if national.startswith(default_country_code) and len(national) > 10
+            else (default_country_code + national)
+        )
+    else:
+        return None
+    if not digits.isdigit() or not 7 <= len(digits) <= 15:
+        return None
+    return f"+{digits}"
+
+
+@dataclass(frozen=True)
+class Matched:
+    record: CanonicalContact
+    via: str  # external_id | email | phone
+
+
+@dataclass(frozen=True)
+class NoMatch:
+    pass
+
+
+@dataclass(frozen=True)
+class Ambiguous:
+    reason: str
+
+
+Match = Matched | NoMatch | Ambiguous
+
+
+def find_match(
+    source: CanonicalContact,
+    target: Connector,
+    *,
+    external_id_field: str,
+    default_country_code: str | None,
+    linked_to_other: Callable[[str], bool],
+) -> Match:
+    """The target record that is `source`, by the rule-1 order.
+
+    `linked_to_other(target_id)` says whether that target record is already linked to a different
+    source record (then matching it would merge two people).
+    """
+    external_id = source.custom_fields.get(external_id_field)
+    if isinstance(external_id, str | int) and str(external_id).strip():
+        record = target.get_contact(str(external_id).strip())
+        if record is not None and record.id:
+            if linked_to_other(record.id):
+                return Ambiguous(f"external id {record.id} is already linked to another record")
+            return Matched(record, "external_id")
+
+    email = normalize_email(source.email)
+    phone = normalize_phone(source.phone, default_country_code)
+    by_email = _distinct(target.find_contacts(email=email, phone=None)) if email else {}
+    by_phone = _distinct(target.find_contacts(email=None, phone=phone)) if phone else {}
+
+    if len(by_email) > 1:
+        return Ambiguous(f"email matches {len(by_email)} records: {', '.join(sorted(by_email))}")
+    if len(by_phone) > 1 and not by_email:
+        return Ambiguous(f"phone matches {len(by_phone)} records: {', '.join(sorted(by_phone))}")
+    if by_email and by_phone and not by_phone.keys() & by_email.keys():
+        return Ambiguous(
+            f"email matches {next(iter(by_email))} but phone matches {', '.join(sorted(by_phone))}"
+        )
+    found = by_email or by_phone
+    if not found:
+        return NoMatch()
+    record_id, record = next(iter(found.items()))
+    if linked_to_other(record_id):
+        return Ambiguous(f"{record_id} is already linked to another record")
+    return Matched(record, "email" if by_email else "phone")
+
+
+def _distinct(records: list[CanonicalContact]) -> dict[str, CanonicalContact]:
+    return {record.id: record for record in records if record.id}
