@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # Full-jitter exponential backoff between attempts of a transiently failing event.
     retry_base_seconds: int = Field(default=10, ge=1)
     retry_max_seconds: int = Field(default=900, ge=1, le=43_200)
+    # Long-poll wait of DLQ scans (a short poll may answer "empty" while messages remain).
+    dlq_receive_wait_seconds: int = Field(default=1, ge=0, le=20)
 
 
 @lru_cache(maxsize=1)
