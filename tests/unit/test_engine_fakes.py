@@ -77,7 +77,9 @@ class FakeConnector:
         return [call for call in self.calls if call[0] in WRITE_METHODS]
 
     def seed_contact(self, **fields: Any) -> CanonicalContact:
-        contact = CanonicalContact(id=fields.pop("id", None) or self._new_id("c"), updated_at=self.clock(), **fields)
+        contact = CanonicalContact(
+            id=fields.pop("id", None) or self._new_id("c"), updated_at=self.clock(), **fields
+        )
         self.contacts[contact.id or ""] = contact
         return contact
 
@@ -288,7 +290,6 @@ class RecordingMetrics:
 
     def count(self, name: str, *, location_id: str, connection_id: str | None, value: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + value
-
 
 
 @dataclass

@@ -33,7 +33,7 @@ class AuditRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     location_id: str
-    connection_id: str | None
+    connection_id: str | None = None
     event_id: str
     event_type: str
     source: str

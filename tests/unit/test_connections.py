@@ -1,0 +1,71 @@
+"""Connection store and connection secrets."""
+
+from typing import Any
+
+import boto3
+import pytest
+
+from ghlsync.store.connections import (
+    Connection,
+    ConnectionNotFound,
+    ConnectionSecrets,
+    ConnectionSettings,
+    ConnectionStatus,
+    ConnectionStore,
+    DeletePolicy,
+)
+from tests.unit.test_engine_fakes import aws_env, table
+
+__all__ = ["aws_env", "table"]
+
+
+def test_connection_round_trips_with_its_settings(table: Any) -> None:
+    # GIVEN a connection with non-default settings
+    store = ConnectionStore(table)
+    connection = Connection(
+        connection_id="conn1",
+        location_id="loc1",
+        app="kayako",
+        settings=ConnectionSettings(
+            delete_policy=DeletePolicy.DELETE, skew_seconds=2.5, app={"base_url": "https://x"}
+        ),
+    )
+    # WHEN stored and read back
+    store.put(connection)
+    # THEN it is equal
+    assert store.get("conn1") == connection
+
+
+def test_connections_are_listed_per_location(table: Any) -> None:
+    store = ConnectionStore(table)
+    for cid, loc in (("c1", "loc1"), ("c2", "loc1"), ("c3", "loc2")):
+        store.put(Connection(connection_id=cid, location_id=loc, app="kayako"))
+    assert [c.connection_id for c in store.for_location("loc1")] == ["c1", "c2"]
+
+
+def test_disable_changes_only_the_status(table: Any) -> None:
+    store = ConnectionStore(table)
+    store.put(Connection(connection_id="c1", location_id="loc1", app="kayako"))
+    store.set_status("c1", ConnectionStatus.DISABLED)
+    found = store.get("c1")
+    assert found is not None and found.status is ConnectionStatus.DISABLED and not found.active
+
+
+def test_disabling_an_unknown_connection_says_so(table: Any) -> None:
+    with pytest.raises(ConnectionNotFound):
+        ConnectionStore(table).set_status("nope", ConnectionStatus.DISABLED)
+
+
+def test_credentials_live_in_secrets_manager_per_connection(aws_env: None) -> None:
+    # GIVEN credentials stored for a connection, then rotated
+    client = boto3.client("secretsmanager", region_name="us-east-1")
+    secrets = ConnectionSecrets(client, "stack/connections/")
+    secrets.put("c1", {"email": "a@x.io", "password": "one"})
+    secrets.put("c1", {"email": "a@x.io", "password": "two"})
+    # THEN the secret is named by prefix + id and holds the latest values
+    assert secrets.credentials("c1") == {"email": "a@x.io", "password": "two"}
+    assert client.describe_secret(SecretId="stack/connections/c1")["Name"] == "stack/connections/c1"
+
+
+def test_webhook_path_names_the_app_and_connection() -> None:
+    assert Connection(connection_id="c1", location_id="l", app="kayako").webhook_path == "/webhooks/kayako/c1"
