@@ -417,8 +417,13 @@ def refresh_expiring_tokens(
 ) -> RefreshSummary:
     """Refresh every active OAuth token that expires within `window_s`; one failure stops nothing."""
     summary = RefreshSummary()
+    seen: set[str] = set()
     for tenant in tenants.expiring_before(now + timedelta(seconds=window_s)):
         location_id = tenant.location_id
+        # A refreshed tenant moves along the index and may show up again on a later page.
+        if location_id in seen:
+            continue
+        seen.add(location_id)
         try:
             result = provider.ensure_valid_for(location_id, window_s)
         except ReconnectNeeded:
