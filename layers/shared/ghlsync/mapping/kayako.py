@@ -145,7 +145,7 @@ def _primary(values: list[tuple[str, bool]]) -> str | None:
 # -- names ----------------------------------------------------------------------------------
 def split_full_name(full_name: str) -> tuple[str | None, str | None]:
     """'Ada King Lovelace' -> ('Ada', 'King Lovelace'); 'Cher' -> ('Cher', None)."""
-    parts = full_name.split(maxsplit=1)
+    parts = full_name.strip().split(maxsplit=1)
     if not parts:
         return None, None
     return parts[0], parts[1] if len(parts) > 1 else None
