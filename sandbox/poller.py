@@ -30,6 +30,43 @@ SYSTEM_ATTRIBUTES = (
 )
 
 
+@dataclass(frozen=True)
+class SqsSource:
+    """One `Type: SQS` event of a function (its event source mapping)."""
+
+    function: str
+    queue_arn: str
+    batch_size: int
+    report_batch_item_failures: bool
+
+
+def sqs_sources_from_template(
+    template: Mapping[str, Any], resolve: Callable[[Any], Any] = lambda value: value
+) -> list[SqsSource]:
+    """Every enabled SQS event of every function; `resolve` turns `!GetAtt Queue.Arn` into the ARN."""
+    found: list[SqsSource] = []
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for event in (resource.get("Properties", {}).get("Events") or {}).values():
+            if event.get("Type") != "SQS":
+                continue
+            props = resolve(event.get("Properties", {}))
+            if props.get("Enabled", True) is False:
+                continue
+            found.append(
+                SqsSource(
+                    function=logical_id,
+                    queue_arn=str(props["Queue"]),
+                    # Lambda's default batch size for SQS.
+                    batch_size=int(props.get("BatchSize", 10)),
+                    report_batch_item_failures="ReportBatchItemFailures"
+                    in props.get("FunctionResponseTypes", []),
+                )
+            )
+    return found
+
+
 @dataclass
 class PollResult:
     received: int = 0

@@ -6,7 +6,7 @@ it sends an EventBridge-style envelope (`source: aws.scheduler`, `detail-type: S
 
 `rate(...)` expressions are ticked locally, divided by `speed` (a speed of 60 turns a 30-minute
 rate into a 30-second one). `cron(...)` and `at(...)` expressions are listed but not ticked:
-use `tick(name)` (or the dev stack's `POST /_dev/schedules/<Function>`) to fire one by hand.
+use `tick(schedule)` (the dev stack's `DevStack.tick(function)`) to fire one by hand.
 """
 
 import json
@@ -48,11 +48,9 @@ class Schedule:
 
 
 def schedules_from_template(
-    template: Mapping[str, Any], parameters: Mapping[str, str] | None = None
+    template: Mapping[str, Any], resolve: Callable[[Any], Any] = lambda value: value
 ) -> list[Schedule]:
-    """Every ScheduleV2 event; a `!Ref` to a parameter resolves to the override or its Default."""
-    values = {name: str(p.get("Default", "")) for name, p in template.get("Parameters", {}).items()}
-    values.update(parameters or {})
+    """Every enabled ScheduleV2 event; `resolve` evaluates intrinsics (`!Ref Parameter`)."""
     found: list[Schedule] = []
     for logical_id, resource in template.get("Resources", {}).items():
         if resource.get("Type") != "AWS::Serverless::Function":
@@ -60,13 +58,12 @@ def schedules_from_template(
         for event_name, event in (resource.get("Properties", {}).get("Events") or {}).items():
             if event.get("Type") != "ScheduleV2":
                 continue
-            props = event.get("Properties", {})
-            expression = props["ScheduleExpression"]
-            if isinstance(expression, dict) and "Ref" in expression:
-                expression = values[expression["Ref"]]
+            props = resolve(event.get("Properties", {}))
             if props.get("State", "ENABLED") == "DISABLED":
                 continue
-            found.append(Schedule(logical_id, event_name, str(expression), props.get("Input")))
+            found.append(
+                Schedule(logical_id, event_name, str(props["ScheduleExpression"]), props.get("Input"))
+            )
     return found
 
 

@@ -1,0 +1,613 @@
+"""`make dev`: the whole stack on 127.0.0.1, in one process.
+
+    python -m sandbox.dev [--gateway-port 3000] [--moto-port 5000] [--ghl-port 8081]
+                          [--kayako-port 8082] [--schedule-speed 1] [--visibility-timeout S]
+
+What runs (each in its own thread, logs in one stream with a prefix per component):
+- [moto]      a moto server: template.yaml's tables, queues and secrets (sandbox.aws);
+- [ghl]       the GHL sandbox, its webhooks aimed at the gateway's /webhooks/ghl;
+- [kayako]    the Kayako fake, its automation endpoint aimed at /webhooks/kayako/<connectionId>;
+- [gateway]   the local API Gateway for every Api route of the template (sandbox.gateway);
+- [poller]    the SQS event source of sync_worker (sandbox.poller);
+- [schedules] every ScheduleV2 function at its rate, or `--schedule-speed` times faster;
+- [webhooks]  the sandboxes' delivery loop (they queue webhooks; this posts them every 200 ms);
+- [<function>] each handler's own Powertools log lines.
+
+Handlers run in-process with the environment Lambda would give them (Globals and their own
+variables resolved against the moto resources) plus AWS_ENDPOINT_URL and fake credentials.
+`DevStack` is the Python API behind it (used by the demo and the tests; port 0 = any free port).
+"""
+
+import argparse
+import errno
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+import boto3
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from sandbox.aws import provision
+from sandbox.gateway import LocalGateway, routes_from_template
+from sandbox.lambda_runtime import LAYER_DIR, LambdaContext, load_handler
+from sandbox.logstream import HandlerLogWriter, LogStream, running_function
+from sandbox.poller import SqsPoller, sqs_sources_from_template
+from sandbox.schedules import ScheduleTicker, schedules_from_template
+from sandbox.template import DEFAULT_STACK_NAME, DEFAULT_TEMPLATE, Template, load_template
+
+# The layer is on Lambda's path (/opt/python); `python -m sandbox.dev` puts it on ours.
+if str(LAYER_DIR) not in sys.path:
+    sys.path.insert(0, str(LAYER_DIR))
+
+HOST = "127.0.0.1"
+REGION = "us-east-1"
+# moto accepts any credentials; these make sure nothing falls back to a real profile.
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+# Locally there is no X-Ray daemon, and EMF metric blobs would drown the log stream.
+LOCAL_POWERTOOLS = {
+    "AWS_SAM_LOCAL": "true",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+}
+DELIVERY_INTERVAL_S = 0.2
+
+
+class PortBusy(Exception):
+    """A port the stack needs is taken by another program."""
+
+
+class StackError(Exception):
+    """The stack cannot start (the message says why and what to do)."""
+
+
+# ---- servers ----------------------------------------------------------------------------------
+
+
+def _bind(name: str, host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortBusy(
+                f"{name}: port {port} on {host} is already in use; stop what uses it or pick another "
+                f"port (--{name}-port)"
+            ) from exc
+        raise
+    sock.listen(128)
+    return sock
+
+
+def _quiet_handler(log: Callable[[str], None] | None) -> type[WSGIRequestHandler]:
+    """A request handler that logs `METHOD path status` to the stream (or nothing)."""
+
+    class Handler(WSGIRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            if log is not None:
+                log(f"{self.command} {self.path.split('?')[0]} {code}")
+
+        def log_error(self, format: str, *args: Any) -> None:
+            if log is not None:
+                log(format % args)
+
+    return Handler
+
+
+class ServerThread:
+    """A threaded werkzeug server on a socket bound up front.
+
+    Binding first makes a busy port fail fast with a clear message (werkzeug itself would print
+    and `sys.exit`), and tells a sandbox its own URL (port 0 = any free port) before it is built.
+    """
+
+    def __init__(self, name: str, host: str, port: int) -> None:
+        self.name = name
+        self._host = host
+        self._socket = _bind(name, host, port)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._socket.getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._host}:{self.port}"
+
+    def serve(
+        self,
+        app: Any,
+        *,
+        log: Callable[[str], None] | None = None,
+        request_handler: type[WSGIRequestHandler] | None = None,
+    ) -> None:
+        self._server = make_server(
+            self._host,
+            self.port,
+            app,
+            threaded=True,
+            request_handler=request_handler or _quiet_handler(log),
+            fd=self._socket.fileno(),
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(10)
+        self._socket.close()
+
+
+def moto_app() -> tuple[Any, type[WSGIRequestHandler]]:
+    """moto's server app (all services, one shared state) and a request handler that keeps quiet."""
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+
+    class Handler(MotoRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            """moto would log every AWS call; the handlers' own logs say what matters."""
+
+    return DomainDispatcherApplication(create_backend_app), Handler
+
+
+# ---- functions --------------------------------------------------------------------------------
+
+
+class FunctionHost:
+    """Runs the template's functions in this process.
+
+    One warm "container" per function: invocations of one function are serialised (handlers
+    build their clients lazily once per container and need not be thread-safe), different
+    functions run in parallel, as they would in Lambda. Handlers load on first use, so a
+    function whose code is missing fails its own invocations only.
+    """
+
+    def __init__(
+        self, template: Template, stream: LogStream, *, stack_name: str = DEFAULT_STACK_NAME
+    ) -> None:
+        self._template = template
+        self._stream = stream
+        self._stack_name = stack_name
+        self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
+        self._locks = {logical_id: threading.Lock() for logical_id in template.function_ids()}
+        self._log_writer = HandlerLogWriter(stream)
+
+    def short_name(self, logical_id: str) -> str:
+        """The function's folder name (ghl_webhook, sync_worker...): what the log prefix shows."""
+        return self._template.function(logical_id).code_dir.name
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        spec = self._template.function(logical_id)
+        context = LambdaContext(
+            function_name=f"{self._stack_name}-{logical_id}",
+            memory_limit_in_mb=spec.memory_size,
+            timeout_seconds=spec.timeout,
+            log_group_name=f"/aws/lambda/{self._stack_name}-{logical_id}",
+        )
+        with self._locks[logical_id], running_function(spec.code_dir.name):
+            handler = self._handlers.get(logical_id)
+            if handler is None:
+                handler = load_handler(spec.code_dir, spec.handler)
+                self._handlers[logical_id] = handler
+                self._capture_powertools_logs()
+            return handler(event, context)
+
+    def _capture_powertools_logs(self) -> None:
+        service = os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
+        for handler in logging.getLogger(service).handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream is not self._log_writer:
+                handler.setStream(self._log_writer)
+
+
+# ---- the stack --------------------------------------------------------------------------------
+
+
+@dataclass
+class DevConfig:
+    gateway_port: int = 3000
+    moto_port: int = 5000
+    ghl_port: int = 8081
+    kayako_port: int = 8082
+    schedule_speed: float = 1.0
+    # Seconds a failed sync event stays invisible before its retry (None: the template's value).
+    visibility_timeout: int | None = None
+    stage: str = "dev"
+    stack_name: str = DEFAULT_STACK_NAME
+    template_path: Path = DEFAULT_TEMPLATE
+    location_id: str = "devLocation000000001"
+    location_token: str = "pit-dev-location-token"
+    kayako_email: str = "sync-agent@dev.example"
+    kayako_password: str = "dev-agent-password"
+    # False: nothing runs periodically; the caller drives poll/tick/delivery (drain(), tick(), ...).
+    background: bool = True
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
+
+
+class DevStack:
+    """moto + sandboxes + gateway + poller + schedules, on 127.0.0.1. Use as a context manager.
+
+    Handlers start cold in every stack: their modules and the layer's per-container caches are
+    dropped at start, so nothing built against another environment (a test's moto mock, an
+    earlier stack) leaks in.
+    """
+
+    def __init__(self, config: DevConfig | None = None, *, out: TextIO | None = None) -> None:
+        self.config = config or DevConfig()
+        self.stream = LogStream(out)
+        self.template = load_template(self.config.template_path)
+        self.functions = FunctionHost(self.template, self.stream, stack_name=self.config.stack_name)
+        self._servers: list[ServerThread] = []
+        self._stoppers: list[Callable[[], None]] = []
+        self._saved_env: dict[str, str | None] = {}
+        self._stop = threading.Event()
+        self.pollers: list[SqsPoller] = []
+        self.ticker: ScheduleTicker | None = None
+        self.env: dict[str, str] = {}
+        self.physical_ids: dict[str, str] = {}
+        self.session: boto3.session.Session | None = None
+        self.ghl: Any = None  # sandbox.ghl.GhlSandbox
+        self.kayako: Any = None  # sandbox.kayako.KayakoSandbox
+        self.connection_id = ""
+        self.gateway_url = self.moto_url = self.ghl_url = self.kayako_url = ""
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def __enter__(self) -> "DevStack":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> "DevStack":
+        self._stop.clear()
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        cfg = self.config
+        log = self.stream.component
+        # Bind every port first: a busy one fails before anything starts.
+        moto = ServerThread("moto", HOST, cfg.moto_port)
+        self._servers.append(moto)
+        gateway = ServerThread("gateway", HOST, cfg.gateway_port)
+        self._servers.append(gateway)
+        ghl = ServerThread("ghl", HOST, cfg.ghl_port)
+        self._servers.append(ghl)
+        kayako = ServerThread("kayako", HOST, cfg.kayako_port)
+        self._servers.append(kayako)
+        self.moto_url, self.gateway_url, self.ghl_url, self.kayako_url = (
+            moto.url,
+            gateway.url,
+            ghl.url,
+            kayako.url,
+        )
+
+        app, handler = moto_app()
+        moto.serve(app, request_handler=handler)
+        self._set_env({"AWS_ENDPOINT_URL": self.moto_url, **FAKE_CREDENTIALS, **LOCAL_POWERTOOLS})
+        self.session = boto3.session.Session(region_name=REGION)
+
+        self.ghl = new_ghl_sandbox()
+        ghl.serve(self.ghl.wsgi_app, log=log("ghl"))
+        self.kayako = new_kayako_sandbox(f"{self.kayako_url}/api/v1")
+        kayako.serve(self.kayako.wsgi_app, log=log("kayako"))
+
+        overrides = {
+            "Stage": cfg.stage,
+            "GhlApiBaseUrl": self.ghl_url,
+            **ghl_key_parameters(self.ghl),
+            **cfg.parameter_overrides,
+        }
+        stack = provision(
+            self.template, session=self.session, stack_name=cfg.stack_name, parameter_overrides=overrides
+        )
+        self.physical_ids = stack.physical_ids()
+        env = stack.global_environment()
+        for spec in self.template.functions():
+            env.update(stack.function_environment(spec.logical_id))
+        self._set_env(env)
+        self.env = {**env, "AWS_ENDPOINT_URL": self.moto_url}
+        _forget_warm_containers()
+        log("moto")(f"AWS on {self.moto_url}: " + ", ".join(sorted(self.physical_ids)))
+
+        gateway.serve(
+            LocalGateway(
+                routes_from_template(self.template.document),
+                lambda route, event: self.functions.invoke(route.function, event),
+                stage=cfg.stage,
+                log=log("gateway"),
+            )
+        )
+        self.connection_id = self._wire_sandboxes(log("dev"))
+
+        for source in sqs_sources_from_template(self.template.document, stack.intrinsics.resolve):
+            queue_url = next(
+                r.ref for r in stack.resources.values() if r.attributes.get("Arn") == source.queue_arn
+            )
+            sqs = self.client("sqs")
+            if cfg.visibility_timeout is not None:
+                sqs.set_queue_attributes(
+                    QueueUrl=queue_url, Attributes={"VisibilityTimeout": str(cfg.visibility_timeout)}
+                )
+            self.pollers.append(
+                SqsPoller(
+                    sqs,
+                    queue_url,
+                    partial(self.functions.invoke, source.function),
+                    batch_size=source.batch_size,
+                    report_batch_item_failures=source.report_batch_item_failures,
+                    region=REGION,
+                    log=log("poller"),
+                )
+            )
+        self.ticker = ScheduleTicker(
+            schedules_from_template(self.template.document, stack.intrinsics.resolve),
+            self.functions.invoke,
+            speed=cfg.schedule_speed,
+            log=log("schedules"),
+        )
+        if cfg.background:
+            for poller in self.pollers:
+                poller.start()
+                self._stoppers.append(poller.stop)
+            self.ticker.start()
+            self._stoppers.append(self.ticker.stop)
+            pump = threading.Thread(target=self._deliver_webhooks_forever, name="webhooks", daemon=True)
+            pump.start()
+            self._stoppers.append(lambda: pump.join(10))
+        log("dev")(
+            f"gateway {self.gateway_url} | GHL {self.ghl_url} | "
+            f"Kayako {self.kayako_url}/api/v1 | AWS {self.moto_url}"
+        )
+
+    def _wire_sandboxes(self, log: Callable[[str], None]) -> str:
+        """The demo location (PIT in its token secret), its webhooks, and one Kayako connection."""
+        from ghlsync.store.connections import (
+            Connection,
+            ConnectionSecrets,
+            ConnectionSettings,
+            ConnectionStore,
+            new_connection_id,
+        )
+        from ghlsync.store.tenants import AuthKind, Tenant, TenantStore
+        from ghlsync.store.tokens import PrivateIntegrationToken, TokenStore
+
+        cfg = self.config
+        table = self.session.resource("dynamodb").Table(self.env["SYNC_TABLE_NAME"])  # type: ignore[union-attr]
+        secrets_client = self.client("secretsmanager")
+
+        self.ghl.add_location(cfg.location_id, token=cfg.location_token)
+        self.ghl.register_webhook(f"{self.gateway_url}/webhooks/ghl", location_id=cfg.location_id)
+        TokenStore(secrets_client, self.env["TOKEN_SECRET_PREFIX"]).put(
+            cfg.location_id, PrivateIntegrationToken(access_token=cfg.location_token)
+        )
+        TenantStore(table).register(
+            Tenant(location_id=cfg.location_id, installed_at=datetime.now(UTC), auth_kind=AuthKind.PIT)
+        )
+
+        self.kayako.add_agent(cfg.kayako_email, cfg.kayako_password)
+        connection = Connection(
+            connection_id=new_connection_id(),
+            location_id=cfg.location_id,
+            app="kayako",
+            settings=ConnectionSettings(app={"base_url": f"{self.kayako_url}/api/v1"}),
+        )
+        webhook_token = secrets.token_urlsafe(24)
+        ConnectionSecrets(secrets_client, self.env["CONNECTION_SECRET_PREFIX"]).put(
+            connection.connection_id,
+            {"email": cfg.kayako_email, "password": cfg.kayako_password, "webhook_token": webhook_token},
+        )
+        ConnectionStore(table).put(connection)
+        self.kayako.register_automation(f"{self.gateway_url}{connection.webhook_path}?token={webhook_token}")
+        log(
+            f"location {cfg.location_id} (private-integration token) "
+            f"⇄ Kayako connection {connection.connection_id}"
+        )
+        return connection.connection_id
+
+    def stop(self) -> None:
+        """Stop everything started, newest first; safe to call twice."""
+        self._stop.set()
+        while self._stoppers:
+            self._stoppers.pop()()
+        while self._servers:
+            server = self._servers.pop()
+            try:
+                server.stop()
+            except Exception as exc:  # keep stopping the others
+                self.stream.emit("dev", f"{server.name} did not stop cleanly: {exc}")
+        self._restore_env()
+
+    # -- helpers for the demo, the tests and a developer's REPL ------------------------------
+    def deliver_webhooks(self) -> int:
+        """Post every webhook the sandboxes have queued (to the gateway); returns how many."""
+        return len(self.ghl.deliver_webhooks()) + len(self.kayako.deliver_automations())
+
+    def drain(self) -> int:
+        """Poll every queue until it returns nothing; returns the records processed."""
+        total = 0
+        for poller in self.pollers:
+            while (result := poller.poll_once(wait_seconds=0)).received:
+                total += result.received
+        return total
+
+    def tick(self, function: str) -> Any:
+        """Fire one schedule of `function` now (logical id, or `LogicalId.EventName`)."""
+        if self.ticker is None:
+            raise StackError("start() the stack first")
+        return self.ticker.tick(self.ticker.find(function))
+
+    def client(self, service: str) -> Any:
+        if self.session is None:
+            raise StackError("start() the stack first")
+        return self.session.client(service)  # type: ignore[call-overload]
+
+    def _deliver_webhooks_forever(self) -> None:
+        log = self.stream.component("webhooks")
+        while not self._stop.wait(DELIVERY_INTERVAL_S):
+            try:
+                self.deliver_webhooks()
+            except Exception as exc:  # a sandbox bug must not stop later deliveries
+                log(f"delivery failed: {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+
+    def _set_env(self, values: Mapping[str, str]) -> None:
+        for name, value in values.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    def _restore_env(self) -> None:
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+        _forget_warm_containers()
+
+
+def _forget_warm_containers() -> None:
+    """Cold-start every handler: drop loaded function modules and the layer's cached clients.
+
+    The layer builds boto3/httpx clients and settings once per container (`functools.cache`);
+    in one long-lived process those would outlive the environment they were built for.
+    """
+    for name in [n for n in sys.modules if n.startswith("_lambda_")]:
+        del sys.modules[name]
+    for name, module in list(sys.modules.items()):
+        if name == "ghlsync" or name.startswith("ghlsync."):
+            for value in list(vars(module).values()):
+                if (
+                    callable(getattr(value, "cache_clear", None))
+                    and getattr(value, "__module__", None) == name
+                ):
+                    value.cache_clear()
+
+
+def new_ghl_sandbox() -> Any:
+    from sandbox.ghl import GhlSandbox
+
+    return GhlSandbox(seed=0)
+
+
+def ghl_key_parameters(ghl: Any) -> dict[str, str]:
+    """The sandbox's webhook signing keys, in place of GHL's published ones."""
+    keys = ghl.public_keys
+    return {"GhlWebhookEd25519PublicKeys": keys["ed25519"], "GhlWebhookRsaPublicKeys": keys["rsa"]}
+
+
+def new_kayako_sandbox(base_url: str) -> Any:
+    from sandbox.kayako import KayakoSandbox
+
+    return KayakoSandbox(seed=0, base_url=base_url)
+
+
+# ---- command line -----------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.dev", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--gateway-port", type=int, default=3000)
+    parser.add_argument("--moto-port", type=int, default=5000)
+    parser.add_argument("--ghl-port", type=int, default=8081)
+    parser.add_argument("--kayako-port", type=int, default=8082)
+    parser.add_argument(
+        "--host", default=HOST, choices=[HOST], help="always 127.0.0.1: the stack is never exposed"
+    )
+    parser.add_argument(
+        "--schedule-speed",
+        type=float,
+        default=1.0,
+        help="run rate() schedules N times faster (60: minutes → seconds)",
+    )
+    parser.add_argument(
+        "--visibility-timeout",
+        type=int,
+        default=None,
+        help="seconds before a failed sync event is retried (default: the template's VisibilityTimeout)",
+    )
+    parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
+    return parser.parse_args(argv)
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    def handle(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = DevConfig(
+        gateway_port=args.gateway_port,
+        moto_port=args.moto_port,
+        ghl_port=args.ghl_port,
+        kayako_port=args.kayako_port,
+        schedule_speed=args.schedule_speed,
+        visibility_timeout=args.visibility_timeout,
+        template_path=args.template,
+    )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    stop = threading.Event()
+    with _stop_on_signals(stop):
+        stack = DevStack(config, out=sys.stdout)
+        try:
+            stack.start()
+        except PortBusy as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except StackError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        try:
+            stack.stream.emit("dev", "ready; Ctrl-C stops everything")
+            while not stop.wait(0.5):
+                pass
+            stack.stream.emit("dev", "stopping")
+        finally:
+            started = time.perf_counter()
+            stack.stop()
+            print(f"[dev] stopped in {time.perf_counter() - started:.1f}s", file=sys.stdout, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
