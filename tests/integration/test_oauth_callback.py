@@ -2,6 +2,7 @@
 
 import json
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -183,3 +184,26 @@ def test_an_unconfigured_app_answers_503(aws, sandbox, handler):
     # THEN 503 points at the configuration, and GHL is not called
     assert status == 503 and "not configured" in body["message"]
     assert token_calls(sandbox) == 0 and nothing_stored(aws)
+
+
+def test_a_reinstall_reactivates_a_location_that_needed_a_reconnect(aws, sandbox, handler):
+    # GIVEN an installed location later marked reconnect_needed (its refresh token was refused)
+    first = event(
+        "oauth_callback_success",
+        code=sandbox.authorize(CLIENT_ID, LOCATION),
+        state=make_state(SIGNING_KEY, time.time()),
+    )
+    assert invoke(handler, first)[0] == 200
+    TenantStore(aws.table).set_status(LOCATION, TenantStatus.RECONNECT_NEEDED, reason="invalid_grant")
+    # WHEN the location installs the app again
+    again = event(
+        "oauth_callback_success",
+        code=sandbox.authorize(CLIENT_ID, LOCATION),
+        state=make_state(SIGNING_KEY, time.time()),
+    )
+    status, _ = invoke(handler, again)
+    # THEN the tenant is active again, with its new token's expiry scheduled for refresh
+    tenant = TenantStore(aws.table).get(LOCATION)
+    assert status == 200 and tenant is not None and tenant.status is TenantStatus.ACTIVE
+    due = TenantStore(aws.table).expiring_before(tenant.token_expires_at + timedelta(seconds=1))
+    assert [due_tenant.location_id for due_tenant in due] == [LOCATION]

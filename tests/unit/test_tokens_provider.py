@@ -241,6 +241,22 @@ def test_a_dead_refresh_token_marks_the_tenant_reconnect_needed(provider, tokens
     assert tokens.get("loc1", fresh=True).credentials.access_token == "access-0"
 
 
+def test_a_location_already_marked_reconnect_needed_is_not_refreshed_again(
+    provider, tokens, tenants, clock, endpoint
+):
+    # GIVEN a location whose refresh token GHL already refused once
+    install(tokens, tenants, clock, expires_in=timedelta(minutes=2))
+    endpoint.live_refresh_tokens.clear()
+    with pytest.raises(ReconnectNeeded):
+        provider.access_token("loc1")
+    # WHEN another event for it needs a token
+    with pytest.raises(ReconnectNeeded):
+        provider.access_token("loc1")
+    # THEN GHL was asked only the first time, and the metric counted one disconnection
+    assert endpoint.calls == 1
+    assert metrics.metric_set["TokenReconnectNeeded"]["Value"] == [1.0]
+
+
 def test_invalid_grant_after_a_rotation_elsewhere_uses_the_rotated_tokens(
     provider, tokens, tenants, clock, endpoint, aws
 ):

@@ -273,6 +273,11 @@ class OAuthTokenProvider:
         current = self._stored_oauth(location_id)
         if usable(current):
             return current, False
+        tenant = self._tenants.get(location_id)
+        if tenant is not None and tenant.status is TenantStatus.RECONNECT_NEEDED:
+            # Its refresh token was already refused: asking GHL again for every event would only
+            # repeat the refusal. A reinstall stores new tokens (usable above) and reactivates it.
+            raise ReconnectNeeded(location_id)
         try:
             refreshed = self._oauth.refresh(current.refresh_token)
         except InvalidGrant as exc:
