@@ -257,6 +257,21 @@ def test_a_location_already_marked_reconnect_needed_is_not_refreshed_again(
     assert metrics.metric_set["TokenReconnectNeeded"]["Value"] == [1.0]
 
 
+def test_an_uninstalled_location_is_not_refreshed_nor_marked_reconnect_needed(
+    provider, tokens, tenants, clock, endpoint
+):
+    # GIVEN a location that uninstalled the app, with an expiring token
+    install(tokens, tenants, clock, expires_in=timedelta(minutes=2))
+    tenants.mark_uninstalled("loc1", retain_days=30)
+    # WHEN a late event asks for its token
+    with pytest.raises(ReconnectNeeded):
+        provider.access_token("loc1")
+    # THEN GHL is not asked and the tenant stays uninstalled
+    tenant = tenants.get("loc1")
+    assert endpoint.calls == 0
+    assert tenant is not None and tenant.status is TenantStatus.UNINSTALLED
+
+
 def test_invalid_grant_after_a_rotation_elsewhere_uses_the_rotated_tokens(
     provider, tokens, tenants, clock, endpoint, aws
 ):

@@ -274,9 +274,10 @@ class OAuthTokenProvider:
         if usable(current):
             return current, False
         tenant = self._tenants.get(location_id)
-        if tenant is not None and tenant.status is TenantStatus.RECONNECT_NEEDED:
-            # Its refresh token was already refused: asking GHL again for every event would only
-            # repeat the refusal. A reinstall stores new tokens (usable above) and reactivates it.
+        if tenant is not None and tenant.status is not TenantStatus.ACTIVE:
+            # Refused before (reconnect_needed) or uninstalled: asking GHL again for every event
+            # would only repeat the refusal. A reinstall stores new tokens (usable above) and
+            # reactivates the tenant.
             raise ReconnectNeeded(location_id)
         try:
             refreshed = self._oauth.refresh(current.refresh_token)
@@ -287,7 +288,7 @@ class OAuthTokenProvider:
                     "refresh token was rotated by another process", extra={"location_id": location_id}
                 )
                 return latest, False
-            self._mark_reconnect_needed(location_id, exc.message)
+            self._mark_reconnect_needed(location_id, tenant, exc.message)
             raise ReconnectNeeded(location_id) from exc
         stored = OAuthTokens.model_validate(
             {**refreshed.model_dump(), "location_id": refreshed.location_id or current.location_id}
@@ -298,13 +299,16 @@ class OAuthTokenProvider:
         logger.info("token refreshed", extra={"location_id": location_id, "expires_at": stored.expires_at})
         return stored, True
 
-    def _mark_reconnect_needed(self, location_id: str, reason: str) -> None:
+    def _mark_reconnect_needed(self, location_id: str, tenant: Tenant | None, reason: str) -> None:
         metrics.add_metric(name="TokenReconnectNeeded", unit=MetricUnit.Count, value=1)
         logger.warning("refresh token rejected: reconnect needed", extra={"location_id": location_id})
+        if tenant is None:
+            logger.warning("no tenant row to mark reconnect_needed", extra={"location_id": location_id})
+            return
         try:
             self._tenants.set_status(location_id, TenantStatus.RECONNECT_NEEDED, reason=reason)
         except TenantNotFound:
-            logger.warning("no tenant row to mark reconnect_needed", extra={"location_id": location_id})
+            logger.warning("tenant row vanished before reconnect_needed", extra={"location_id": location_id})
 
     def _stored_oauth(self, location_id: str) -> OAuthTokens:
         credentials = self._tokens.get(location_id, fresh=True).credentials
