@@ -3,12 +3,14 @@
 Request pipeline for /api/v1 (in this order): injected 429/5xx fault, Accept check (406), auth
 (Basic opens a session; X-Session-ID or _session_id continues one; none -> 401; unknown or
 expired -> 454), CSRF on POST/PUT/DELETE (403 CSRF_FAILED), per-minute rate limit (429). The
-`.json` suffix is optional everywhere; bodies may be form-urlencoded or JSON.
+`.json` suffix is optional everywhere; bodies may be form-urlencoded or JSON. The public Events
+webhook (`webhook/<token>/incoming`) skips session auth: its token is the credential.
 """
 
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -26,6 +28,7 @@ API = "/api/v1"
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 MUTATING = frozenset({"POST", "PUT", "DELETE"})
+PUBLIC_EVENT_PATH = re.compile(rf"^{API}/webhook/[^/]+/incoming$")
 
 
 class LoggedRequest(NamedTuple):
@@ -51,7 +54,8 @@ def build_app(sb: "KayakoSandbox") -> Flask:
         accept = request.headers.get("Accept", "*/*")
         if "application/json" not in accept and "*/*" not in accept:
             raise ApiError(406, "NOT_ACCEPTABLE", "The Accept header must allow application/json")
-        _authenticate(sb)
+        if not PUBLIC_EVENT_PATH.match(request.path):  # the event token is the credential there
+            _authenticate(sb)
         action = f"{request.method} {request.path[len(API) + 1 :].split('/')[0]}"
         retry_after = sb.limiter.check(action)
         if retry_after is not None:
@@ -214,6 +218,18 @@ def build_app(sb: "KayakoSandbox") -> Flask:
             ]
         )
         return many(found, "autocomplete_email")
+
+    @app.post(f"{API}/webhook/<token>/incoming")
+    def incoming_event(token: str) -> Response:
+        recorded = store.record_incoming_event(token, _params())
+        data = {
+            "id": recorded.id,
+            "event": recorded.event,
+            "user": {"id": recorded.user_id, "resource_type": "user"},
+            "properties": recorded.properties,
+            "resource_type": "event",
+        }
+        return one(data, "event", 201)
 
     # -- notes ----------------------------------------------------------------------------
     @app.get(f"{API}/users/<int:user_id>/notes")

@@ -54,6 +54,11 @@ class KayakoSandbox:
         """An agent who can log in with Basic email:password (and be assigned cases)."""
         return self.store.add_agent(email, password, full_name)
 
+    def add_event_token(self, token: str) -> str:
+        """A token for the public `webhook/<token>/incoming` Events endpoint."""
+        self.store.event_tokens.add(token)
+        return token
+
     def transport(self) -> httpx.BaseTransport:
         """In-process transport, with transport-level faults (timeouts, resets)."""
         return FaultyTransport(self.wsgi_app, self.faults)

@@ -34,6 +34,7 @@ CASE_STATUSES: dict[int, tuple[str, str]] = {
 NEW_STATUS_ID = 1
 CHANNELS = frozenset({"MAIL", "HELPCENTER", "TWITTER", "MESSENGER", "FACEBOOK", "NOTE"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EVENT_NAME = re.compile(r"^[A-Za-z_. ]+$")
 MORE_INFO = "https://developer.kayako.com/api/v1/reference/errors/"
 
 Json = dict[str, Any]
@@ -143,6 +144,18 @@ class Case:
 
 
 @dataclass(frozen=True)
+class TimelineEvent:
+    """An external event posted to `webhook/:token/incoming`, shown on the user's timeline."""
+
+    id: int
+    user_id: int
+    event: str
+    properties: dict[str, Any]
+    triggered_at: str | None
+    created_at: float
+
+
+@dataclass(frozen=True)
 class Change:
     """One data change, as the automation endpoints report it (see sandbox/kayako/automations.py)."""
 
@@ -171,6 +184,8 @@ class KayakoStore:
         self.tag_ids: dict[str, int] = {}
         self.passwords: dict[str, tuple[str, int]] = {}  # login email (lower) -> (password, user id)
         self.listeners: list[ChangeListener] = []
+        self.event_tokens: set[str] = set()
+        self.timeline: list[TimelineEvent] = []
         self._next_id: dict[str, int] = {}
 
     # -- helpers --------------------------------------------------------------------------
@@ -410,6 +425,47 @@ class KayakoStore:
             now = self.clock()
             self._touch_user(self.user(user_id), now)
             self._emit("note.deleted", note_id, user_id, now, data)
+
+    # -- incoming events (the public Events webhook, target-apps.md §1.9) ---------------------
+    def record_incoming_event(self, token: str, params: Json) -> TimelineEvent:
+        """Match the user by email, then phone; create a customer when nothing matches."""
+        with self.lock:
+            if token not in self.event_tokens:
+                raise ApiError(404, "RESOURCE_NOT_FOUND", "Unknown event token")
+            event = _required_str(params, "event")
+            if not _EVENT_NAME.match(event):
+                raise field_invalid("event", "Event names allow letters, '_', '.' and spaces")
+            person = params.get("user")
+            if not isinstance(person, dict):
+                raise field_required("user")
+            email, phone = _optional_str(person, "email"), _optional_str(person, "phone")
+            if email is None and phone is None:
+                raise field_required("user.email")
+            identity = (email and self.find_identity("email", email)) or (
+                phone and self.find_identity("phone", phone)
+            )
+            if identity:
+                user_id = identity.user_id
+            else:
+                new_user: Json = {
+                    "full_name": person.get("full_name") or email or phone,
+                    "role_id": CUSTOMER_ROLE_ID,
+                }
+                new_user.update({k: v for k, v in (("email", email), ("phone", phone)) if v is not None})
+                user_id = self.create_user(new_user).id
+            properties = params.get("properties") or {}
+            if not isinstance(properties, dict):
+                raise field_invalid("properties", "properties must be an object")
+            recorded = TimelineEvent(
+                self._new_id("event"),
+                user_id,
+                event,
+                dict(properties),
+                _optional_str(params, "triggered_at"),
+                self.clock(),
+            )
+            self.timeline.append(recorded)
+            return recorded
 
     # -- tags -----------------------------------------------------------------------------
     def tags_of(self, user_id: int) -> list[str]:

@@ -231,8 +231,7 @@ def test_concurrent_edit_between_read_and_write_is_a_transient_conflict(
                 kayako_sandbox.ui_update_user(user.id, full_name="Edited In UI")
             return self.inner.handle_request(request)
 
-    connector = make_kayako_connector(kayako_sandbox, kayako_clock, kayako_sleeps)
-    connector._api._http = httpx.Client(transport=EditBeforePut())
+    connector = make_kayako_connector(kayako_sandbox, kayako_clock, kayako_sleeps, transport=EditBeforePut())
     # WHEN the connector updates the name / THEN If-Match fails: a transient conflict, the UI edit kept
     with pytest.raises(KayakoConflict) as caught:
         connector.update_contact(str(user.id), CanonicalContact(first_name="Mine"), frozenset({"first_name"}))

@@ -549,3 +549,52 @@ def test_server_refuses_a_busy_port_with_a_clear_message(capsys: pytest.CaptureF
     # THEN it exits with status 2 and says why
     assert code == 2
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+# -- public Events webhook ------------------------------------------------------------------------
+def incoming(sandbox: KayakoSandbox, token: str, body: dict[str, Any]) -> httpx.Response:
+    http = httpx.Client(transport=sandbox.transport(), base_url=sandbox.base_url + "/")
+    return http.post(f"webhook/{token}/incoming.json", json=body)
+
+
+def test_incoming_event_lands_on_the_matching_users_timeline(kayako_sandbox: KayakoSandbox) -> None:
+    # GIVEN an event token and a user with an email
+    token = kayako_sandbox.add_event_token("evt-token")
+    user = kayako_sandbox.ui_create_user("Ada", email="ada@x.example")
+    # WHEN an event for that email is posted without any session
+    body = {"event": "call_completed", "user": {"email": "ADA@x.example"}, "properties": {"summary": "Call"}}
+    response = incoming(kayako_sandbox, token, body)
+    # THEN it is recorded on that user's timeline
+    assert response.status_code == 201
+    [recorded] = kayako_sandbox.store.timeline
+    assert (recorded.user_id, recorded.event, recorded.properties) == (
+        user.id,
+        "call_completed",
+        {"summary": "Call"},
+    )
+
+
+def test_incoming_event_for_an_unknown_person_creates_the_user(kayako_sandbox: KayakoSandbox) -> None:
+    # GIVEN no user with that phone / WHEN an event names them / THEN Kayako creates a customer
+    token = kayako_sandbox.add_event_token("evt-token")
+    body = {"event": "call completed", "user": {"phone": "+15550100", "full_name": "Grace"}}
+    assert incoming(kayako_sandbox, token, body).status_code == 201
+    created = kayako_sandbox.store.users[kayako_sandbox.store.timeline[0].user_id]
+    assert (created.full_name, created.role_id) == ("Grace", 4)
+
+
+@pytest.mark.parametrize(
+    ("token", "body", "status"),
+    [
+        ("unknown", {"event": "x", "user": {"email": "a@x.example"}}, 404),
+        ("evt-token", {"event": "bad-name!", "user": {"email": "a@x.example"}}, 400),
+        ("evt-token", {"event": "x", "user": {"full_name": "No Identity"}}, 400),
+    ],
+)
+def test_incoming_event_is_validated(
+    kayako_sandbox: KayakoSandbox, token: str, body: dict[str, Any], status: int
+) -> None:
+    # GIVEN a wrong token, a bad event name or no way to identify the user / WHEN posted / THEN refused
+    kayako_sandbox.add_event_token("evt-token")
+    assert incoming(kayako_sandbox, token, body).status_code == status
+    assert kayako_sandbox.store.timeline == []
