@@ -1,0 +1,193 @@
+"""GHL, the hub, behind the same Connector protocol as every app.
+
+A thin adapter over `ghlsync.ghl.client.GhlClient` (one per location) and `ghlsync.mapping.ghl`.
+The engine then treats both sides alike. GHL specifics handled here:
+- a missing record (404, or GHL's 400 "not found") reads as None, and deleting it again is done;
+- identity lookups use GET /contacts/search/duplicate (immediately consistent, unlike search);
+- updates never carry tags; tags change through add/remove;
+- a task without a due date gets one (`default_due_days` from now): GHL requires it.
+Errors other than "not found" propagate as GhlError (with `.transient`) for the engine to classify.
+"""
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+from ghlsync.apps.base import Capabilities, InboundRequest, WebhookRejected
+from ghlsync.events import ChangeAction, ChangeEvent
+from ghlsync.ghl.client import GhlClient
+from ghlsync.ghl.errors import GhlNotFound
+from ghlsync.ghl.models import SearchFilter, SearchSort, ghl_datetime
+from ghlsync.ghl.webhooks import (
+    AppointmentWebhook,
+    ContactWebhook,
+    NoteWebhook,
+    TaskWebhook,
+    WebhookVerifier,
+    delivery_id,
+    parse_webhook,
+    to_change_event,
+)
+from ghlsync.mapping import ghl as mapping
+from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask, EntityKind
+
+GHL_NAME = "ghl"
+
+
+class GhlHub:
+    name = GHL_NAME
+    capabilities = Capabilities(entities=frozenset({EntityKind.CONTACT, EntityKind.TASK, EntityKind.NOTE}))
+
+    def __init__(
+        self,
+        client: GhlClient,
+        fields: mapping.GhlFieldMap,
+        *,
+        verifier: WebhookVerifier | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        default_due_days: int = 1,
+    ) -> None:
+        self._client = client
+        self._fields = fields
+        self._verifier = verifier
+        self._clock = clock
+        self._default_due = timedelta(days=default_due_days)
+
+    # -- contacts -------------------------------------------------------------------------
+    def get_contact(self, contact_id: str) -> CanonicalContact | None:
+        try:
+            return mapping.contact_to_canonical(self._client.get_contact(contact_id), self._fields)
+        except GhlNotFound:
+            return None
+
+    def find_contacts(self, *, email: str | None, phone: str | None) -> list[CanonicalContact]:
+        if not email and not phone:
+            return []
+        try:
+            found = self._client.find_duplicate(email=email, phone=phone)
+        except GhlNotFound:
+            return []
+        return [mapping.contact_to_canonical(found, self._fields)] if found is not None else []
+
+    def create_contact(self, contact: CanonicalContact) -> CanonicalContact:
+        created = self._client.create_contact(mapping.contact_create(contact, self._fields))
+        return mapping.contact_to_canonical(created, self._fields)
+
+    def update_contact(
+        self, contact_id: str, contact: CanonicalContact, changed: frozenset[str]
+    ) -> CanonicalContact:
+        update = mapping.contact_update(contact, changed, self._fields)
+        if not update.to_body():
+            current = self.get_contact(contact_id)
+            if current is None:
+                raise GhlNotFound(f"contact {contact_id} not found", status=404)
+            return current
+        return mapping.contact_to_canonical(self._client.update_contact(contact_id, update), self._fields)
+
+    def delete_contact(self, contact_id: str) -> None:
+        try:
+            self._client.delete_contact(contact_id)
+        except GhlNotFound:
+            return
+
+    def add_tags(self, contact_id: str, tags: frozenset[str]) -> None:
+        self._client.add_tags(contact_id, sorted(tags))
+
+    def remove_tags(self, contact_id: str, tags: frozenset[str]) -> None:
+        self._client.remove_tags(contact_id, sorted(tags))
+
+    # -- tasks ----------------------------------------------------------------------------
+    def get_task(self, contact_id: str, task_id: str) -> CanonicalTask | None:
+        try:
+            return mapping.task_to_canonical(
+                self._client.get_task(contact_id, task_id), self._fields, contact_id
+            )
+        except GhlNotFound:
+            return None
+
+    def list_tasks(self, contact_id: str) -> list[CanonicalTask]:
+        return [
+            mapping.task_to_canonical(t, self._fields, contact_id)
+            for t in self._client.list_tasks(contact_id)
+        ]
+
+    def create_task(self, contact_id: str, task: CanonicalTask) -> CanonicalTask:
+        body = mapping.task_create(task, self._fields, default_due=self._clock() + self._default_due)
+        return mapping.task_to_canonical(self._client.create_task(contact_id, body), self._fields, contact_id)
+
+    def update_task(
+        self, contact_id: str, task_id: str, task: CanonicalTask, changed: frozenset[str]
+    ) -> CanonicalTask:
+        update = mapping.task_update(task, changed, self._fields)
+        if not update.to_body():
+            current = self.get_task(contact_id, task_id)
+            if current is None:
+                raise GhlNotFound(f"task {task_id} not found", status=404)
+            return current
+        return mapping.task_to_canonical(
+            self._client.update_task(contact_id, task_id, update), self._fields, contact_id
+        )
+
+    def delete_task(self, contact_id: str, task_id: str) -> None:
+        try:
+            self._client.delete_task(contact_id, task_id)
+        except GhlNotFound:
+            return
+
+    # -- notes ----------------------------------------------------------------------------
+    def get_note(self, contact_id: str, note_id: str) -> CanonicalNote | None:
+        try:
+            return mapping.note_to_canonical(self._client.get_note(contact_id, note_id), contact_id)
+        except GhlNotFound:
+            return None
+
+    def list_notes(self, contact_id: str) -> list[CanonicalNote]:
+        return [mapping.note_to_canonical(n, contact_id) for n in self._client.list_notes(contact_id)]
+
+    def create_note(self, contact_id: str, note: CanonicalNote) -> CanonicalNote:
+        return mapping.note_to_canonical(
+            self._client.create_note(contact_id, mapping.note_create(note)), contact_id
+        )
+
+    def update_note(self, contact_id: str, note_id: str, note: CanonicalNote) -> CanonicalNote:
+        updated = self._client.update_note(contact_id, note_id, mapping.note_update(note))
+        return mapping.note_to_canonical(updated, contact_id)
+
+    def delete_note(self, contact_id: str, note_id: str) -> None:
+        try:
+            self._client.delete_note(contact_id, note_id)
+        except GhlNotFound:
+            return
+
+    # -- inbound --------------------------------------------------------------------------
+    def verify_webhook(self, request: InboundRequest) -> None:
+        if self._verifier is None:
+            raise WebhookRejected("no GHL webhook public keys configured")
+        self._verifier.verify(request.body, request.headers, now=self._clock())
+
+    def parse_webhook(
+        self, request: InboundRequest, *, location_id: str, connection_id: str
+    ) -> list[ChangeEvent]:
+        """Contact/task/note/appointment webhooks as change events; lifecycle and other types: none."""
+        webhook = parse_webhook(request.body)
+        if not isinstance(webhook, ContactWebhook | TaskWebhook | NoteWebhook | AppointmentWebhook):
+            return []
+        if webhook.location_id != location_id:
+            raise WebhookRejected("webhook for another location")
+        return [to_change_event(webhook, event_id=delivery_id(webhook, request.body))]
+
+    def list_changes(self, since: datetime) -> Iterator[ChangeEvent]:
+        """Contacts updated since `since` (search, oldest first), as upsert events for sweeps."""
+        filters = [SearchFilter(field="dateUpdated", operator="range", value={"gte": ghl_datetime(since)})]
+        sort = [SearchSort(field="dateUpdated", direction="asc")]
+        for contact in self._client.search_contacts(filters=filters, sort=sort):
+            occurred = contact.date_updated or contact.date_added or since
+            yield ChangeEvent(
+                event_id=f"sweep-ghl-{contact.id}-{int(occurred.timestamp() * 1000)}",
+                location_id=self._client.location_id,
+                source=GHL_NAME,
+                entity=EntityKind.CONTACT,
+                action=ChangeAction.UPSERT,
+                entity_id=contact.id,
+                occurred_at=occurred,
+                event_type="SweepContactChanged",
+            )

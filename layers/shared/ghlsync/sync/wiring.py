@@ -1,0 +1,95 @@
+"""`default_engine()`: the SyncEngine built from the environment, once per container.
+
+Everything is constructed lazily on first use and then reused by every invocation the container
+serves: one httpx.Client (connection pooling), one GHL client per location (its rate-limit pacer
+must see all of that location's calls), one connector per connection (Kayako keeps a login
+session), rebuilt when the connection's settings change. GHL tokens come from the OAuth token
+provider (`ghlsync.store.tokens`), which serves an OAuth token set or a private-integration token,
+whichever the location's secret holds. `GHL_API_BASE_URL` points the client at GHL or a sandbox.
+"""
+
+from functools import cache
+
+import httpx
+
+from ghlsync.apps.base import Connector
+from ghlsync.apps.ghl_hub import GhlHub
+from ghlsync.config import Settings, get_settings
+from ghlsync.ghl.client import GhlClient
+from ghlsync.mapping.ghl import GhlFieldMap
+from ghlsync.store.audit import AuditStore
+from ghlsync.store.connections import Connection, ConnectionSecrets, ConnectionStore
+from ghlsync.store.dynamo import secrets_client, sync_table
+from ghlsync.store.links import LinkStore
+from ghlsync.store.tenants import TenantStatus, TenantStore
+from ghlsync.sync.engine import SyncEngine
+from ghlsync.sync.telemetry import PowertoolsSyncMetrics
+
+HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+class ConnectorCache:
+    """Builds each side's connector on first use and keeps it while the connection is unchanged."""
+
+    def __init__(self, http: httpx.Client, settings: Settings) -> None:
+        self._http = http
+        self._settings = settings
+        self._clients: dict[str, GhlClient] = {}
+        self._hubs: dict[tuple[str, str], Connector] = {}
+        self._apps: dict[tuple[str, str], Connector] = {}
+
+    def hub_for(self, connection: Connection) -> Connector:
+        key = (connection.connection_id, connection.updated_at.isoformat())
+        if key not in self._hubs:
+            fields = GhlFieldMap(
+                custom_fields=dict(connection.settings.ghl_custom_fields),
+                users=dict(connection.settings.ghl_users),
+            )
+            self._hubs[key] = GhlHub(self._client_for(connection.location_id), fields)
+        return self._hubs[key]
+
+    def app_for(self, connection: Connection) -> Connector:
+        from ghlsync.apps.registry import connector_for  # connectors load only when an event needs one
+
+        key = (connection.connection_id, connection.updated_at.isoformat())
+        if key not in self._apps:
+            secrets = ConnectionSecrets(secrets_client(), self._settings.connection_secret_prefix)
+            self._apps[key] = connector_for(connection, http=self._http, secrets=secrets)
+        return self._apps[key]
+
+    def _client_for(self, location_id: str) -> GhlClient:
+        if location_id not in self._clients:
+            from ghlsync.store.tokens import default_token_provider
+
+            self._clients[location_id] = GhlClient(
+                self._http,
+                default_token_provider(),
+                location_id,
+                base_url=self._settings.ghl_api_base_url,
+                version=self._settings.ghl_api_version,
+            )
+        return self._clients[location_id]
+
+
+@cache
+def default_engine() -> SyncEngine:
+    settings = get_settings()
+    table = sync_table()
+    connectors = ConnectorCache(httpx.Client(timeout=HTTP_TIMEOUT), settings)
+    tenants = TenantStore(table)
+
+    def tenant_active(location_id: str) -> bool:
+        # A location without a tenant row (set up by hand with a private-integration token) is
+        # not blocked here; a missing token fails the call itself with a clear error.
+        tenant = tenants.get(location_id)
+        return tenant is None or tenant.status is TenantStatus.ACTIVE
+
+    return SyncEngine(
+        connections=ConnectionStore(table),
+        links=LinkStore(table),
+        audit=AuditStore(table),
+        hub_for=connectors.hub_for,
+        app_for=connectors.app_for,
+        metrics=PowertoolsSyncMetrics(),
+        tenant_active=tenant_active,
+    )
