@@ -338,7 +338,10 @@ def create_app(sb: "GhlSandbox") -> Flask:
 
     @app.post("/oauth/token")
     def oauth_token() -> Any:
-        return ok(sb.oauth.token(request.form.to_dict()))
+        # The spec says form-encoded; GHL's own OAuth sample posts JSON, so both are read.
+        payload = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+        form = {str(k): str(v) for k, v in payload.items()} if isinstance(payload, dict) else {}
+        return ok(sb.oauth.token(form))
 
     from sandbox.ghl.admin import admin_blueprint
 

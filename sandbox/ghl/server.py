@@ -1,10 +1,11 @@
 """Serve a GhlSandbox over real HTTP (threaded werkzeug server) with background webhook delivery."""
 
 import errno
+import socket
 import threading
 from dataclasses import dataclass, field
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, make_server, select_address_family
 
 from sandbox.ghl.sandbox import GhlSandbox
 
@@ -57,12 +58,26 @@ def serve(
     delivery_interval_s: float = DELIVERY_INTERVAL_S,
 ) -> SandboxServer:
     """Bind (port 0 picks a free port) and start serving in background threads."""
+    listener = _bind(host, port)
     try:
-        server = make_server(host, port, sandbox.wsgi_app, threaded=True)
+        # werkzeug exits the process when it cannot bind, so it is handed a bound socket instead.
+        server = make_server(host, port, sandbox.wsgi_app, threaded=True, fd=listener.fileno())
+    finally:
+        listener.close()  # the server holds its own duplicate of the descriptor
+    return SandboxServer(sandbox, server, delivery_interval_s).start()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    listener = socket.socket(select_address_family(host, port), socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+        listener.listen(128)
     except OSError as exc:
+        listener.close()
         if exc.errno == errno.EADDRINUSE:
             raise PortInUseError(
                 f"port {port} on {host} is already in use; stop whatever uses it or pick another with --port"
             ) from exc
         raise
-    return SandboxServer(sandbox, server, delivery_interval_s).start()
+    return listener

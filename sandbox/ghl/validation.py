@@ -130,7 +130,8 @@ class Dto:
         for name, rule in self.rules.items():
             value = body.get(name)
             if value is None:
-                if rule.required:
+                # A required nullable property must be sent, but may be null.
+                if rule.required and not (rule.nullable and name in body):
                     messages.append(f"{name} should not be empty")
                     messages += rule.check(name, None)
                 elif name in body and not rule.nullable:
@@ -217,7 +218,7 @@ BULK_BUSINESS = Dto(
     {
         "locationId": _s(required=True),
         "ids": Rule(_string_list, required=True),
-        "businessId": _s(nullable=True),
+        "businessId": _s(nullable=True, required=True),
     },
 )
 

@@ -78,7 +78,9 @@ def test_creating_in_another_location_is_403(ghl_sandbox, ghl_http):
     # GIVEN another location exists
     ghl_sandbox.add_location("loc_other", token="pit-other")
     # WHEN loc_demo_1's token creates a contact there
-    response = ghl_http.post("/contacts/", headers=GHL_HEADERS, json={"locationId": "loc_other", "firstName": "A"})
+    response = ghl_http.post(
+        "/contacts/", headers=GHL_HEADERS, json={"locationId": "loc_other", "firstName": "A"}
+    )
     # THEN it is forbidden
     assert response.status_code == 403
     assert ghl_sandbox.store.contacts("loc_other") == []

@@ -20,7 +20,9 @@ def _create(api: httpx.Client, **fields) -> httpx.Response:
 def test_create_returns_201_with_the_stored_contact(api, ghl_clock):
     # GIVEN a new person
     # WHEN they are created with a formatted phone
-    response = _create(api, firstName="Ada", lastName="Lovelace", email="Ada@Example.com", phone="(555) 123-4567")
+    response = _create(
+        api, firstName="Ada", lastName="Lovelace", email="Ada@Example.com", phone="(555) 123-4567"
+    )
     # THEN 201 wraps the contact: E.164 phone, lower-cased copies, ISO ms dates, 20-char id
     assert response.status_code == 201
     contact = response.json()["contact"]
@@ -173,7 +175,9 @@ def test_upsert_creates_then_updates_by_email(api):
     body = {"locationId": GHL_LOCATION_ID, "email": "up@example.com", "firstName": "Up"}
     # WHEN upsert runs twice with a changed name
     first = api.post("/contacts/upsert", json=body).json()
-    second = api.post("/contacts/upsert", json={**body, "firstName": "Upper", "email": "UP@example.com"}).json()
+    second = api.post(
+        "/contacts/upsert", json={**body, "firstName": "Upper", "email": "UP@example.com"}
+    ).json()
     # THEN the first creates, the second updates the same contact; both carry a traceId
     assert first["new"] is True and second["new"] is False
     assert second["contact"]["id"] == first["contact"]["id"]
@@ -187,7 +191,8 @@ def test_upsert_ignores_a_phone_that_belongs_to_another_contact(api):
     _create(api, phone="+15550000002")
     # WHEN upsert sends A's email with B's phone
     result = api.post(
-        "/contacts/upsert", json={"locationId": GHL_LOCATION_ID, "email": "a@example.com", "phone": "+15550000002"}
+        "/contacts/upsert",
+        json={"locationId": GHL_LOCATION_ID, "email": "a@example.com", "phone": "+15550000002"},
     ).json()
     # THEN A is updated and the clashing phone is dropped (GHL issue #37)
     assert result["contact"]["id"] == a
@@ -198,9 +203,15 @@ def test_duplicate_search_finds_by_email_or_number(api):
     # GIVEN a contact with email and phone
     contact_id = _create(api, email="dup@example.com", phone="+15551112222").json()["contact"]["id"]
     # WHEN the duplicate search runs by email, by number, and for nobody
-    by_email = api.get("/contacts/search/duplicate", params={"locationId": GHL_LOCATION_ID, "email": "DUP@example.com"})
-    by_number = api.get("/contacts/search/duplicate", params={"locationId": GHL_LOCATION_ID, "number": "+15551112222"})
-    nobody = api.get("/contacts/search/duplicate", params={"locationId": GHL_LOCATION_ID, "email": "x@example.com"})
+    by_email = api.get(
+        "/contacts/search/duplicate", params={"locationId": GHL_LOCATION_ID, "email": "DUP@example.com"}
+    )
+    by_number = api.get(
+        "/contacts/search/duplicate", params={"locationId": GHL_LOCATION_ID, "number": "+15551112222"}
+    )
+    nobody = api.get(
+        "/contacts/search/duplicate", params={"locationId": GHL_LOCATION_ID, "email": "x@example.com"}
+    )
     # THEN the contact (or null) comes back
     assert by_email.json()["contact"]["id"] == contact_id
     assert by_number.json()["contact"]["id"] == contact_id
@@ -251,7 +262,11 @@ def test_appointments_are_listed_as_events(ghl_sandbox, api):
     # GIVEN a contact with an appointment booked in the calendar UI
     contact = ghl_sandbox.ui_create_contact(GHL_LOCATION_ID, firstName="Ada")
     ghl_sandbox.ui_create_appointment(
-        GHL_LOCATION_ID, contact.id, title="Demo", start_time="2026-01-05T10:00:00Z", end_time="2026-01-05T10:30:00Z"
+        GHL_LOCATION_ID,
+        contact.id,
+        title="Demo",
+        start_time="2026-01-05T10:00:00Z",
+        end_time="2026-01-05T10:30:00Z",
     )
     # WHEN the contact's appointments are read
     response = api.get(f"/contacts/{contact.id}/appointments")
@@ -268,7 +283,8 @@ def test_business_listing_skips_and_limits(ghl_sandbox, api):
     ghl_sandbox.seed(GHL_LOCATION_ID, contacts=1)
     # WHEN the second page of size 2 is read
     response = api.get(
-        "/contacts/business/641c094001436dbc2081e642", params={"locationId": GHL_LOCATION_ID, "limit": "2", "skip": "2"}
+        "/contacts/business/641c094001436dbc2081e642",
+        params={"locationId": GHL_LOCATION_ID, "limit": "2", "skip": "2"},
     )
     # THEN it holds the third member and the count of all members
     assert [c["id"] for c in response.json()["contacts"]] == [members[2]]

@@ -31,7 +31,11 @@ def test_list_walks_every_contact_with_the_meta_cursor(ghl_sandbox, api):
         params.update(startAfter=body["meta"]["startAfter"], startAfterId=body["meta"]["startAfterId"])
     # THEN every contact came once, in dateAdded order, with consistent page numbers
     assert seen == seeded
-    assert [(m["currentPage"], m["nextPage"], m["prevPage"]) for m in metas] == [(1, 2, None), (2, 3, 1), (3, None, 2)]
+    assert [(m["currentPage"], m["nextPage"], m["prevPage"]) for m in metas] == [
+        (1, 2, None),
+        (2, 3, 1),
+        (3, None, 2),
+    ]
     assert metas[0]["total"] == 45
     assert "startAfterId=" in metas[0]["nextPageUrl"]
     assert metas[-1]["nextPageUrl"] is None
@@ -95,8 +99,12 @@ def test_search_after_walks_every_contact(ghl_sandbox, api):
 
 def test_search_filters_email_phone_and_tags(ghl_sandbox, api):
     # GIVEN three contacts with distinct emails, phones and tags
-    a = ghl_sandbox.ui_create_contact(GHL_LOCATION_ID, email="a@example.com", phone="+15550000001", tags=["vip"])
-    ghl_sandbox.ui_create_contact(GHL_LOCATION_ID, email="b@example.com", phone="+15550000002", tags=["vip", "new"])
+    a = ghl_sandbox.ui_create_contact(
+        GHL_LOCATION_ID, email="a@example.com", phone="+15550000001", tags=["vip"]
+    )
+    ghl_sandbox.ui_create_contact(
+        GHL_LOCATION_ID, email="b@example.com", phone="+15550000002", tags=["vip", "new"]
+    )
     ghl_sandbox.ui_create_contact(GHL_LOCATION_ID, email="c@example.com", tags=["new"])
 
     def ids(*filters) -> list[str]:

@@ -23,7 +23,9 @@ def _token(http: httpx.Client, **form: str) -> httpx.Response:
 
 def _exchange(ghl_sandbox, http: httpx.Client) -> dict:
     code = ghl_sandbox.authorize(CLIENT_ID, GHL_LOCATION_ID)
-    response = _token(http, grant_type="authorization_code", code=code, redirect_uri=REDIRECT_URI, user_type="Location")
+    response = _token(
+        http, grant_type="authorization_code", code=code, redirect_uri=REDIRECT_URI, user_type="Location"
+    )
     assert response.status_code == 200
     return response.json()
 
@@ -73,7 +75,10 @@ def test_refresh_rotates_and_a_reused_refresh_token_is_rejected(ghl_sandbox, ghl
     assert rotated.status_code == 200
     assert rotated.json()["refresh_token"] != first["refresh_token"]
     assert reused.status_code == 400
-    assert reused.json() == {"error": "invalid_grant", "error_description": "Invalid grant: refresh token is invalid"}
+    assert reused.json() == {
+        "error": "invalid_grant",
+        "error_description": "Invalid grant: refresh token is invalid",
+    }
     # AND the rotated refresh token works
     again = _token(ghl_http, grant_type="refresh_token", refresh_token=rotated.json()["refresh_token"])
     assert again.status_code == 200
@@ -85,7 +90,12 @@ def test_wrong_client_secret_is_401_invalid_client(ghl_sandbox, ghl_http, oauth_
     # WHEN it is exchanged with a wrong secret
     response = ghl_http.post(
         "/oauth/token",
-        data={"client_id": CLIENT_ID, "client_secret": "wrong", "grant_type": "authorization_code", "code": code},
+        data={
+            "client_id": CLIENT_ID,
+            "client_secret": "wrong",
+            "grant_type": "authorization_code",
+            "code": code,
+        },
     )
     # THEN the client is rejected and the code is still unused
     assert response.status_code == 401

@@ -92,7 +92,9 @@ def test_buckets_are_per_location(small_budget):
     sb.add_location("loc_two", token="pit-two")
     # WHEN another location's token calls at the same instant
     other = client.get(
-        "/contacts/", params={"locationId": "loc_two"}, headers={"Authorization": "Bearer pit-two", "Version": GHL_VERSION}
+        "/contacts/",
+        params={"locationId": "loc_two"},
+        headers={"Authorization": "Bearer pit-two", "Version": GHL_VERSION},
     )
     # THEN its own bucket is untouched
     assert other.status_code == 200

@@ -155,7 +155,9 @@ def test_api_and_ui_mutations_emit_ghl_event_types(ghl_sandbox, receiver):
     contact = ghl_sandbox.ui_create_contact(GHL_LOCATION_ID, firstName="Ada", tags=["a"])
     # WHEN a user edits, tags, adds and completes a task, writes a note, books, and deletes
     ghl_sandbox.ui_update_contact(GHL_LOCATION_ID, contact.id, lastName="L", tags=["a", "b"])
-    task = ghl_sandbox.ui_create_task(GHL_LOCATION_ID, contact.id, title="Call", dueDate="2026-01-02T00:00:00Z")
+    task = ghl_sandbox.ui_create_task(
+        GHL_LOCATION_ID, contact.id, title="Call", dueDate="2026-01-02T00:00:00Z"
+    )
     ghl_sandbox.ui_complete_task(GHL_LOCATION_ID, contact.id, task.id)
     ghl_sandbox.ui_update_task(GHL_LOCATION_ID, contact.id, task.id, title="Called")  # GHL has no TaskUpdate
     note = ghl_sandbox.ui_create_note(GHL_LOCATION_ID, contact.id, body="hello", userId="u1", title="t")
@@ -177,7 +179,14 @@ def test_api_and_ui_mutations_emit_ghl_event_types(ghl_sandbox, receiver):
     ]
     by_type = {d.event_type: d.payload for d in ghl_sandbox.deliveries}
     assert by_type["ContactTagUpdate"]["tags"] == ["a", "b"]
-    assert set(by_type["NoteCreate"]) - {"type", "locationId", "appId", "versionId", "timestamp", "webhookId"} == {
+    assert set(by_type["NoteCreate"]) - {
+        "type",
+        "locationId",
+        "appId",
+        "versionId",
+        "timestamp",
+        "webhookId",
+    } == {
         "id",
         "body",
         "contactId",
