@@ -27,8 +27,7 @@ from ghlsync.ghl.models import (
     TaskCreate,
     TaskUpdate,
 )
-from sandbox.ghl.clock import FakeClock
-from sandbox.ghl.sandbox import GhlSandbox
+from sandbox.ghl import FakeClock, GhlSandbox
 
 pytestmark = pytest.mark.integration
 

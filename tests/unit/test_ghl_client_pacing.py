@@ -224,3 +224,58 @@ def test_a_long_run_uses_the_whole_budget_without_a_single_429() -> None:
     elapsed = harness.clock.now - start
     assert ghl.rejected == 0
     assert 1000 / elapsed >= 0.9 * (100 / 10.0)
+
+
+class SlidingWindowGhl:
+    """A budget of `limit` requests in any `interval_s` (a sliding log), answering 429 beyond it."""
+
+    def __init__(self, clock: FakeClock, *, limit: int, interval_s: float, cost_s: float) -> None:
+        self.clock, self.limit, self.interval_s, self.cost_s = clock, limit, interval_s, cost_s
+        self.recent: list[float] = []
+        self.rejected = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.clock.now += self.cost_s  # each request takes a little time to serve
+        self.recent = [at for at in self.recent if at > self.clock.now - self.interval_s]
+        if len(self.recent) >= self.limit:
+            self.rejected += 1
+            return httpx.Response(429, json={}, headers=budget(0, max_=self.limit))
+        self.recent.append(self.clock.now)
+        headers = budget(
+            self.limit - len(self.recent), max_=self.limit, interval_ms=int(self.interval_s * 1000)
+        )
+        return httpx.Response(200, json={"contact": CONTACT}, headers=headers)
+
+
+def test_a_sliding_window_is_used_fully_without_a_single_429() -> None:
+    # GIVEN a sliding budget of 100 requests in any 10 s, each request taking 30 ms
+    clock = FakeClock()
+    ghl = SlidingWindowGhl(clock, limit=100, interval_s=10.0, cost_s=0.03)
+    harness = make_client(ghl, clock=clock)
+    start = clock.now
+
+    # WHEN 1,000 requests are made back to back
+    for _ in range(1000):
+        harness.client.get_contact("c1")
+
+    # THEN none was refused, and the achieved rate is at least 90 % of the allowed one
+    assert ghl.rejected == 0
+    assert 1000 / (clock.now - start) >= 0.9 * (100 / 10.0)
+
+
+def test_without_a_seen_window_start_a_spent_budget_waits_for_our_oldest_request_to_leave() -> None:
+    # GIVEN a window we did not see open (first answer: 30 left), then two more answers, the last
+    # one at t+3 saying nothing is left
+    pacer, clock = make_pacer()
+    observe(pacer, budget(30))
+    clock.now += 1
+    observe(pacer, budget(20))
+    clock.now += 2
+    observe(pacer, budget(0))
+
+    # WHEN the next request is about to go
+    clock.sleeps.clear()
+    pacer.before_request()
+
+    # THEN it waits until the oldest of our answered requests is one interval old
+    assert clock.now == pytest.approx(1000 + 10.0)

@@ -8,14 +8,17 @@ ghl-api.md §3.2), and every response reports what is left:
 
 The budget is shared by every caller working on the same location (other Lambda instances, the
 sweep, the webhook worker), so a local request count would be wrong: the pacer trusts the headers.
-GHL sends no reset time, so the pacer estimates when the current window ends: a window that was
-seen to start (Remaining went up, or a first observation) ends at most one interval after the
-response that showed it. The estimate errs late, which only costs a little throughput.
+GHL sends no reset time and does not say whether its window is fixed or sliding, so the pacer works
+for both. Policy, before each request:
 
-Policy, before each request:
-- Remaining is 0 and the window has not ended: wait for the window end.
-- Remaining is low (at or below `low_water` of Max): spread what is left evenly over the rest of
-  the window, so that callers sharing the budget do not all hit zero and then 429 together.
+- Remaining is comfortable (above `low_water` of Max): go at once.
+- Remaining is low: spread what is left, at least Interval/Max apart (a rate any window sustains) and,
+  within a window whose start we saw, evenly over the rest of it, so that callers sharing the budget
+  do not all hit zero and then 429 together.
+- Remaining is 0: wait for room. If we saw the window open (a response with Remaining = Max - 1), it
+  ends one interval after that response. Otherwise (a sliding window, or one another caller opened)
+  a slot frees when the oldest request inside the window leaves it: our own oldest answered request
+  in the last interval, plus the interval (GHL counted it no later than it answered).
 - Daily remaining is 0: raise GhlRateLimited at once (waiting hours inside a Lambda is pointless);
   after `daily_probe_after_s` one request is let through to learn whether the day has rolled over.
 
@@ -23,6 +26,7 @@ One pacer belongs to one location. It is not thread-safe; a worker uses one clie
 """
 
 import math
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -64,6 +68,8 @@ class RateLimitPacer:
     """Decides how long to wait before the next request to one location."""
 
     DEFAULT_INTERVAL_S = 10.0
+    # Bounds the memory of our own recent send times whatever budget GHL announces.
+    _MAX_REMEMBERED = 10_000
 
     def __init__(
         self,
@@ -81,7 +87,13 @@ class RateLimitPacer:
         self._daily_probe_after_s = daily_probe_after_s
         self._remaining: int | None = None
         self._max: int | None = None
+        self._interval_s = self.DEFAULT_INTERVAL_S
         self._window_end: float | None = None
+        # True when the window end was measured from a response that opened the window (Remaining
+        # at Max - 1); False when it is only a bound, because the window began before we saw it.
+        self._anchored = False
+        # When each of our recent responses arrived: GHL counted the request no later than that.
+        self._answered: deque[float] = deque(maxlen=self._MAX_REMEMBERED)
         self._last_sent: float | None = None
         self._daily_blocked_until: float | None = None
         self.waited_s = 0.0
@@ -106,34 +118,51 @@ class RateLimitPacer:
         self._last_sent = now
 
     def _delay(self, now: float) -> float:
-        if self._remaining is None or self._window_end is None or now >= self._window_end:
+        if self._remaining is None or self._max is None:
             return 0.0
-        left_in_window = self._window_end - now
         if self._remaining == 0:
-            return left_in_window
-        if self._max and self._remaining <= math.floor(self._max * self._low_water):
-            spacing = (self._window_end - (self._last_sent or now)) / (self._remaining + 1)
-            return max(0.0, (self._last_sent or now) + spacing - now)
-        return 0.0
+            return max(0.0, self._budget_back_at(now) - now)
+        if self._remaining > math.floor(self._max * self._low_water):
+            return 0.0
+        # Low: spread what is left. At least the steady rate (Max per Interval) apart, which a window
+        # of either kind (fixed or sliding) sustains; within a window whose end is known, further
+        # apart so that the remaining requests cover the rest of it.
+        last = self._last_sent if self._last_sent is not None else now
+        spacing = self._interval_s / self._max
+        if self._anchored and self._window_end is not None and self._window_end > now:
+            spacing = max(spacing, (self._window_end - last) / (self._remaining + 1))
+        return max(0.0, last + spacing - now)
+
+    def _budget_back_at(self, now: float) -> float:
+        """When a spent budget has room again."""
+        if self._anchored and self._window_end is not None and now < self._window_end:
+            return self._window_end
+        # The window began before we saw it, or it slides: a slot frees when the oldest request
+        # inside it leaves. Our own are the ones we know of; each was counted by the time it was answered.
+        while self._answered and self._answered[0] <= now - self._interval_s:
+            self._answered.popleft()
+        if self._answered:
+            return self._answered[0] + self._interval_s
+        return now + self._interval_s / self._max if self._max else now + self._interval_s
 
     def observe(self, snapshot: RateLimitSnapshot) -> None:
         """Record what one response said about the budget (call it for every response, errors too)."""
         now = self._clock()
-        sent = self._last_sent if self._last_sent is not None else now
+        self._answered.append(now)
+        while self._answered[0] <= now - self._interval_s:
+            self._answered.popleft()
         if snapshot.daily_remaining == 0:
             self._daily_blocked_until = now + self._daily_probe_after_s
         if snapshot.remaining is None:
             return
-        interval = snapshot.interval_s or self.DEFAULT_INTERVAL_S
-        window_restarted = (
-            self._window_end is None
-            or self._remaining is None
-            or snapshot.remaining > self._remaining
-            or now >= self._window_end
-        )
-        if window_restarted:
-            # The window this response counted against began no earlier than the request was sent,
-            # and no later than now: ending it at now + interval is the safe (late) estimate.
-            self._window_end = max(sent, now) + interval
-        self._remaining = snapshot.remaining
+        self._interval_s = snapshot.interval_s or self._interval_s
         self._max = snapshot.max if snapshot.max is not None else self._max
+        if self._max is None:
+            # Remaining alone cannot tell a low budget from a high one: nothing to pace on.
+            return
+        opened_window = snapshot.remaining >= self._max - 1
+        if opened_window or self._window_end is None or now >= self._window_end:
+            # The window this response counted against ends within one interval from now.
+            self._window_end = now + self._interval_s
+            self._anchored = opened_window
+        self._remaining = snapshot.remaining
