@@ -371,9 +371,18 @@ def default_app_ingress() -> AppIngress:
     settings = get_settings()
     http = httpx.Client(timeout=httpx.Timeout(10.0))
     secrets = ConnectionSecrets(secrets_client(), settings.connection_secret_prefix)
+    # One connector per connection version: its secret is read once, not on every webhook.
+    connectors: dict[tuple[str, str], Connector] = {}
+
+    def connector(connection: Connection) -> Connector:
+        key = (connection.connection_id, connection.updated_at.isoformat())
+        if key not in connectors:
+            connectors[key] = connector_for(connection, http=http, secrets=secrets)
+        return connectors[key]
+
     return AppIngress(
         connections=ConnectionStore(sync_table()),
-        connector_for=lambda connection: connector_for(connection, http=http, secrets=secrets),
+        connector_for=connector,
         queue=SyncQueue.from_settings(settings),
         once=_once_gate(settings),
         max_body_bytes=settings.webhook_max_body_bytes,
