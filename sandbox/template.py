@@ -220,7 +220,7 @@ def _referenced_names(value: Any) -> Iterator[str]:
         if set(value) == {"Ref"}:
             yield str(value["Ref"])
         elif set(value) == {"Fn::GetAtt"}:
-            yield str(value["Fn::GetAtt"][0])
+            yield _get_att_target(value["Fn::GetAtt"])[0]
         elif set(value) == {"Fn::Sub"}:
             body = value["Fn::Sub"]
             text, variables = (body, {}) if isinstance(body, str) else (body[0], body[1])
@@ -265,7 +265,7 @@ class Intrinsics:
             if key == "Ref":
                 return self.ref(str(argument))
             if key == "Fn::GetAtt":
-                return self.get_att(str(argument[0]), str(argument[1]))
+                return self.get_att(*_get_att_target(argument))
             if key == "Fn::Sub":
                 return self.sub(argument)
             if key == "Fn::Join":
@@ -318,6 +318,14 @@ class Intrinsics:
     def environment(self, variables: Mapping[str, Any]) -> dict[str, str]:
         """Resolve a function's Environment.Variables to the strings Lambda would set."""
         return {name: _stringify(self.resolve(value)) for name, value in variables.items()}
+
+
+def _get_att_target(argument: Any) -> tuple[str, str]:
+    """`Fn::GetAtt` takes ["Resource", "Attribute"] or, in long-form JSON too, "Resource.Attribute"."""
+    if isinstance(argument, str):
+        resource, _, attribute = argument.partition(".")
+        return resource, attribute
+    return str(argument[0]), str(argument[1])
 
 
 def _stringify(value: Any) -> str:

@@ -158,6 +158,11 @@ def test_get_att_resolves_a_resource_attribute() -> None:
     assert INTRINSICS.resolve({"Fn::GetAtt": ["Queue", "Arn"]}) == "arn:aws:sqs:us-east-1:1:q"
 
 
+def test_get_att_accepts_the_dotted_string_form() -> None:
+    # GIVEN `Fn::GetAtt: "Queue.Arn"` (valid in long-form templates) THEN it resolves like the list form
+    assert INTRINSICS.resolve({"Fn::GetAtt": "Queue.Arn"}) == "arn:aws:sqs:us-east-1:1:q"
+
+
 def test_sub_resolves_refs_attributes_and_its_own_variables() -> None:
     value = {"Fn::Sub": ["${AWS::Region}/${Queue.QueueName}/${Stage}/${Extra}", {"Extra": {"Ref": "Stage"}}]}
     assert INTRINSICS.resolve(value) == "us-east-1/q/dev/dev"
