@@ -243,6 +243,7 @@ def test_event_older_than_the_shadow_is_skipped_as_stale(h: Harness) -> None:
 def test_ghl_tag_update_sends_only_add_and_remove_calls(h: Harness) -> None:
     # GIVEN a linked contact tagged {vip, lead}
     ghl_id, app_id = _linked_pair(h, tags=frozenset({"vip", "lead"}))
+    h.ghl.edit_contact(ghl_id, tags=frozenset({"vip", "Customer"}))
     # WHEN GHL reports its full tag list is now [vip, customer]
     event = h.ghl_event(CONTACT, ChangeAction.TAGS, ghl_id, data={"tags": ["vip", "Customer"]})
     outcome = h.engine.handle(event)
@@ -261,6 +262,19 @@ def test_tag_list_equal_to_the_shadow_is_an_echo(h: Harness) -> None:
     outcome = h.engine.handle(h.ghl_event(CONTACT, ChangeAction.TAGS, ghl_id, data={"tags": ["VIP"]}))
     # THEN nothing is written
     assert outcome.decision is Decision.ECHO
+    assert h.app.writes() == []
+
+
+def test_tag_list_snapshot_older_than_our_writes_is_checked_and_dropped(h: Harness) -> None:
+    # GIVEN a linked contact tagged {vip}, and a late ContactTagUpdate carrying an intermediate
+    # list [vip, lead] that our own later writes have already moved past
+    ghl_id, _ = _linked_pair(h, tags=frozenset({"vip"}))
+    event = h.ghl_event(CONTACT, ChangeAction.TAGS, ghl_id, data={"tags": ["vip", "lead"]})
+    # WHEN it is handled
+    outcome = h.engine.handle(event)
+    # THEN the contact is re-read, found equal to the shadow, and nothing is written
+    assert outcome.decision is Decision.ECHO
+    assert ("get_contact", (ghl_id,)) in h.ghl.calls
     assert h.app.writes() == []
 
 

@@ -2,15 +2,17 @@
 
 `SyncEngine.handle(event)` finds the connections the event concerns (a GHL event fans out to every
 active connection of its location; an app event names its connection) and, for each, runs one
-`_Sync`: look up the link, drop stale events and echoes, re-read the record where it changed (the
-webhook payload is only trusted for deletes and GHL tag lists), merge against the shadows, write
+`_Sync`: look up the link, drop stale events and echoes, re-read the record where it changed (a
+webhook payload is never trusted for content), merge against the shadows, write
 the difference to the other side, store the new shadows, and write one audit row.
 
 Flows (the same code runs in both directions; only `Side` differs):
 - contact upsert: link -> echo/stale -> 3-way merge both ways; unlinked -> identity lookup
   (external id, email, phone) -> link to the match, or create on the other side; ambiguous ->
   conflict, nothing merged.
-- contact tags (GHL ContactTagUpdate carries the full list): diff against the shadow, add/remove.
+- contact tags (GHL ContactTagUpdate carries the full list): a list equal to the shadow is an echo;
+  any other list is confirmed by re-reading the contact (a payload is a snapshot that may predate
+  our own later writes), then the difference from the shadow goes out as add/remove calls.
 - task / note upsert: under the LINKED parent contact; an unlinked parent is synced first. A GHL
   TaskCreate without contactId (a known GHL gap) is resolved through the task's own link when the
   task is known, and otherwise skipped with reason "task without contactId" (metric
@@ -574,14 +576,22 @@ class _Sync:
         self.note_ids(target, link.side(target).id, EntityKind.CONTACT)
         if is_stale(event.occurred_at, link.side(source)):
             return _Result(Decision.SKIPPED, "stale")
+        # The payload's list is a snapshot from when the webhook fired: if it equals the shadow it
+        # is our own write coming back; otherwise it may be an intermediate state our own later
+        # writes already moved past, so the current list is re-read before anything is written.
         listed = event.data.get("tags")
-        if isinstance(listed, list) and all(isinstance(t, str) for t in listed):
-            now_tags = tags.normalize_tags(listed)
-        else:
-            record = self.on(source).get_contact(event.entity_id)
-            if record is None:
-                return _Result(Decision.SKIPPED, f"{self.side_name(source)} contact not found")
-            now_tags = normalize(record).tags
+        listed_tags = (
+            tags.normalize_tags(listed)
+            if isinstance(listed, list) and all(isinstance(t, str) for t in listed)
+            else None
+        )
+        if listed_tags == link.side(source).tags:
+            self.engine.count("echo_suppressed", self.event, self.connection.connection_id)
+            return _Result(Decision.ECHO, "tag set equals the shadow")
+        record = self.on(source).get_contact(event.entity_id)
+        if record is None:
+            return _Result(Decision.SKIPPED, f"{self.side_name(source)} contact not found")
+        now_tags = normalize(record).tags
         delta = tags.diff(link.side(source).tags, now_tags)
         if delta.empty:
             self.engine.count("echo_suppressed", self.event, self.connection.connection_id)
