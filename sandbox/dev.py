@@ -39,12 +39,13 @@ from types import FrameType
 from typing import Any, TextIO
 
 import boto3
+import httpx
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from sandbox.aws import provision
 from sandbox.gateway import LocalGateway, routes_from_template
 from sandbox.lambda_runtime import LAYER_DIR, LambdaContext, load_handler
-from sandbox.logstream import HandlerLogWriter, LogStream, running_function
+from sandbox.logstream import HandlerLogWriter, LogStream, StdoutRouter, running_function
 from sandbox.poller import SqsPoller, sqs_sources_from_template
 from sandbox.schedules import ScheduleTicker, schedules_from_template
 from sandbox.template import DEFAULT_STACK_NAME, DEFAULT_TEMPLATE, Template, load_template
@@ -63,12 +64,8 @@ FAKE_CREDENTIALS = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
-# Locally there is no X-Ray daemon, and EMF metric blobs would drown the log stream.
-LOCAL_POWERTOOLS = {
-    "AWS_SAM_LOCAL": "true",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-}
+# Locally there is no X-Ray daemon to send traces to.
+LOCAL_POWERTOOLS = {"AWS_SAM_LOCAL": "true", "POWERTOOLS_TRACE_DISABLED": "true"}
 DELIVERY_INTERVAL_S = 0.2
 
 
@@ -250,6 +247,13 @@ class DevConfig:
     # False: nothing runs periodically; the caller drives poll/tick/delivery (drain(), tick(), ...).
     background: bool = True
     parameter_overrides: dict[str, str] = field(default_factory=dict)
+    # Function environment on top of the template's (like `sam local --env-vars`), e.g. the
+    # demo's shorter RETRY_BASE_SECONDS.
+    env_overrides: dict[str, str] = field(default_factory=dict)
+    # Extra non-secret Kayako connector settings for the dev connection (merged into `app`).
+    kayako_settings: dict[str, Any] = field(default_factory=dict)
+    # Route what handlers print (EMF metrics) into the log stream; for processes the stack owns.
+    capture_stdout: bool = False
 
 
 class DevStack:
@@ -298,6 +302,14 @@ class DevStack:
     def _start(self) -> None:
         cfg = self.config
         log = self.stream.component
+        if cfg.capture_stdout:
+            real_stdout = sys.stdout
+            sys.stdout = StdoutRouter(self.stream, real_stdout)
+
+            def restore_stdout() -> None:
+                sys.stdout = real_stdout
+
+            self._stoppers.insert(0, restore_stdout)
         # Bind every port first: a busy one fails before anything starts.
         moto = ServerThread("moto", HOST, cfg.moto_port)
         self._servers.append(moto)
@@ -316,6 +328,8 @@ class DevStack:
 
         app, handler = moto_app()
         moto.serve(app, request_handler=handler)
+        # moto keeps its state in module globals: an earlier stack in this process must not leak in.
+        httpx.post(f"{self.moto_url}/moto-api/reset", timeout=10).raise_for_status()
         self._set_env({"AWS_ENDPOINT_URL": self.moto_url, **FAKE_CREDENTIALS, **LOCAL_POWERTOOLS})
         self.session = boto3.session.Session(region_name=REGION)
 
@@ -337,6 +351,7 @@ class DevStack:
         env = stack.global_environment()
         for spec in self.template.functions():
             env.update(stack.function_environment(spec.logical_id))
+        env.update(cfg.env_overrides)
         self._set_env(env)
         self.env = {**env, "AWS_ENDPOINT_URL": self.moto_url}
         _forget_warm_containers()
@@ -422,7 +437,7 @@ class DevStack:
             connection_id=new_connection_id(),
             location_id=cfg.location_id,
             app="kayako",
-            settings=ConnectionSettings(app={"base_url": f"{self.kayako_url}/api/v1"}),
+            settings=ConnectionSettings(app={"base_url": f"{self.kayako_url}/api/v1", **cfg.kayako_settings}),
         )
         webhook_token = secrets.token_urlsafe(24)
         ConnectionSecrets(secrets_client, self.env["CONNECTION_SECRET_PREFIX"]).put(
@@ -584,6 +599,7 @@ def main(argv: list[str] | None = None) -> int:
         schedule_speed=args.schedule_speed,
         visibility_timeout=args.visibility_timeout,
         template_path=args.template,
+        capture_stdout=True,
     )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     stop = threading.Event()

@@ -7,6 +7,7 @@ Powertools emits one JSON object per record; `HandlerLogWriter` turns each into
 """
 
 import contextvars
+import io
 import json
 import sys
 import threading
@@ -16,8 +17,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TextIO
 
-# The function whose handler runs in the current thread (set by whoever invokes it).
-current_function: contextvars.ContextVar[str] = contextvars.ContextVar("current_function", default="handler")
+# The function whose handler runs in the current thread ("" outside handlers).
+current_function: contextvars.ContextVar[str] = contextvars.ContextVar("current_function", default="")
 
 # Powertools keys that say nothing a reader of the local stream needs.
 _POWERTOOLS_NOISE = frozenset(
@@ -70,11 +71,35 @@ class HandlerLogWriter:
         self._pending.text = rest
         for line in complete:
             if line.strip():
-                self._stream.emit(current_function.get(), render_record(line))
+                self._stream.emit(current_function.get() or "handler", render_record(line))
         return len(text)
 
     def flush(self) -> None:
         """Lines are emitted as soon as they are complete; nothing is held back."""
+
+
+class StdoutRouter(io.TextIOBase):
+    """A sys.stdout that sends what handlers print (EMF metrics, stray prints) to the stream.
+
+    Powertools prints metrics straight to stdout (single_metric ignores POWERTOOLS_METRICS_DISABLED);
+    inside a handler's thread those lines become readable `[function] metric ...` lines, anything
+    printed elsewhere goes to the real stdout untouched.
+    """
+
+    def __init__(self, stream: LogStream, fallback: TextIO) -> None:
+        self._handlers = HandlerLogWriter(stream)
+        self._fallback = fallback
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if current_function.get():
+            return self._handlers.write(text)
+        return self._fallback.write(text)
+
+    def flush(self) -> None:
+        self._fallback.flush()
 
 
 def render_record(line: str) -> str:
@@ -83,6 +108,8 @@ def render_record(line: str) -> str:
         record: Any = json.loads(line)
     except ValueError:
         return line
+    if isinstance(record, dict) and "_aws" in record:
+        return _render_metrics(record)
     if not isinstance(record, dict) or "message" not in record:
         return line
     extras = " ".join(
@@ -90,6 +117,20 @@ def render_record(line: str) -> str:
     )
     text = f"{record.get('level', 'INFO')} {_compact(record['message'])}"
     return f"{text} {extras}" if extras else text
+
+
+def _render_metrics(record: dict[str, Any]) -> str:
+    """`metric name=value ... key=dimension ...` from one CloudWatch EMF blob."""
+    names = [m["Name"] for d in record["_aws"].get("CloudWatchMetrics", []) for m in d.get("Metrics", [])]
+    values = " ".join(f"{name}={_compact(_single(record.get(name)))}" for name in names)
+    context = " ".join(
+        f"{key}={_compact(value)}" for key, value in record.items() if key not in {"_aws", "service", *names}
+    )
+    return f"metric {values} {context}".rstrip()
+
+
+def _single(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
 
 
 def _compact(value: Any) -> str:

@@ -1,0 +1,65 @@
+"""`make demo` in-process: the scenario runs end to end on a local stack and reports honestly."""
+
+import dataclasses
+import io
+from collections.abc import Iterator
+
+import pytest
+
+from sandbox.demo import Demo, demo_config, run_demo
+from sandbox.dev import DevStack
+
+pytestmark = pytest.mark.integration
+
+FLOWS = [
+    "GHL contact created → Kayako user",
+    "GHL contact updated → Kayako user",
+    "echo of our own write → no write",
+    "Kayako user created → GHL contact",
+    "Kayako case → GHL task",
+    "GHL note → Kayako note",
+    "Kayako note → GHL note",
+    "GHL tag → Kayako tag",
+    "Kayako tag → GHL tag",
+    "replayed GHL webhook → one effect",
+    "transient Kayako outage → retried",
+    "bad mapping → DLQ → fix → redrive",
+]
+
+
+@pytest.fixture
+def stack() -> Iterator[DevStack]:
+    """The demo's own stack (free ports, driven synchronously), stdout left to pytest."""
+    with DevStack(dataclasses.replace(demo_config(), capture_stdout=False), out=io.StringIO()) as started:
+        yield started
+
+
+def test_demo_scenario_passes_every_flow_and_consistency_check(stack: DevStack) -> None:
+    # GIVEN the local stack
+    progress: list[str] = []
+    # WHEN the scripted scenario runs on it
+    report = run_demo(stack, log=progress.append)
+    # THEN every flow ran in order and passed, GHL and Kayako agree, and progress was reported
+    assert [s.flow for s in report.steps] == FLOWS
+    assert report.ok, report.render()
+    assert {c.what for c in report.checks} == {"contacts ⇄ users", "names", "tags", "notes", "tasks ⇄ cases"}
+    assert all(s.latency_s is not None for s in report.steps)
+    assert any(line.startswith("▶ ") for line in progress)
+    assert "all flows and checks passed" in report.render()
+
+
+def test_a_flow_whose_effect_never_comes_is_reported_failed(stack: DevStack) -> None:
+    # GIVEN the Kayako connection is disabled, so nothing reaches Kayako
+    from ghlsync.store.connections import ConnectionStatus, ConnectionStore
+
+    table = stack.session.resource("dynamodb").Table(stack.env["SYNC_TABLE_NAME"])  # type: ignore[union-attr]
+    ConnectionStore(table).set_status(stack.connection_id, ConnectionStatus.DISABLED)
+    demo = Demo(stack, log=lambda line: None, step_timeout_s=2.0)
+    # WHEN the first flow runs
+    demo._run_step(FLOWS[0], demo.ghl_contact_created)
+    # THEN it is FAILED with what was awaited, and the report is not ok
+    (step,) = demo.report.steps
+    assert not step.passed
+    assert "a Kayako user for Ada" in step.happened
+    assert not demo.report.ok
+    assert "FAILED" in demo.report.render()
