@@ -57,10 +57,19 @@ def backoff_seconds(
     return min(math.ceil(delay), MAX_VISIBILITY_SECONDS)
 
 
-def _retry_after(error: Exception) -> float | None:
-    """The wait the failure asked for (a 429's Retry-After), when the engine passed one on."""
-    value = getattr(error, "retry_after", None)
-    return float(value) if isinstance(value, int | float) and value > 0 else None
+def _retry_after(error: BaseException) -> float | None:
+    """The wait the failure asked for (a 429's Retry-After), on the error or what it was raised from.
+
+    The engine wraps client errors (`raise TransientSyncError(...) from GhlRateLimited(...)`), so
+    the server's wish travels as the cause.
+    """
+    cause: BaseException | None = error
+    while cause is not None:
+        value = getattr(cause, "retry_after", None)
+        if isinstance(value, int | float) and value > 0:
+            return float(value)
+        cause = cause.__cause__
+    return None
 
 
 def _receive_count(record: SQSRecord) -> int:
@@ -183,6 +192,9 @@ class _FifoProcessor(SqsFifoPartialProcessor):
 
     def __init__(self, worker: SyncWorker) -> None:
         super().__init__(skip_group_on_error=True)
+        # A batch whose records all failed is an ordinary answer (all listed), not a Lambda error:
+        # raising would count as a function error and page someone for a retry that is planned.
+        self.raise_on_entire_batch_failure = False
         self._worker = worker
 
     def failure_handler(self, record: Any, exception: Any) -> Any:
