@@ -28,12 +28,13 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from ghlsync.config import Settings, get_settings
 from ghlsync.events import ChangeEvent
-from ghlsync.observability import logger
+from ghlsync.observability import logger, metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
@@ -360,5 +361,6 @@ def handle_redrive_request(queue: SyncQueue, request: RedriveRequest) -> dict[st
             "dead_letters": [letter.model_dump(mode="json") for letter in letters],
         }
     report = queue.redrive(match=request.match, limit=request.max)
+    metrics.add_metric(name="DeadLettersRedriven", unit=MetricUnit.Count, value=len(report.redriven))
     logger.info("redrive finished", extra=report.as_dict())
     return report.as_dict()
