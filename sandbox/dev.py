@@ -43,6 +43,8 @@ import httpx
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from sandbox.aws import provision
+from sandbox.dryrun import WriteLog
+from sandbox.dryrun import install as install_dry_run
 from sandbox.gateway import LocalGateway, routes_from_template
 from sandbox.lambda_runtime import LAYER_DIR, LambdaContext, load_handler
 from sandbox.logstream import HandlerLogWriter, LogStream, StdoutRouter, running_function
@@ -67,6 +69,9 @@ FAKE_CREDENTIALS = {
 # Locally there is no X-Ray daemon to send traces to.
 LOCAL_POWERTOOLS = {"AWS_SAM_LOCAL": "true", "POWERTOOLS_TRACE_DISABLED": "true"}
 DELIVERY_INTERVAL_S = 0.2
+# Where real services' secrets come from (never the command line: it lands in shell history).
+GHL_TOKEN_ENV = "GHL_PRIVATE_INTEGRATION_TOKEN"
+KAYAKO_PASSWORD_ENV = "KAYAKO_PASSWORD"
 
 
 class PortBusy(Exception):
@@ -254,6 +259,11 @@ class DevConfig:
     kayako_settings: dict[str, Any] = field(default_factory=dict)
     # Route what handlers print (EMF metrics) into the log stream; for processes the stack owns.
     capture_stdout: bool = False
+    # Real services instead of a sandbox (see "Real services" in the docs): None = the sandbox.
+    ghl_base_url: str | None = None
+    kayako_base_url: str | None = None
+    # Read both sides, plan, and record every write instead of sending it (sandbox.dryrun).
+    dry_run: bool = False
 
 
 class DevStack:
@@ -282,6 +292,7 @@ class DevStack:
         self.kayako: Any = None  # sandbox.kayako.KayakoSandbox
         self.connection_id = ""
         self.gateway_url = self.moto_url = self.ghl_url = self.kayako_url = ""
+        self.planned_writes: WriteLog | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
     def __enter__(self) -> "DevStack":
@@ -315,16 +326,12 @@ class DevStack:
         self._servers.append(moto)
         gateway = ServerThread("gateway", HOST, cfg.gateway_port)
         self._servers.append(gateway)
-        ghl = ServerThread("ghl", HOST, cfg.ghl_port)
-        self._servers.append(ghl)
-        kayako = ServerThread("kayako", HOST, cfg.kayako_port)
-        self._servers.append(kayako)
-        self.moto_url, self.gateway_url, self.ghl_url, self.kayako_url = (
-            moto.url,
-            gateway.url,
-            ghl.url,
-            kayako.url,
-        )
+        ghl = None if cfg.ghl_base_url else ServerThread("ghl", HOST, cfg.ghl_port)
+        kayako = None if cfg.kayako_base_url else ServerThread("kayako", HOST, cfg.kayako_port)
+        self._servers += [server for server in (ghl, kayako) if server is not None]
+        self.moto_url, self.gateway_url = moto.url, gateway.url
+        self.ghl_url = (cfg.ghl_base_url or (ghl.url if ghl else "")).rstrip("/")
+        self.kayako_url = (cfg.kayako_base_url or (f"{kayako.url}/api/v1" if kayako else "")).rstrip("/")
 
         app, handler = moto_app()
         moto.serve(app, request_handler=handler)
@@ -333,17 +340,15 @@ class DevStack:
         self._set_env({"AWS_ENDPOINT_URL": self.moto_url, **FAKE_CREDENTIALS, **LOCAL_POWERTOOLS})
         self.session = boto3.session.Session(region_name=REGION)
 
-        self.ghl = new_ghl_sandbox()
-        ghl.serve(self.ghl.wsgi_app, log=log("ghl"))
-        self.kayako = new_kayako_sandbox(f"{self.kayako_url}/api/v1")
-        kayako.serve(self.kayako.wsgi_app, log=log("kayako"))
-
-        overrides = {
-            "Stage": cfg.stage,
-            "GhlApiBaseUrl": self.ghl_url,
-            **ghl_key_parameters(self.ghl),
-            **cfg.parameter_overrides,
-        }
+        overrides = {"Stage": cfg.stage, "GhlApiBaseUrl": self.ghl_url}
+        if ghl is not None:
+            self.ghl = new_ghl_sandbox()
+            ghl.serve(self.ghl.wsgi_app, log=log("ghl"))
+            overrides.update(ghl_key_parameters(self.ghl))
+        if kayako is not None:
+            self.kayako = new_kayako_sandbox(self.kayako_url)
+            kayako.serve(self.kayako.wsgi_app, log=log("kayako"))
+        overrides.update(cfg.parameter_overrides)
         stack = provision(
             self.template, session=self.session, stack_name=cfg.stack_name, parameter_overrides=overrides
         )
@@ -355,6 +360,9 @@ class DevStack:
         self._set_env(env)
         self.env = {**env, "AWS_ENDPOINT_URL": self.moto_url}
         _forget_warm_containers()
+        if cfg.dry_run:
+            self.planned_writes = WriteLog(log=log("dry-run"))
+            self._stoppers.insert(0, install_dry_run(self.planned_writes))
         log("moto")(f"AWS on {self.moto_url}: " + ", ".join(sorted(self.physical_ids)))
 
         gateway.serve(
@@ -403,8 +411,8 @@ class DevStack:
             pump.start()
             self._stoppers.append(lambda: pump.join(10))
         log("dev")(
-            f"gateway {self.gateway_url} | GHL {self.ghl_url} | "
-            f"Kayako {self.kayako_url}/api/v1 | AWS {self.moto_url}"
+            f"gateway {self.gateway_url} | GHL {self.ghl_url} | Kayako {self.kayako_url} "
+            f"| AWS {self.moto_url}" + (" | DRY RUN: writes are recorded, not sent" if cfg.dry_run else "")
         )
 
     def _wire_sandboxes(self, log: Callable[[str], None]) -> str:
@@ -423,31 +431,46 @@ class DevStack:
         table = self.session.resource("dynamodb").Table(self.env["SYNC_TABLE_NAME"])  # type: ignore[union-attr]
         secrets_client = self.client("secretsmanager")
 
-        self.ghl.add_location(cfg.location_id, token=cfg.location_token)
-        self.ghl.register_webhook(f"{self.gateway_url}/webhooks/ghl", location_id=cfg.location_id)
-        TokenStore(secrets_client, self.env["TOKEN_SECRET_PREFIX"]).put(
-            cfg.location_id, PrivateIntegrationToken(access_token=cfg.location_token)
-        )
+        if self.ghl is not None:
+            self.ghl.add_location(cfg.location_id, token=cfg.location_token)
+            self.ghl.register_webhook(f"{self.gateway_url}/webhooks/ghl", location_id=cfg.location_id)
+        token_store = TokenStore(secrets_client, self.env["TOKEN_SECRET_PREFIX"])
+        token_store.put(cfg.location_id, PrivateIntegrationToken(access_token=cfg.location_token))
         TenantStore(table).register(
             Tenant(location_id=cfg.location_id, installed_at=datetime.now(UTC), auth_kind=AuthKind.PIT)
         )
 
-        self.kayako.add_agent(cfg.kayako_email, cfg.kayako_password)
+        if self.kayako is not None:
+            self.kayako.add_agent(cfg.kayako_email, cfg.kayako_password)
         connection = Connection(
             connection_id=new_connection_id(),
             location_id=cfg.location_id,
             app="kayako",
-            settings=ConnectionSettings(app={"base_url": f"{self.kayako_url}/api/v1", **cfg.kayako_settings}),
+            settings=ConnectionSettings(app={"base_url": self.kayako_url, **cfg.kayako_settings}),
         )
         webhook_token = secrets.token_urlsafe(24)
-        ConnectionSecrets(secrets_client, self.env["CONNECTION_SECRET_PREFIX"]).put(
+        connection_secrets = ConnectionSecrets(secrets_client, self.env["CONNECTION_SECRET_PREFIX"])
+        connection_secrets.put(
             connection.connection_id,
             {"email": cfg.kayako_email, "password": cfg.kayako_password, "webhook_token": webhook_token},
         )
         ConnectionStore(table).put(connection)
-        self.kayako.register_automation(f"{self.gateway_url}{connection.webhook_path}?token={webhook_token}")
+        if self.kayako is not None:
+            self.kayako.register_automation(
+                f"{self.gateway_url}{connection.webhook_path}?token={webhook_token}"
+            )
+        else:
+            log(
+                f"Kayako automation endpoint: <public URL of {self.gateway_url}>{connection.webhook_path}"
+                f"?token=<webhook_token of secret {connection_secrets.secret_id(connection.connection_id)}>"
+            )
+        if self.ghl is None:
+            log(
+                f"GHL webhooks: <public URL of {self.gateway_url}>/webhooks/ghl "
+                "(your Marketplace app's webhook URL)"
+            )
         log(
-            f"location {cfg.location_id} (private-integration token) "
+            f"location {cfg.location_id} (token in secret {token_store.secret_name(cfg.location_id)}) "
             f"⇄ Kayako connection {connection.connection_id}"
         )
         return connection.connection_id
@@ -468,7 +491,8 @@ class DevStack:
     # -- helpers for the demo, the tests and a developer's REPL ------------------------------
     def deliver_webhooks(self) -> int:
         """Post every webhook the sandboxes have queued (to the gateway); returns how many."""
-        return len(self.ghl.deliver_webhooks()) + len(self.kayako.deliver_automations())
+        sent = len(self.ghl.deliver_webhooks()) if self.ghl is not None else 0
+        return sent + (len(self.kayako.deliver_automations()) if self.kayako is not None else 0)
 
     def drain(self) -> int:
         """Poll every queue until it returns nothing; returns the records processed."""
@@ -573,7 +597,59 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds before a failed sync event is retried (default: the template's VisibilityTimeout)",
     )
     parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
+    real = parser.add_argument_group(
+        "real services",
+        f"point the stack at a real GHL location and/or Kayako instance (tokens from ${GHL_TOKEN_ENV}"
+        f" and ${KAYAKO_PASSWORD_ENV}, never from the command line)",
+    )
+    real.add_argument(
+        "--ghl-base-url", help="e.g. https://services.leadconnectorhq.com (default: the GHL sandbox)"
+    )
+    real.add_argument(
+        "--location-id", default=DevConfig.location_id, help="the GHL location (sub-account) id"
+    )
+    real.add_argument(
+        "--kayako-url", help="e.g. https://acme.kayako.com/api/v1 (default: the Kayako sandbox)"
+    )
+    real.add_argument(
+        "--kayako-email", default=DevConfig.kayako_email, help="the Kayako agent the sync logs in as"
+    )
+    real.add_argument(
+        "--dry-run", action="store_true", help="read and plan, but record writes instead of sending them"
+    )
     return parser.parse_args(argv)
+
+
+def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> DevConfig:
+    """DevConfig from the command line; secrets of real services come from the environment."""
+    config = DevConfig(
+        gateway_port=args.gateway_port,
+        moto_port=args.moto_port,
+        ghl_port=args.ghl_port,
+        kayako_port=args.kayako_port,
+        schedule_speed=args.schedule_speed,
+        visibility_timeout=args.visibility_timeout,
+        template_path=args.template,
+        capture_stdout=True,
+        location_id=args.location_id,
+        kayako_email=args.kayako_email,
+        ghl_base_url=args.ghl_base_url,
+        kayako_base_url=args.kayako_url,
+        dry_run=args.dry_run,
+    )
+    if args.ghl_base_url:
+        token = environ.get(GHL_TOKEN_ENV)
+        if not token:
+            raise StackError(
+                f"--ghl-base-url needs the location's private-integration token in ${GHL_TOKEN_ENV}"
+            )
+        config.location_token = token
+    if args.kayako_url:
+        password = environ.get(KAYAKO_PASSWORD_ENV)
+        if not password:
+            raise StackError(f"--kayako-url needs the agent's password in ${KAYAKO_PASSWORD_ENV}")
+        config.kayako_password = password
+    return config
 
 
 @contextmanager
@@ -590,17 +666,11 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    config = DevConfig(
-        gateway_port=args.gateway_port,
-        moto_port=args.moto_port,
-        ghl_port=args.ghl_port,
-        kayako_port=args.kayako_port,
-        schedule_speed=args.schedule_speed,
-        visibility_timeout=args.visibility_timeout,
-        template_path=args.template,
-        capture_stdout=True,
-    )
+    try:
+        config = config_from_args(parse_args(argv), os.environ)
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     stop = threading.Event()
     with _stop_on_signals(stop):
