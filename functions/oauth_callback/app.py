@@ -31,14 +31,12 @@ def oauth_callback() -> dict[str, Any]:
 @app.exception_handler(InstallRejected)
 def install_rejected(exc: InstallRejected) -> Response[dict[str, Any]]:
     logger.info("install rejected", extra={"reason": str(exc)})
-    metrics.add_metric(name="InstallRejected", unit=MetricUnit.Count, value=1)
     return _error(400, str(exc))
 
 
 @app.exception_handler(OAuthNotConfigured)
 def app_not_configured(exc: OAuthNotConfigured) -> Response[dict[str, Any]]:
     logger.error("GHL app credentials are not configured")
-    metrics.add_metric(name="InstallAppNotConfigured", unit=MetricUnit.Count, value=1)
     return _error(503, "the GHL app is not configured yet (client_id / client_secret); try again later")
 
 
