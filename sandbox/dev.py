@@ -36,21 +36,22 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import boto3
 import httpx
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from sandbox.aws import provision
-from sandbox.dryrun import WriteLog
-from sandbox.dryrun import install as install_dry_run
 from sandbox.gateway import LocalGateway, routes_from_template
 from sandbox.lambda_runtime import LAYER_DIR, LambdaContext, load_handler
 from sandbox.logstream import HandlerLogWriter, LogStream, StdoutRouter, running_function
 from sandbox.poller import SqsPoller, sqs_sources_from_template
 from sandbox.schedules import ScheduleTicker, schedules_from_template
 from sandbox.template import DEFAULT_STACK_NAME, DEFAULT_TEMPLATE, Template, load_template
+
+if TYPE_CHECKING:
+    from sandbox.dryrun import WriteLog
 
 # The layer is on Lambda's path (/opt/python); `python -m sandbox.dev` puts it on ours.
 if str(LAYER_DIR) not in sys.path:
@@ -361,6 +362,9 @@ class DevStack:
         self.env = {**env, "AWS_ENDPOINT_URL": self.moto_url}
         _forget_warm_containers()
         if cfg.dry_run:
+            from sandbox.dryrun import WriteLog
+            from sandbox.dryrun import install as install_dry_run
+
             self.planned_writes = WriteLog(log=log("dry-run"))
             self._stoppers.insert(0, install_dry_run(self.planned_writes))
         log("moto")(f"AWS on {self.moto_url}: " + ", ".join(sorted(self.physical_ids)))

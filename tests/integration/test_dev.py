@@ -85,12 +85,20 @@ def test_make_dev_serves_the_gateway_and_stops_on_sigint() -> None:
         text=True,
         env={**os.environ, "PYTHONPATH": ""},
     )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or []], daemon=True).start()
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read_output() -> None:
+        for line in process.stdout or []:
+            lines.put(line)
+        lines.put(None)  # the process closed its output
+
+    threading.Thread(target=read_output, daemon=True).start()
     try:
         seen: list[str] = []
         while not any("ready" in line for line in seen):
-            seen.append(lines.get(timeout=STARTUP_TIMEOUT_S))
+            line = lines.get(timeout=STARTUP_TIMEOUT_S)
+            assert line is not None, "sandbox.dev exited before it was ready:\n" + "".join(seen)
+            seen.append(line)
         # WHEN one request goes through the gateway, then SIGINT
         response = httpx.get(f"http://127.0.0.1:{ports['gateway']}/oauth/callback", timeout=30)
         process.send_signal(signal.SIGINT)
@@ -101,11 +109,11 @@ def test_make_dev_serves_the_gateway_and_stops_on_sigint() -> None:
             process.wait()
     # THEN the handler answered, the request was logged by the gateway, and the stack exited cleanly
     assert response.status_code not in (403, 502)
-    output = "".join(seen) + "".join(iter_queue(lines))
+    output = "".join(seen) + "".join(line for line in iter_queue(lines) if line)
     assert "[gateway] GET /oauth/callback" in output
     assert code == 0
 
 
-def iter_queue(lines: "queue.Queue[str]") -> Iterator[str]:
+def iter_queue(lines: "queue.Queue[str | None]") -> Iterator[str | None]:
     while not lines.empty():
         yield lines.get_nowait()
