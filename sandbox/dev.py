@@ -2,6 +2,8 @@
 
     python -m sandbox.dev [--gateway-port 3000] [--moto-port 5000] [--ghl-port 8081]
                           [--kayako-port 8082] [--schedule-speed 1] [--visibility-timeout S]
+                          [--ghl-base-url URL --location-id ID] [--kayako-url URL --kayako-email E]
+                          [--dry-run]
 
 What runs (each in its own thread, logs in one stream with a prefix per component):
 - [moto]      a moto server: template.yaml's tables, queues and secrets (sandbox.aws);
@@ -12,6 +14,10 @@ What runs (each in its own thread, logs in one stream with a prefix per componen
 - [schedules] every ScheduleV2 function at its rate, or `--schedule-speed` times faster;
 - [webhooks]  the sandboxes' delivery loop (they queue webhooks; this posts them every 200 ms);
 - [<function>] each handler's own Powertools log lines.
+
+With --ghl-base-url / --kayako-url the real service replaces its sandbox (its secret comes from
+$GHL_PRIVATE_INTEGRATION_TOKEN / $KAYAKO_PASSWORD); --dry-run records writes instead of sending
+them (sandbox.dryrun).
 
 Handlers run in-process with the environment Lambda would give them (Globals and their own
 variables resolved against the moto resources) plus AWS_ENDPOINT_URL and fake credentials.
@@ -222,7 +228,16 @@ class FunctionHost:
                 handler = load_handler(spec.code_dir, spec.handler)
                 self._handlers[logical_id] = handler
                 self._capture_powertools_logs()
+            self._forget_previous_correlation_id()
             return handler(event, context)
+
+    @staticmethod
+    def _forget_previous_correlation_id() -> None:
+        """In Lambda each function has its own process and Logger; here they share one, so the
+        correlation id one function set would otherwise label the next function's lines."""
+        observability = sys.modules.get("ghlsync.observability")
+        if observability is not None:
+            observability.logger.remove_keys(["correlation_id"])
 
     def _capture_powertools_logs(self) -> None:
         service = os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
