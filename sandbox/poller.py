@@ -51,17 +51,17 @@ def sqs_sources_from_template(
         for event in (resource.get("Properties", {}).get("Events") or {}).values():
             if event.get("Type") != "SQS":
                 continue
-            props = resolve(event.get("Properties", {}))
-            if props.get("Enabled", True) is False:
+            props = event.get("Properties", {})
+            if resolve(props.get("Enabled", True)) in (False, "false"):
                 continue
+            response_types = resolve(props.get("FunctionResponseTypes", []))
             found.append(
                 SqsSource(
                     function=logical_id,
-                    queue_arn=str(props["Queue"]),
+                    queue_arn=str(resolve(props["Queue"])),
                     # Lambda's default batch size for SQS.
-                    batch_size=int(props.get("BatchSize", 10)),
-                    report_batch_item_failures="ReportBatchItemFailures"
-                    in props.get("FunctionResponseTypes", []),
+                    batch_size=int(resolve(props.get("BatchSize", 10))),
+                    report_batch_item_failures="ReportBatchItemFailures" in response_types,
                 )
             )
     return found

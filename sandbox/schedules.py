@@ -58,12 +58,13 @@ def schedules_from_template(
         for event_name, event in (resource.get("Properties", {}).get("Events") or {}).items():
             if event.get("Type") != "ScheduleV2":
                 continue
-            props = resolve(event.get("Properties", {}))
-            if props.get("State", "ENABLED") == "DISABLED":
+            # Only what a tick needs is resolved (the DLQ and retry settings stay AWS's business).
+            props = event.get("Properties", {})
+            if resolve(props.get("State", "ENABLED")) == "DISABLED":
                 continue
-            found.append(
-                Schedule(logical_id, event_name, str(props["ScheduleExpression"]), props.get("Input"))
-            )
+            expression = str(resolve(props["ScheduleExpression"]))
+            payload = resolve(props["Input"]) if "Input" in props else None
+            found.append(Schedule(logical_id, event_name, expression, payload))
     return found
 
 
