@@ -1,11 +1,18 @@
 """The one Logger, Tracer and Metrics every function and module shares.
 
 Service name and metrics namespace come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE
-(set in template.yaml Globals), so local runs and Lambda report under the same names.
+(set in template.yaml Globals). The defaults below apply wherever the module is imported before
+that environment exists (tests, the dev stack), so a metrics flush never fails for want of a
+namespace.
 """
+
+import os
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
+SERVICE_NAME = os.environ.get("POWERTOOLS_SERVICE_NAME", "ghl-sync")
+METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "GhlSync")
+
+logger = Logger(service=SERVICE_NAME)
+tracer = Tracer(service=SERVICE_NAME)
+metrics = Metrics(service=SERVICE_NAME, namespace=METRICS_NAMESPACE)
