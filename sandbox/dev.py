@@ -309,6 +309,7 @@ class DevStack:
         self.connection_id = ""
         self.gateway_url = self.moto_url = self.ghl_url = self.kayako_url = ""
         self.planned_writes: WriteLog | None = None
+        self._restore_modules: Callable[[], None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
     def __enter__(self) -> "DevStack":
@@ -319,6 +320,8 @@ class DevStack:
 
     def start(self) -> "DevStack":
         self._stop.clear()
+        # A fresh host: a restarted stack must not call handlers loaded in its previous run.
+        self.functions = FunctionHost(self.template, self.stream, stack_name=self.config.stack_name)
         try:
             self._start()
         except BaseException:
@@ -375,7 +378,7 @@ class DevStack:
         env.update(cfg.env_overrides)
         self._set_env(env)
         self.env = {**env, "AWS_ENDPOINT_URL": self.moto_url}
-        _forget_warm_containers()
+        self._restore_modules = _cold_start()
         if cfg.dry_run:
             from sandbox.dryrun import WriteLog
             from sandbox.dryrun import install as install_dry_run
@@ -552,25 +555,39 @@ class DevStack:
             else:
                 os.environ[name] = value
         self._saved_env.clear()
-        _forget_warm_containers()
+        if self._restore_modules is not None:
+            self._restore_modules()
+            self._restore_modules = None
 
 
-def _forget_warm_containers() -> None:
-    """Cold-start every handler: drop loaded function modules and the layer's cached clients.
+# Modules that make up "the container": the layer, the loaded functions, and the dry-run wrapper
+# (it subclasses nothing but checks the layer's classes with isinstance).
+_CONTAINER_MODULES = ("ghlsync", "_lambda_", "sandbox.dryrun")
 
-    The layer builds boto3/httpx clients and settings once per container (`functools.cache`);
-    in one long-lived process those would outlive the environment they were built for.
+
+def _is_container_module(name: str) -> bool:
+    return name.startswith(_CONTAINER_MODULES)
+
+
+def _cold_start() -> Callable[[], None]:
+    """Make the handlers import the layer afresh, under this stack's environment.
+
+    The layer builds per-container objects at import and on first use (Logger and Metrics read
+    POWERTOOLS_* when created, clients are `functools.cache`d); in a process that imported it
+    earlier under another environment (a test run) those would be wrong. The modules present
+    before are set aside and put back by the returned function, so code outside the stack keeps
+    the objects it already holds.
     """
-    for name in [n for n in sys.modules if n.startswith("_lambda_")]:
+    saved = {name: module for name, module in sys.modules.items() if _is_container_module(name)}
+    for name in saved:
         del sys.modules[name]
-    for name, module in list(sys.modules.items()):
-        if name == "ghlsync" or name.startswith("ghlsync."):
-            for value in list(vars(module).values()):
-                if (
-                    callable(getattr(value, "cache_clear", None))
-                    and getattr(value, "__module__", None) == name
-                ):
-                    value.cache_clear()
+
+    def restore() -> None:
+        for name in [name for name in sys.modules if _is_container_module(name)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+    return restore
 
 
 def new_ghl_sandbox() -> Any:
