@@ -7,11 +7,16 @@ namespace.
 """
 
 import os
+import warnings
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 SERVICE_NAME = os.environ.get("POWERTOOLS_SERVICE_NAME", "ghl-sync")
 METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "GhlSync")
+
+# A handler that decided nothing worth counting (a 400, a duplicate) flushes no metrics; Powertools
+# warns on every such flush, which buries real warnings in the logs.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(service=SERVICE_NAME)
 tracer = Tracer(service=SERVICE_NAME)
