@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
 from ghlsync.connections_cli import main
 from ghlsync.store.connections import ConnectionSecrets, ConnectionStatus, ConnectionStore, DeletePolicy
@@ -14,6 +15,11 @@ from tests.unit.test_engine_fakes import aws_env, table
 __all__ = ["aws_env", "table"]
 
 PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def app_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_PASSWORD", PASSWORD)
 
 
 def _run(table: Any, *argv: str) -> tuple[int, str, ConnectionStore, ConnectionSecrets]:
@@ -32,7 +38,6 @@ def _create(table: Any, *extra: str) -> tuple[int, str, ConnectionStore, Connect
         "--app", "kayako",
         "--base-url", "https://acme.kayako.com/api/v1",
         "--email", "agent@acme.io",
-        "--password", PASSWORD,
         *extra,
     )  # fmt: skip
 
@@ -101,3 +106,16 @@ def test_list_shows_a_locations_connections(table: Any) -> None:
     connection_id = _printed(output, "connection_id")
     _, listing, _, _ = _run(table, "list", "--location", "loc1")
     assert listing.split("\t")[0] == connection_id
+
+
+def test_create_without_a_password_in_the_environment_stores_nothing(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN no $APP_PASSWORD and no terminal to ask at
+    monkeypatch.delenv("APP_PASSWORD")
+    monkeypatch.setattr("sys.stdin", io.StringIO())
+    # WHEN a connection is created
+    status, _, store, _ = _create(table)
+    # THEN the CLI fails and no connection was written
+    assert status != 0
+    assert list(store.all()) == []

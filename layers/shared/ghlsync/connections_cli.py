@@ -1,7 +1,7 @@
 """Operator CLI for app connections.
 
     python -m ghlsync.connections_cli create --location LOC --app kayako --base-url URL \\
-        --email agent@example.com --password '...' [--policy ghl_wins|app_wins|lww] \\
+        --email agent@example.com [--policy ghl_wins|app_wins|lww] \\
         [--delete-policy delete|tag|ignore] [--skew-seconds 5] [--map-file mapping.json]
     python -m ghlsync.connections_cli list [--location LOC]
     python -m ghlsync.connections_cli show CONNECTION_ID
@@ -11,6 +11,8 @@
 (`<CONNECTION_SECRET_PREFIX><connectionId>`) first, then the connection row to DynamoDB, and prints
 the connection id, its webhook path and the token (the operator pastes them into the app's
 automation settings; they are printed once and never logged or stored in the table).
+The app password is read from $APP_PASSWORD, or asked for at the terminal: never from the command
+line, where it would land in shell history and the process list.
 
 The mapping file is a JSON object with any of: `ghl_custom_fields` (GHL field id -> canonical key),
 `ghl_users` (GHL user id -> canonical assignee), `external_id_field`, `default_country_code`, and
@@ -19,7 +21,9 @@ Reads SYNC_TABLE_NAME and CONNECTION_SECRET_PREFIX (and the usual AWS variables)
 """
 
 import argparse
+import getpass
 import json
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -40,6 +44,7 @@ from ghlsync.store.connections import (
     new_connection_id,
 )
 
+APP_PASSWORD_ENV = "APP_PASSWORD"
 MAP_FILE_KEYS = frozenset(
     {"ghl_custom_fields", "ghl_users", "external_id_field", "default_country_code", "app"}
 )
@@ -60,7 +65,6 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--app", required=True, choices=sorted(CONNECTORS))
     create.add_argument("--base-url", required=True, help="the app's API base URL")
     create.add_argument("--email", required=True, help="the app login (a dedicated agent)")
-    create.add_argument("--password", required=True)
     create.add_argument(
         "--policy", choices=[p.value for p in ConflictPolicy], default=ConflictPolicy.LWW.value
     )
@@ -94,11 +98,20 @@ def _read_map_file(path: Path | None) -> dict[str, Any]:
     return mapping
 
 
+def _app_password() -> str:
+    password = os.environ.get(APP_PASSWORD_ENV) or (
+        getpass.getpass("app password: ") if sys.stdin.isatty() else ""
+    )
+    if not password:
+        raise CliError(f"set ${APP_PASSWORD_ENV} (or run in a terminal to be asked for it)")
+    return password
+
+
 def create(args: argparse.Namespace, store: ConnectionStore, vault: ConnectionSecrets, out: TextIO) -> None:
     mapping = _read_map_file(args.map_file)
     app_settings = {**mapping.pop("app", {}), "base_url": args.base_url}
     token = secrets.token_urlsafe(24)
-    credentials = {"email": args.email, "password": args.password, "webhook_token": token}
+    credentials = {"email": args.email, "password": _app_password(), "webhook_token": token}
     try:
         validate_app_config(args.app, app_settings, credentials)
         settings = ConnectionSettings(
