@@ -731,7 +731,7 @@ class World:
         """Where the two sides disagree, read through the real connectors (faults off).
 
         Every GHL contact must be linked to a Kayako customer and the reverse; linked pairs must
-        agree on name, email, phone and tags, on their tasks (title, completed) and notes (bodies);
+        agree on full name, email, phone and tags, on their tasks (title, completed) and notes (bodies);
         no two GHL contacts may share an email (a duplicate the sync created)."""
         self.quiet()
         ghl, kayako = self.ghl_reader(), self.kayako_reader()
@@ -771,7 +771,9 @@ class World:
 
 
 def _person(contact: CanonicalContact) -> tuple[Any, ...]:
-    return (contact.first_name, contact.last_name, contact.email, contact.phone, sorted(contact.tags))
+    # Kayako holds one full name; first/last are split from it, so the full name is what compares.
+    full_name = " ".join(part for part in (contact.first_name, contact.last_name) if part)
+    return (full_name, contact.email, contact.phone, sorted(contact.tags))
 
 
 def _origin(url: str) -> str:
