@@ -24,7 +24,8 @@ def world() -> Iterator[World]:
 
 def synced_contact(world: World, email: str = "ada@example.com") -> tuple[str, int]:
     """A GHL contact already synced to Kayako: (GHL contact id, Kayako user id)."""
-    contact = world.ghl.ui_create_contact(world.location_id, firstName="Ada", lastName="Lovelace", email=email)
+    location = world.location_id
+    contact = world.ghl.ui_create_contact(location, firstName="Ada", lastName="Lovelace", email=email)
     world.settle()
     return contact.id, world.kayako_id_of(EntityKind.CONTACT, contact.id)
 
