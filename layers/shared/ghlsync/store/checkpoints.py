@@ -5,11 +5,14 @@ Key layout (single table `SYNC_TABLE_NAME`):
 | item       | pk                    | sk                                 | attributes               |
 |------------|-----------------------|------------------------------------|--------------------------|
 | checkpoint | `CKPT#<connectionId>` | `<feed>` (`ghl#contact`, `app`...) | `position`, `updated_at` |
+| cursor     | `CKPT#<connectionId>` | `<name>` (`deletes`...)            | `cursor`, `updated_at`   |
 
 `position` is ISO 8601 UTC with microseconds, fixed width, so string order is time order.
 
 A checkpoint only moves forward: `advance` is conditional on the stored position being older, so
 two overlapping sweeps cannot move it back and make the next sweep re-read less than it must.
+A cursor is an opaque resume point for a round-robin walk (which links the next sweep checks for
+deletes); it is simply overwritten: two overlapping sweeps at worst check some items twice.
 """
 
 from datetime import UTC, datetime
@@ -63,3 +66,12 @@ class CheckpointStore:
                 return False
             raise
         return True
+
+    def get_cursor(self, connection_id: str, name: str) -> str | None:
+        item = self._table.get_item(Key=_key(connection_id, name), ConsistentRead=True).get("Item")
+        return None if item is None or "cursor" not in item else str(item["cursor"])
+
+    def set_cursor(self, connection_id: str, name: str, cursor: str) -> None:
+        self._table.put_item(
+            Item={**_key(connection_id, name), "cursor": cursor, "updated_at": _iso(datetime.now(UTC))}
+        )

@@ -187,10 +187,24 @@ class LinkStore:
         ]
         self._transact(items)
 
-    def iter_links(self, connection_id: str, entity: EntityKind, side: Side = Side.GHL) -> Iterator[Link]:
-        """Every link (active and tombstones) of one kind for a connection, one item per link."""
+    def iter_links(
+        self,
+        connection_id: str,
+        entity: EntityKind,
+        side: Side = Side.GHL,
+        *,
+        after: str | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[Link]:
+        """Every link (active and tombstones) of one kind for a connection, one item per link, in
+        record-id order of `side`. `after` resumes after that record id (it need not exist any
+        more); `page_size` caps the items read per query, for callers that stop early."""
         condition = Key("pk").eq(_pk(connection_id)) & Key("sk").begins_with(f"{entity.value}#{side.value}#")
         kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True}
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = {"pk": _pk(connection_id), "sk": _sk(entity, side, after)}
+        if page_size is not None:
+            kwargs["Limit"] = page_size
         while True:
             page = self._table.query(**kwargs)
             for item in page.get("Items", []):

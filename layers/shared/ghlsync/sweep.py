@@ -1,0 +1,424 @@
+"""The scheduled sweep: convergence for what webhooks missed (DESIGN §2, §4 rule 6).
+
+Webhooks give latency; sweeps give convergence. Every run, for each active connection of an
+active tenant:
+
+1. Change feeds. GHL (`GhlHub.list_changes`: contacts by `dateUpdated`, oldest first) and the app
+   (`connector.list_changes`, when its capabilities allow listing) are read from the feed's
+   checkpoint. Each change is compared with the link's shadow: one the shadow already reflects
+   (same or older source timestamp, or a tombstoned link) is skipped; the rest are enqueued on the
+   sync FIFO queue as the connector produced them. Their event ids are stable for the same
+   (side, entity, id, updated_at), so a repeat within 5 minutes is dropped by FIFO deduplication
+   and a later one is a no-op for the engine (stale / echo).
+2. Checkpoints. A checkpoint is the instant the next read starts from, and only moves forward.
+   After a feed was read to its end, it moves to the newest change seen minus the overlap
+   (default 2 minutes: clock skew between servers and GHL's search index lag, which can hide a
+   change for a few seconds). A feed cut short by a bound resumes where it stopped, with no
+   overlap, if it is ordered (GHL's is); an unordered feed (an app's) cut short does not move at
+   all, since unseen changes may be older than the ones seen. The checkpoint is written only after
+   every enqueue before it succeeded. A connection without a checkpoint reads from its creation.
+3. Deletes no webhook reported. A bounded page of links (`SWEEP_DELETE_CHECKS_PER_CONNECTION`,
+   tombstones included) is checked per run, round-robin over contacts, tasks and notes with a
+   cursor stored beside the checkpoints: each active link's record is read on GHL, then on the
+   app; the first side where it is gone gets a DELETE event. The engine confirms it by a fresh read
+   and applies the connection's delete policy, leaving a tombstone.
+
+Bounds: the Lambda's remaining time (minus `SWEEP_RESERVE_SECONDS`) is checked before every page
+pull and every record, and each feed stops after `SWEEP_MAX_EVENTS_PER_FEED` changes. Connections
+left when time runs out are counted as `not_reached`. A connection whose feed or check fails (app
+down, token missing) is reported in `failed` with the stage and the error; the others go on.
+"""
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Protocol
+
+import httpx
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ghlsync.apps.base import Connector
+from ghlsync.config import get_settings
+from ghlsync.events import GHL_SOURCE, ChangeAction, ChangeEvent
+from ghlsync.mapping.canonical import EntityKind
+from ghlsync.observability import logger, metrics
+from ghlsync.queue import SyncQueue
+from ghlsync.store.checkpoints import CheckpointStore
+from ghlsync.store.connections import Connection, ConnectionStore
+from ghlsync.store.links import Link, LinkStore, Shadow, Side
+from ghlsync.store.tenants import Tenant, TenantStatus, TenantStore
+from ghlsync.sync.shadows import latest
+
+GHL_FEED = "ghl#contact"
+APP_FEED = "app"
+DELETES_CURSOR = "deletes"
+# The order the delete check walks the link kinds in, wrapping around.
+DELETE_KINDS = (EntityKind.CONTACT, EntityKind.TASK, EntityKind.NOTE)
+MAX_ERROR_CHARS = 300
+
+
+class SweepSettings(BaseSettings):
+    """The sweep's knobs (env vars SWEEP_<NAME>)."""
+
+    model_config = SettingsConfigDict(env_prefix="SWEEP_", extra="ignore", frozen=True)
+
+    # How far before the newest change seen the next read starts (clock skew, search index lag).
+    overlap_seconds: int = Field(default=120, ge=0, le=3600)
+    # Changes read per feed and connection in one run; the rest wait for the next run.
+    max_events_per_feed: int = Field(default=2000, ge=1, le=100_000)
+    # Links checked for deletes per connection and run (two reads at most each); 0 turns it off.
+    delete_checks_per_connection: int = Field(default=25, ge=0, le=10_000)
+    # Stop starting new work when the invocation has less than this left.
+    reserve_seconds: int = Field(default=30, ge=1, le=600)
+
+
+class Queue(Protocol):
+    def enqueue(self, event: ChangeEvent) -> str: ...
+
+
+class Connections(Protocol):
+    def all(self) -> Iterator[Connection]: ...
+
+
+class Tenants(Protocol):
+    def get(self, location_id: str) -> Tenant | None: ...
+
+
+class Deadline:
+    """The invocation's time budget: `remaining_ms` is the Lambda context's clock."""
+
+    def __init__(self, remaining_ms: Callable[[], int], reserve_seconds: int) -> None:
+        self._remaining_ms = remaining_ms
+        self._reserve_ms = reserve_seconds * 1000
+
+    def expired(self) -> bool:
+        return self._remaining_ms() <= self._reserve_ms
+
+
+class ConnectionFailure(BaseModel):
+    connection_id: str
+    location_id: str
+    stage: str  # connect | ghl_changes | app_changes | deletes
+    error: str
+
+
+class SweepSummary(BaseModel):
+    connections: int = 0  # connections swept (active, of an active tenant)
+    skipped: int = 0  # connections disabled, or their tenant not active
+    not_reached: int = 0  # left for the next run: the time budget ran out first
+    enqueued: int = 0  # changes put on the sync queue
+    already_synced: int = 0  # changes the links' shadows already reflect
+    deletes_found: int = 0  # linked records gone on one side (DELETE events enqueued)
+    links_checked: int = 0
+    truncated_feeds: int = 0  # feeds cut short by a bound (they resume next run)
+    failed: list[ConnectionFailure] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Feed:
+    name: str
+    side: Side
+    connector: Connector
+    # True when changes come oldest first, so a cut-short read can resume after the last one.
+    ordered: bool
+
+
+def delete_event_id(connection: Connection, side: Side, entity: EntityKind, record_id: str) -> str:
+    """Stable per missing record. A GHL record's id leaves out the connection: its event fans out
+    to every connection of the location anyway, so the sweeps of sibling connections de-duplicate."""
+    scope = GHL_SOURCE if side is Side.GHL else f"{connection.app}:{connection.connection_id}"
+    key = f"{scope}:{entity.value}:{record_id}"
+    return "sweep-delete-" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _aware(instant: datetime) -> datetime:
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
+
+
+class Sweeper:
+    def __init__(
+        self,
+        *,
+        connections: Connections,
+        tenants: Tenants,
+        checkpoints: CheckpointStore,
+        links: LinkStore,
+        queue: Queue,
+        hub_for: Callable[[Connection], Connector],
+        app_for: Callable[[Connection], Connector],
+        settings: SweepSettings,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._connections = connections
+        self._tenants = tenants
+        self._checkpoints = checkpoints
+        self._links = links
+        self._queue = queue
+        self._hub_for = hub_for
+        self._app_for = app_for
+        self._settings = settings
+        self._overlap = timedelta(seconds=settings.overlap_seconds)
+        self._clock = clock
+
+    def run(self, remaining_ms: Callable[[], int]) -> SweepSummary:
+        """Sweep every connection within the time `remaining_ms` reports; returns what was done."""
+        deadline = Deadline(remaining_ms, self._settings.reserve_seconds)
+        summary = SweepSummary()
+        tenant_active: dict[str, bool] = {}
+        for connection in self._connections.all():
+            if not connection.active:
+                summary.skipped += 1
+                continue
+            if deadline.expired():
+                summary.not_reached += 1
+                continue
+            location = connection.location_id
+            if location not in tenant_active:
+                tenant = self._tenants.get(location)
+                # A location without a tenant row (set up by hand with a private-integration
+                # token) is swept, like the engine handles its events.
+                tenant_active[location] = tenant is None or tenant.status is TenantStatus.ACTIVE
+            if not tenant_active[location]:
+                summary.skipped += 1
+                continue
+            summary.connections += 1
+            self._sweep_connection(connection, deadline, summary)
+        _record_metrics(summary)
+        logger.info(
+            "sweep done",
+            extra=summary.model_dump(mode="json", exclude={"failed"}) | {"failed": len(summary.failed)},
+        )
+        return summary
+
+    # -- one connection -------------------------------------------------------------------
+
+    def _sweep_connection(self, connection: Connection, deadline: Deadline, summary: SweepSummary) -> None:
+        try:
+            hub, app = self._hub_for(connection), self._app_for(connection)
+        except Exception as error:
+            self._failed(connection, "connect", error, summary)
+            return
+        feeds = [_Feed(GHL_FEED, Side.GHL, hub, ordered=True)]
+        if app.capabilities.change_listing:
+            feeds.append(_Feed(APP_FEED, Side.APP, app, ordered=False))
+        for feed in feeds:
+            stage = "ghl_changes" if feed.side is Side.GHL else "app_changes"
+            try:
+                self._sweep_feed(connection, feed, deadline, summary)
+            except Exception as error:
+                self._failed(connection, stage, error, summary)
+        try:
+            self._find_deletes(connection, hub, app, deadline, summary)
+        except Exception as error:
+            self._failed(connection, "deletes", error, summary)
+
+    def _failed(self, connection: Connection, stage: str, error: Exception, summary: SweepSummary) -> None:
+        logger.exception(
+            "sweep failed for a connection",
+            extra={
+                "connection_id": connection.connection_id,
+                "location_id": connection.location_id,
+                "stage": stage,
+            },
+        )
+        summary.failed.append(
+            ConnectionFailure(
+                connection_id=connection.connection_id,
+                location_id=connection.location_id,
+                stage=stage,
+                error=_describe(error),
+            )
+        )
+
+    # -- change feeds ---------------------------------------------------------------------
+
+    def _sweep_feed(
+        self, connection: Connection, feed: _Feed, deadline: Deadline, summary: SweepSummary
+    ) -> None:
+        cid = connection.connection_id
+        since = self._checkpoints.get(cid, feed.name) or _aware(connection.created_at) - self._overlap
+        newest: datetime | None = None
+        last: datetime | None = None
+        seen = 0
+        finished = False
+        changes = iter(feed.connector.list_changes(since))
+        try:
+            while not deadline.expired():
+                event = next(changes, None)
+                if event is None:
+                    finished = True
+                    break
+                if seen >= self._settings.max_events_per_feed:
+                    break  # this one is read again next run
+                seen += 1
+                if self._already_synced(connection, feed.side, event):
+                    summary.already_synced += 1
+                else:
+                    self._queue.enqueue(event)
+                    summary.enqueued += 1
+                last = _aware(event.occurred_at)
+                newest = last if newest is None else max(newest, last)
+        finally:
+            close = getattr(changes, "close", None)
+            if close is not None:
+                close()
+        if finished:
+            if newest is not None:
+                self._checkpoints.advance(cid, feed.name, newest - self._overlap)
+            return
+        summary.truncated_feeds += 1
+        logger.info(
+            "sweep feed cut short; it resumes next run",
+            extra={"connection_id": cid, "feed": feed.name, "read": seen, "ordered": feed.ordered},
+        )
+        if feed.ordered and last is not None:
+            self._checkpoints.advance(cid, feed.name, last)
+
+    def _already_synced(self, connection: Connection, side: Side, event: ChangeEvent) -> bool:
+        """The link's shadow already reflects this change (or the record was deleted and tombstoned)."""
+        link = self._links.get(connection.connection_id, event.entity, side, event.entity_id)
+        if link is None:
+            return False
+        if not link.active:
+            return True
+        # Millisecond precision on both, as the engine compares them.
+        known, changed = latest(link.side(side).source_time), latest(event.occurred_at)
+        return known is not None and changed is not None and changed <= known
+
+    # -- deletes --------------------------------------------------------------------------
+
+    def _find_deletes(
+        self,
+        connection: Connection,
+        hub: Connector,
+        app: Connector,
+        deadline: Deadline,
+        summary: SweepSummary,
+    ) -> None:
+        limit = self._settings.delete_checks_per_connection
+        kinds = [k for k in DELETE_KINDS if k in app.capabilities.entities and k in hub.capabilities.entities]
+        if limit == 0 or not kinds:
+            return
+        cid = connection.connection_id
+        kind, after = _parse_cursor(self._checkpoints.get_cursor(cid, DELETES_CURSOR), kinds)
+        first_kind = kind
+        checked = 0
+        try:
+            while True:
+                links = self._links.iter_links(cid, kind, Side.GHL, after=after, page_size=limit - checked)
+                exhausted = False
+                while checked < limit and not deadline.expired():
+                    link = next(links, None)
+                    if link is None:
+                        exhausted = True
+                        break
+                    checked += 1
+                    if link.active and self._report_if_missing(connection, link, hub, app):
+                        summary.deletes_found += 1
+                    after = link.ghl.id  # only once checked: a failed check is retried next run
+                if not exhausted:
+                    break
+                kind, after = kinds[(kinds.index(kind) + 1) % len(kinds)], None
+                if kind is first_kind:
+                    break  # every kind visited once this run
+        finally:
+            summary.links_checked += checked
+            self._checkpoints.set_cursor(cid, DELETES_CURSOR, f"{kind.value}#{after or ''}")
+
+    def _report_if_missing(self, connection: Connection, link: Link, hub: Connector, app: Connector) -> bool:
+        for side, connector in ((Side.GHL, hub), (Side.APP, app)):
+            shadow = link.side(side)
+            if not _exists(connector, link.entity, shadow):
+                self._queue.enqueue(self._delete_event(connection, link, side))
+                logger.info(
+                    "sweep found a deleted record",
+                    extra={
+                        "connection_id": connection.connection_id,
+                        "entity": link.entity.value,
+                        "side": side.value,
+                        "record_id": shadow.id,
+                    },
+                )
+                return True
+        return False
+
+    def _delete_event(self, connection: Connection, link: Link, side: Side) -> ChangeEvent:
+        shadow = link.side(side)
+        from_ghl = side is Side.GHL
+        return ChangeEvent(
+            event_id=delete_event_id(connection, side, link.entity, shadow.id),
+            location_id=connection.location_id,
+            source=GHL_SOURCE if from_ghl else connection.app,
+            connection_id=None if from_ghl else connection.connection_id,
+            entity=link.entity,
+            action=ChangeAction.DELETE,
+            entity_id=shadow.id,
+            parent_id=shadow.parent_id,
+            occurred_at=self._clock(),
+            event_type="SweepRecordMissing",
+        )
+
+
+def _exists(connector: Connector, entity: EntityKind, shadow: Shadow) -> bool:
+    if entity is EntityKind.CONTACT:
+        return connector.get_contact(shadow.id) is not None
+    if shadow.parent_id is None:
+        return True  # cannot be read without its contact's id; nothing to conclude
+    if entity is EntityKind.TASK:
+        return connector.get_task(shadow.parent_id, shadow.id) is not None
+    return connector.get_note(shadow.parent_id, shadow.id) is not None
+
+
+def _parse_cursor(cursor: str | None, kinds: list[EntityKind]) -> tuple[EntityKind, str | None]:
+    """`<kind>#<ghl record id>` (empty id: from the kind's start); anything else starts over."""
+    if cursor:
+        name, _, record_id = cursor.partition("#")
+        for kind in kinds:
+            if kind.value == name:
+                return kind, record_id or None
+    return kinds[0], None
+
+
+def _record_metrics(summary: SweepSummary) -> None:
+    for name, value in (
+        ("SweepConnections", summary.connections),
+        ("SweepEventsEnqueued", summary.enqueued),
+        ("SweepAlreadySynced", summary.already_synced),
+        ("SweepDeletesFound", summary.deletes_found),
+        ("SweepLinksChecked", summary.links_checked),
+        ("SweepFeedsTruncated", summary.truncated_feeds),
+        ("SweepConnectionsNotReached", summary.not_reached),
+        ("SweepConnectionsFailed", len({f.connection_id for f in summary.failed})),
+    ):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+# ---- wiring: built once per container from the environment ------------------------------------
+
+
+@cache
+def default_sweeper() -> Sweeper:
+    from ghlsync.store.dynamo import sync_table
+    from ghlsync.sync.wiring import HTTP_TIMEOUT, ConnectorCache
+
+    settings = get_settings()
+    table = sync_table()
+    connectors = ConnectorCache(httpx.Client(timeout=HTTP_TIMEOUT), settings)
+    return Sweeper(
+        connections=ConnectionStore(table),
+        tenants=TenantStore(table),
+        checkpoints=CheckpointStore(table),
+        links=LinkStore(table),
+        queue=SyncQueue.from_settings(settings),
+        hub_for=connectors.hub_for,
+        app_for=connectors.app_for,
+        settings=SweepSettings(),
+    )
