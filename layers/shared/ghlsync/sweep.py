@@ -42,13 +42,14 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ghlsync.apps.base import Connector
-from ghlsync.config import get_settings
+from ghlsync.config import Settings, get_settings
 from ghlsync.events import GHL_SOURCE, ChangeAction, ChangeEvent
 from ghlsync.mapping.canonical import EntityKind
 from ghlsync.observability import logger, metrics
 from ghlsync.queue import SyncQueue
 from ghlsync.store.checkpoints import CheckpointStore
 from ghlsync.store.connections import Connection, ConnectionStore
+from ghlsync.store.dynamo import sync_table
 from ghlsync.store.links import Link, LinkStore, Shadow, Side
 from ghlsync.store.tenants import Tenant, TenantStatus, TenantStore
 from ghlsync.sync.shadows import latest
@@ -404,21 +405,30 @@ def _record_metrics(summary: SweepSummary) -> None:
 # ---- wiring: built once per container from the environment ------------------------------------
 
 
-@cache
-def default_sweeper() -> Sweeper:
-    from ghlsync.store.dynamo import sync_table
-    from ghlsync.sync.wiring import HTTP_TIMEOUT, ConnectorCache
-
-    settings = get_settings()
+def build_sweeper(
+    hub_for: Callable[[Connection], Connector],
+    app_for: Callable[[Connection], Connector],
+    settings: Settings | None = None,
+) -> Sweeper:
+    """A Sweeper over the environment's table and queue, reaching each side through `hub_for` /
+    `app_for` (the engine's `ConnectorCache` in production; tests route it to the sandboxes)."""
     table = sync_table()
-    connectors = ConnectorCache(httpx.Client(timeout=HTTP_TIMEOUT), settings)
     return Sweeper(
         connections=ConnectionStore(table),
         tenants=TenantStore(table),
         checkpoints=CheckpointStore(table),
         links=LinkStore(table),
-        queue=SyncQueue.from_settings(settings),
-        hub_for=connectors.hub_for,
-        app_for=connectors.app_for,
+        queue=SyncQueue.from_settings(settings or get_settings()),
+        hub_for=hub_for,
+        app_for=app_for,
         settings=SweepSettings(),
     )
+
+
+@cache
+def default_sweeper() -> Sweeper:
+    from ghlsync.sync.wiring import HTTP_TIMEOUT, ConnectorCache  # the clients load with the sweeper
+
+    settings = get_settings()
+    connectors = ConnectorCache(httpx.Client(timeout=HTTP_TIMEOUT), settings)
+    return build_sweeper(connectors.hub_for, connectors.app_for, settings)
