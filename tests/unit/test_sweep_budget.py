@@ -24,6 +24,7 @@ def test_the_sweep_stops_when_the_remaining_time_reaches_the_reserve(sweep: Swee
     # THEN it read three changes (60 -> 30 s left), resumes after the third, and left conn-b for next time
     assert hub.handed_out == 3 and summary.enqueued == 3
     assert sweep.checkpoints.get("conn-a", GHL_FEED) == T0 + timedelta(minutes=3)
+    assert sweep.checkpoints.get("conn-a", "app") is None  # an unordered feed cut short stays put
     assert (summary.connections, summary.not_reached, summary.truncated_feeds) == (1, 1, 2)
     assert later_app.calls == []
 

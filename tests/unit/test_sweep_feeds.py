@@ -156,8 +156,8 @@ def test_changes_of_a_deleted_link_are_not_enqueued(sweep: Sweep) -> None:
     assert sweep.queue.events == []
 
 
-def test_an_ordered_feed_cut_short_resumes_after_the_last_change_read(sweep: Sweep) -> None:
-    # GIVEN five GHL changes, a minute apart, and a bound of three changes per feed and run
+def test_an_ordered_feed_over_its_bound_resumes_at_the_first_change_left(sweep: Sweep) -> None:
+    # GIVEN five GHL changes, a minute apart, and a bound of three enqueued changes per feed and run
     hub, _ = sweep.connect()
     contacts = []
     for minute in range(1, 6):
@@ -166,30 +166,35 @@ def test_an_ordered_feed_cut_short_resumes_after_the_last_change_read(sweep: Swe
     # WHEN the sweep runs twice
     first = sweep.run(max_events_per_feed=3)
     checkpoint = sweep.checkpoints.get(CONNECTION, GHL_FEED)
+    read_by_first = hub.handed_out
     sweep.run(max_events_per_feed=3)
-    # THEN the first run stopped after three, at the third's time (no overlap), and the second went on
-    assert first.truncated_feeds == 1
-    assert checkpoint == T0 + timedelta(minutes=3)
-    ids = [c.id for c in contacts]
-    assert sweep.queue.ids() == [*ids[:3], *ids[2:5]]
-    assert sweep.checkpoints.get(CONNECTION, GHL_FEED) == T0 + timedelta(minutes=5) - OVERLAP
+    # THEN the first run stopped reading at the fourth (its time is the checkpoint, no overlap),
+    # and the second enqueued the last two (newest - overlap is behind the checkpoint: it stays)
+    assert (first.enqueued, first.deferred, first.truncated_feeds) == (3, 1, 1)
+    assert read_by_first == 4 and checkpoint == T0 + timedelta(minutes=4)
+    assert sweep.queue.ids() == [c.id for c in contacts]
+    assert sweep.checkpoints.get(CONNECTION, GHL_FEED) == T0 + timedelta(minutes=4)
 
 
-def test_an_unordered_feed_cut_short_keeps_its_checkpoint(sweep: Sweep) -> None:
-    # GIVEN an app feed with three users and a case (the case is listed last but changed first)
+def test_an_unordered_feed_over_its_bound_resumes_at_its_oldest_change_left(sweep: Sweep) -> None:
+    # GIVEN app users changed at +1, +20 and +30 min and a case at +10 min (listed after every user)
     _, app = sweep.connect()
     sweep.checkpoints.advance(CONNECTION, APP_FEED, T0)
     at(sweep, T0 + timedelta(minutes=1))
-    user = app.seed_contact(first_name="Owner")
-    app.seed_task(user.id or "", title="Case")
-    for minute in (2, 3):
+    owner = app.seed_contact(first_name="Owner")
+    at(sweep, T0 + timedelta(minutes=10))
+    case = app.seed_task(owner.id or "", title="Case")
+    for minute in (20, 30):
         at(sweep, T0 + timedelta(minutes=minute))
         app.seed_contact(first_name=f"U{minute}")
-    # WHEN a run stops after three changes
+    # WHEN a run may enqueue three changes
     summary = sweep.run(max_events_per_feed=3)
-    # THEN the unseen case may be older than what was read: the checkpoint does not move
-    assert summary.truncated_feeds == 1 and len(sweep.queue.events) == 3
-    assert sweep.checkpoints.get(CONNECTION, APP_FEED) == T0
+    # THEN the case is left over, and the next run starts at its time (older than newest - overlap)
+    assert (summary.enqueued, summary.deferred, summary.truncated_feeds) == (3, 1, 1)
+    assert case.id not in sweep.queue.ids()
+    assert sweep.checkpoints.get(CONNECTION, APP_FEED) == T0 + timedelta(minutes=10)
+    sweep.run(max_events_per_feed=3)
+    assert sweep.queue.ids()[-1] == case.id
 
 
 def test_a_failing_connection_does_not_stop_the_others(sweep: Sweep) -> None:

@@ -10,22 +10,25 @@ active tenant:
    sync FIFO queue as the connector produced them. Their event ids are stable for the same
    (side, entity, id, updated_at), so a repeat within 5 minutes is dropped by FIFO deduplication
    and a later one is a no-op for the engine (stale / echo).
-2. Checkpoints. A checkpoint is the instant the next read starts from, and only moves forward.
-   After a feed was read to its end, it moves to the newest change seen minus the overlap
-   (default 2 minutes: clock skew between servers and GHL's search index lag, which can hide a
-   change for a few seconds). A feed cut short by a bound resumes where it stopped, with no
-   overlap, if it is ordered (GHL's is); an unordered feed (an app's) cut short does not move at
-   all, since unseen changes may be older than the ones seen. The checkpoint is written only after
-   every enqueue before it succeeded. A connection without a checkpoint reads from its creation.
+2. Checkpoints. A checkpoint is the instant the next read starts from, and only moves forward;
+   it is written only after every enqueue before it succeeded. After a feed was read to its end
+   it moves to the newest change seen minus the overlap (default 2 minutes: clock skew between
+   servers, and GHL's search index, which can show a change a few seconds late). At most
+   `SWEEP_MAX_EVENTS_PER_FEED` changes are enqueued per feed and run; the next run starts at the
+   oldest change left over (an ordered feed, GHL's, stops reading there; an unordered one, an
+   app's, is read to its end to find it). A feed cut short by the time budget resumes after the
+   last change handled if it is ordered, and does not move if not (unseen changes may be older
+   than the ones seen). A connection without a checkpoint is read from its creation.
 3. Deletes no webhook reported. A bounded page of links (`SWEEP_DELETE_CHECKS_PER_CONNECTION`,
    tombstones included) is checked per run, round-robin over contacts, tasks and notes with a
    cursor stored beside the checkpoints: each active link's record is read on GHL, then on the
    app; the first side where it is gone gets a DELETE event. The engine confirms it by a fresh read
    and applies the connection's delete policy, leaving a tombstone.
 
-Bounds: the Lambda's remaining time (minus `SWEEP_RESERVE_SECONDS`) is checked before every page
-pull and every record, and each feed stops after `SWEEP_MAX_EVENTS_PER_FEED` changes. Connections
-left when time runs out are counted as `not_reached`. A connection whose feed or check fails (app
+Bounds: the Lambda's remaining time (minus `SWEEP_RESERVE_SECONDS`) is checked before each change
+is pulled from a feed (a page is fetched only when a change is pulled) and before each link check;
+each feed enqueues at most `SWEEP_MAX_EVENTS_PER_FEED` changes per run; connections left when time
+runs out are counted as `not_reached`. A connection whose feed or check fails (app
 down, token missing) is reported in `failed` with the stage and the error; the others go on.
 """
 
@@ -69,7 +72,7 @@ class SweepSettings(BaseSettings):
 
     # How far before the newest change seen the next read starts (clock skew, search index lag).
     overlap_seconds: int = Field(default=120, ge=0, le=3600)
-    # Changes read per feed and connection in one run; the rest wait for the next run.
+    # Changes enqueued per feed and connection in one run; the rest wait for the next run.
     max_events_per_feed: int = Field(default=2000, ge=1, le=100_000)
     # Links checked for deletes per connection and run (two reads at most each); 0 turns it off.
     delete_checks_per_connection: int = Field(default=25, ge=0, le=10_000)
@@ -111,11 +114,12 @@ class SweepSummary(BaseModel):
     connections: int = 0  # connections swept (active, of an active tenant)
     skipped: int = 0  # connections disabled, or their tenant not active
     not_reached: int = 0  # left for the next run: the time budget ran out first
-    enqueued: int = 0  # changes put on the sync queue
+    enqueued: int = 0  # feed changes put on the sync queue (DELETE events: deletes_found)
     already_synced: int = 0  # changes the links' shadows already reflect
     deletes_found: int = 0  # linked records gone on one side (DELETE events enqueued)
     links_checked: int = 0
-    truncated_feeds: int = 0  # feeds cut short by a bound (they resume next run)
+    deferred: int = 0  # changes over SWEEP_MAX_EVENTS_PER_FEED, left for the next run
+    truncated_feeds: int = 0  # feeds cut short by a bound or the time budget (they resume next run)
     failed: list[ConnectionFailure] = Field(default_factory=list)
 
 
@@ -246,9 +250,10 @@ class Sweeper:
     ) -> None:
         cid = connection.connection_id
         since = self._checkpoints.get(cid, feed.name) or _aware(connection.created_at) - self._overlap
-        newest: datetime | None = None
-        last: datetime | None = None
-        seen = 0
+        newest: datetime | None = None  # the newest change read
+        last: datetime | None = None  # the last change handled (enqueued or already synced)
+        deferred: datetime | None = None  # the oldest change left for the next run by the bound
+        enqueued = 0
         finished = False
         changes = iter(feed.connector.list_changes(since))
         try:
@@ -257,31 +262,54 @@ class Sweeper:
                 if event is None:
                     finished = True
                     break
-                if seen >= self._settings.max_events_per_feed:
-                    break  # this one is read again next run
-                seen += 1
+                changed = _aware(event.occurred_at)
+                newest = changed if newest is None else max(newest, changed)
                 if self._already_synced(connection, feed.side, event):
                     summary.already_synced += 1
-                else:
+                elif enqueued < self._settings.max_events_per_feed:
                     self._queue.enqueue(event)
+                    enqueued += 1
                     summary.enqueued += 1
-                last = _aware(event.occurred_at)
-                newest = last if newest is None else max(newest, last)
+                else:
+                    summary.deferred += 1
+                    deferred = changed if deferred is None else min(deferred, changed)
+                    if feed.ordered:
+                        break  # everything after it is newer: the next run starts here
+                    continue  # an unordered feed is read to its end to find its oldest deferral
+                last = changed
         finally:
             close = getattr(changes, "close", None)
             if close is not None:
                 close()
-        if finished:
-            if newest is not None:
-                self._checkpoints.advance(cid, feed.name, newest - self._overlap)
-            return
-        summary.truncated_feeds += 1
-        logger.info(
-            "sweep feed cut short; it resumes next run",
-            extra={"connection_id": cid, "feed": feed.name, "read": seen, "ordered": feed.ordered},
-        )
-        if feed.ordered and last is not None:
-            self._checkpoints.advance(cid, feed.name, last)
+        resume = self._resume_position(feed, finished, newest, last, deferred)
+        if not finished or deferred is not None:
+            summary.truncated_feeds += 1
+            logger.info(
+                "sweep feed cut short; it resumes next run",
+                extra={"connection_id": cid, "feed": feed.name, "enqueued": enqueued, "resume": str(resume)},
+            )
+        if resume is not None:
+            self._checkpoints.advance(cid, feed.name, resume)
+
+    def _resume_position(
+        self,
+        feed: _Feed,
+        finished: bool,
+        newest: datetime | None,
+        last: datetime | None,
+        deferred: datetime | None,
+    ) -> datetime | None:
+        """Where the next run reads the feed from; None: where this one did."""
+        if feed.ordered:
+            if deferred is not None:
+                return deferred
+            if finished:
+                return None if newest is None else newest - self._overlap
+            return last  # out of time: resume after the last change handled, no overlap needed
+        if not finished or newest is None:
+            return None  # unseen changes may be older than any seen
+        position = newest - self._overlap
+        return position if deferred is None else min(position, deferred)
 
     def _already_synced(self, connection: Connection, side: Side, event: ChangeEvent) -> bool:
         """The link's shadow already reflects this change (or the record was deleted and tombstoned)."""
@@ -393,6 +421,7 @@ def _record_metrics(summary: SweepSummary) -> None:
         ("SweepConnections", summary.connections),
         ("SweepEventsEnqueued", summary.enqueued),
         ("SweepAlreadySynced", summary.already_synced),
+        ("SweepEventsDeferred", summary.deferred),
         ("SweepDeletesFound", summary.deletes_found),
         ("SweepLinksChecked", summary.links_checked),
         ("SweepFeedsTruncated", summary.truncated_feeds),
