@@ -148,6 +148,24 @@ def test_a_failed_check_is_retried_by_the_next_run(sweep: Sweep) -> None:
     assert checked_ghl_contacts(hub) == ids
 
 
+class Forbidden(Exception):
+    """A client error that retrying cannot fix (what GhlForbidden and friends look like)."""
+
+    transient = False
+
+
+def test_a_link_that_cannot_be_read_is_reported_and_passed(sweep: Sweep) -> None:
+    # GIVEN two linked contacts; reading the first one in GHL is refused for good
+    hub, app = sweep.connect()
+    ids = sorted(linked_pair(sweep, hub, app, f"C{n}")[0] for n in range(2))
+    hub.fail_next["get_contact"] = Forbidden("403 location mismatch")
+    # WHEN the sweep runs
+    summary = sweep.run(delete_checks_per_connection=2)
+    # THEN the failure is reported and the walk went on to the second link
+    assert [(f.stage, f.error) for f in summary.failed] == [("deletes", "Forbidden: 403 location mismatch")]
+    assert checked_ghl_contacts(hub) == ids and summary.links_checked == 2
+
+
 def test_no_checks_when_turned_off(sweep: Sweep) -> None:
     # GIVEN a linked contact gone in GHL and delete checks turned off WHEN the sweep runs THEN nothing is read
     hub, app = sweep.connect()

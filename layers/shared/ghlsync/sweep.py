@@ -23,7 +23,8 @@ active tenant:
    tombstones included) is checked per run, round-robin over contacts, tasks and notes with a
    cursor stored beside the checkpoints: each active link's record is read on GHL, then on the
    app; the first side where it is gone gets a DELETE event. The engine confirms it by a fresh read
-   and applies the connection's delete policy, leaving a tombstone.
+   and applies the connection's delete policy, leaving a tombstone. A transient read failure stops
+   the walk (the next run resumes at that link); a permanent one is reported and walked past.
 
 Bounds: the Lambda's remaining time (minus `SWEEP_RESERVE_SECONDS`) is checked before each change
 is pulled from a feed (a page is fetched only when a change is pulled) and before each link check;
@@ -55,6 +56,8 @@ from ghlsync.store.connections import Connection, ConnectionStore
 from ghlsync.store.dynamo import sync_table
 from ghlsync.store.links import Link, LinkStore, Shadow, Side
 from ghlsync.store.tenants import Tenant, TenantStatus, TenantStore
+from ghlsync.sync.engine import classify
+from ghlsync.sync.outcome import PermanentSyncError
 from ghlsync.sync.shadows import latest
 
 GHL_FEED = "ghl#contact"
@@ -117,7 +120,7 @@ class SweepSummary(BaseModel):
     enqueued: int = 0  # feed changes put on the sync queue (DELETE events: deletes_found)
     already_synced: int = 0  # changes the links' shadows already reflect
     deletes_found: int = 0  # linked records gone on one side (DELETE events enqueued)
-    links_checked: int = 0
+    links_checked: int = 0  # links walked for deletes (tombstones included)
     deferred: int = 0  # changes over SWEEP_MAX_EVENTS_PER_FEED, left for the next run
     truncated_feeds: int = 0  # feeds cut short by a bound or the time budget (they resume next run)
     failed: list[ConnectionFailure] = Field(default_factory=list)
@@ -350,9 +353,9 @@ class Sweeper:
                         exhausted = True
                         break
                     checked += 1
-                    if link.active and self._report_if_missing(connection, link, hub, app):
+                    if link.active and self._check_link(connection, link, hub, app, summary):
                         summary.deletes_found += 1
-                    after = link.ghl.id  # only once checked: a failed check is retried next run
+                    after = link.ghl.id  # only once checked: a transient failure is retried next run
                 if not exhausted:
                     break
                 kind, after = kinds[(kinds.index(kind) + 1) % len(kinds)], None
@@ -361,6 +364,20 @@ class Sweeper:
         finally:
             summary.links_checked += checked
             self._checkpoints.set_cursor(cid, DELETES_CURSOR, f"{kind.value}#{after or ''}")
+
+    def _check_link(
+        self, connection: Connection, link: Link, hub: Connector, app: Connector, summary: SweepSummary
+    ) -> bool:
+        """True if a side's record is gone (its DELETE enqueued). A permanent error on one link (a
+        403, an unreadable record) is reported and the walk goes past it; a transient one stops the
+        walk here, to be retried by the next run."""
+        try:
+            return self._report_if_missing(connection, link, hub, app)
+        except Exception as error:
+            if not isinstance(classify(error), PermanentSyncError):
+                raise
+            self._failed(connection, "deletes", error, summary)
+            return False
 
     def _report_if_missing(self, connection: Connection, link: Link, hub: Connector, app: Connector) -> bool:
         for side, connector in ((Side.GHL, hub), (Side.APP, app)):
