@@ -81,6 +81,66 @@ GHL_TOKEN_ENV = "GHL_PRIVATE_INTEGRATION_TOKEN"
 KAYAKO_PASSWORD_ENV = "KAYAKO_PASSWORD"
 
 
+# ---- dev fixtures ------------------------------------------------------------------------------
+# Dev-only values, known so that the events/ files can name them: `make invoke` against a running
+# `make dev` then reaches real records. They live only in the local sandboxes and moto.
+DEV_CONNECTION_ID = "conn-dev-kayako"
+# The Kayako sandbox's automation endpoint token. Against a real Kayako (--kayako-url), which posts
+# to a URL the developer exposes, the token is random instead.
+DEV_KAYAKO_WEBHOOK_TOKEN = "dev-kayako-webhook-token"
+# The fixtures' creation time; the events/ files are dated after it (2026-01-15T12:00:00Z), so the
+# engine never takes them for events older than what it already synced.
+DEV_FIXTURE_TIME = datetime(2026, 1, 15, 11, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class DevFixtures:
+    """The records `make dev` seeds with the sandboxes, none of them synced yet.
+
+    GHL (location DevConfig.location_id): contact Grace Hopper <grace.hopper@dev.example>, tag
+    `lead`, a completed task "Send the quote" and a note "Met at the conference".
+    Kayako: customer Alan Turing <alan.turing@dev.example>, tag `vip`, a case "Cannot log in" and
+    a note "Asked about the enterprise plan". (Kayako user 1 is the sync's agent login.)
+    """
+
+    ghl_contact_id: str
+    ghl_task_id: str
+    ghl_note_id: str
+    kayako_user_id: int
+    kayako_case_id: int
+    kayako_note_id: int
+
+
+# The sandboxes' ids are deterministic (seed 0, fixed order of creation): these are what they give.
+DEV_FIXTURES = DevFixtures(
+    ghl_contact_id="V4RiTMlO4GUwh2CYbuau",
+    ghl_task_id="pVEO0tP9ChMkHHYWiLwZ",
+    ghl_note_id="NxeQnrj4eaZCpZp0sI7s",
+    kayako_user_id=2,
+    kayako_case_id=1,
+    kayako_note_id=1,
+)
+
+
+class SandboxClock:
+    """The sandboxes' clock: real time, except while fixtures are made (they get a fixed date)."""
+
+    def __init__(self) -> None:
+        self._frozen: float | None = None
+
+    def __call__(self) -> float:
+        frozen = self._frozen
+        return time.time() if frozen is None else frozen
+
+    @contextmanager
+    def frozen_at(self, instant: float) -> Iterator[None]:
+        self._frozen = instant
+        try:
+            yield
+        finally:
+            self._frozen = None
+
+
 class PortBusy(Exception):
     """A port the stack needs is taken by another program."""
 
@@ -265,6 +325,11 @@ class DevConfig:
     location_token: str = "pit-dev-location-token"
     kayako_email: str = "sync-agent@dev.example"
     kayako_password: str = "dev-agent-password"
+    connection_id: str = DEV_CONNECTION_ID
+    # Seed DEV_FIXTURES (when both sandboxes run): the records the events/ files name.
+    fixtures: bool = True
+    # Lifetime of the GHL sandbox's OAuth access tokens (None: GHL's ~24 h), e.g. to show a refresh.
+    ghl_access_token_ttl_s: int | None = None
     # False: nothing runs periodically; the caller drives poll/tick/delivery (drain(), tick(), ...).
     background: bool = True
     parameter_overrides: dict[str, str] = field(default_factory=dict)
@@ -307,6 +372,8 @@ class DevStack:
         self.ghl: Any = None  # sandbox.ghl.GhlSandbox
         self.kayako: Any = None  # sandbox.kayako.KayakoSandbox
         self.connection_id = ""
+        self.fixtures: DevFixtures | None = None
+        self.sandbox_clock = SandboxClock()
         self.gateway_url = self.moto_url = self.ghl_url = self.kayako_url = ""
         self.planned_writes: WriteLog | None = None
         self._restore_modules: Callable[[], None] | None = None
@@ -361,11 +428,11 @@ class DevStack:
 
         overrides = {"Stage": cfg.stage, "GhlApiBaseUrl": self.ghl_url}
         if ghl is not None:
-            self.ghl = new_ghl_sandbox()
+            self.ghl = new_ghl_sandbox(self.sandbox_clock, cfg.ghl_access_token_ttl_s)
             ghl.serve(self.ghl.wsgi_app, log=log("ghl"))
             overrides.update(ghl_key_parameters(self.ghl))
         if kayako is not None:
-            self.kayako = new_kayako_sandbox(self.kayako_url)
+            self.kayako = new_kayako_sandbox(self.kayako_url, self.sandbox_clock)
             kayako.serve(self.kayako.wsgi_app, log=log("kayako"))
         overrides.update(cfg.parameter_overrides)
         stack = provision(
@@ -378,7 +445,7 @@ class DevStack:
         env.update(cfg.env_overrides)
         self._set_env(env)
         self.env = {**env, "AWS_ENDPOINT_URL": self.moto_url}
-        self._restore_modules = _cold_start()
+        self._restore_modules = cold_start()
         if cfg.dry_run:
             from sandbox.dryrun import WriteLog
             from sandbox.dryrun import install as install_dry_run
@@ -444,7 +511,6 @@ class DevStack:
             ConnectionSecrets,
             ConnectionSettings,
             ConnectionStore,
-            new_connection_id,
         )
         from ghlsync.store.tenants import AuthKind, Tenant, TenantStore
         from ghlsync.store.tokens import PrivateIntegrationToken, TokenStore
@@ -455,6 +521,12 @@ class DevStack:
 
         if self.ghl is not None:
             self.ghl.add_location(cfg.location_id, token=cfg.location_token)
+        if self.kayako is not None:
+            self.kayako.add_agent(cfg.kayako_email, cfg.kayako_password)
+        if cfg.fixtures and self.ghl is not None and self.kayako is not None:
+            # Before any webhook target exists: the fixtures stay unsynced until an event names them.
+            self.fixtures = self._seed_fixtures()
+        if self.ghl is not None:
             self.ghl.register_webhook(f"{self.gateway_url}/webhooks/ghl", location_id=cfg.location_id)
         token_store = TokenStore(secrets_client, self.env["TOKEN_SECRET_PREFIX"])
         token_store.put(cfg.location_id, PrivateIntegrationToken(access_token=cfg.location_token))
@@ -462,15 +534,14 @@ class DevStack:
             Tenant(location_id=cfg.location_id, installed_at=datetime.now(UTC), auth_kind=AuthKind.PIT)
         )
 
-        if self.kayako is not None:
-            self.kayako.add_agent(cfg.kayako_email, cfg.kayako_password)
         connection = Connection(
-            connection_id=new_connection_id(),
+            connection_id=cfg.connection_id,
             location_id=cfg.location_id,
             app="kayako",
             settings=ConnectionSettings(app={"base_url": self.kayako_url, **cfg.kayako_settings}),
         )
-        webhook_token = secrets.token_urlsafe(24)
+        # A real Kayako posts from the internet to a URL the developer exposes: never a known token.
+        webhook_token = DEV_KAYAKO_WEBHOOK_TOKEN if self.kayako is not None else secrets.token_urlsafe(24)
         connection_secrets = ConnectionSecrets(secrets_client, self.env["CONNECTION_SECRET_PREFIX"])
         connection_secrets.put(
             connection.connection_id,
@@ -496,6 +567,38 @@ class DevStack:
             f"⇄ Kayako connection {connection.connection_id}"
         )
         return connection.connection_id
+
+    def _seed_fixtures(self) -> "DevFixtures":
+        """The documented dev records (DEV_FIXTURES), dated DEV_FIXTURE_TIME, without webhooks."""
+        cfg = self.config
+        with self.sandbox_clock.frozen_at(DEV_FIXTURE_TIME.timestamp()):
+            contact = self.ghl.ui_create_contact(
+                cfg.location_id,
+                firstName="Grace",
+                lastName="Hopper",
+                email="grace.hopper@dev.example",
+                phone="+14155550123",
+                tags=["lead"],
+            )
+            task = self.ghl.ui_create_task(
+                cfg.location_id, contact.id, title="Send the quote", dueDate="2026-01-20T09:00:00.000Z"
+            )
+            self.ghl.ui_complete_task(cfg.location_id, contact.id, task.id)
+            note = self.ghl.ui_create_note(cfg.location_id, contact.id, body="Met at the conference")
+            user = self.kayako.ui_create_user(
+                "Alan Turing", email="alan.turing@dev.example", phone="+14155550145"
+            )
+            self.kayako.ui_add_tags(user.id, "vip")
+            case = self.kayako.ui_create_case(user.id, "Cannot log in", "The password reset mail never came")
+            kayako_note = self.kayako.ui_add_note(user.id, "Asked about the enterprise plan")
+        seeded = DevFixtures(contact.id, task.id, note.id, user.id, case.id, kayako_note.id)
+        if seeded != DEV_FIXTURES:
+            # The events/ files name DEV_FIXTURES: with other ids they would reach nothing.
+            raise StackError(
+                f"the sandboxes seeded {seeded}, not the documented {DEV_FIXTURES}; "
+                "update DEV_FIXTURES and the events/ files that name them"
+            )
+        return seeded
 
     def stop(self) -> None:
         """Stop everything started, newest first; safe to call twice."""
@@ -569,14 +672,14 @@ def _is_container_module(name: str) -> bool:
     return name.startswith(_CONTAINER_MODULES)
 
 
-def _cold_start() -> Callable[[], None]:
-    """Make the handlers import the layer afresh, under this stack's environment.
+def cold_start() -> Callable[[], None]:
+    """Make the next handler import the layer afresh, under the current environment: a new container.
 
     The layer builds per-container objects at import and on first use (Logger and Metrics read
     POWERTOOLS_* when created, clients are `functools.cache`d); in a process that imported it
-    earlier under another environment (a test run) those would be wrong. The modules present
-    before are set aside and put back by the returned function, so code outside the stack keeps
-    the objects it already holds.
+    earlier under another environment (a test run, or a stack running next to a hand invocation)
+    those would be wrong. The modules present before are set aside and put back by the returned
+    function, so code outside keeps the objects it already holds.
     """
     saved = {name: module for name, module in sys.modules.items() if _is_container_module(name)}
     for name in saved:
@@ -590,10 +693,11 @@ def _cold_start() -> Callable[[], None]:
     return restore
 
 
-def new_ghl_sandbox() -> Any:
+def new_ghl_sandbox(clock: Callable[[], float] = time.time, access_token_ttl_s: int | None = None) -> Any:
     from sandbox.ghl import GhlSandbox
+    from sandbox.ghl.oauth import ACCESS_TOKEN_TTL_S
 
-    return GhlSandbox(seed=0)
+    return GhlSandbox(seed=0, clock=clock, access_token_ttl_s=access_token_ttl_s or ACCESS_TOKEN_TTL_S)
 
 
 def ghl_key_parameters(ghl: Any) -> dict[str, str]:
@@ -602,10 +706,10 @@ def ghl_key_parameters(ghl: Any) -> dict[str, str]:
     return {"GhlWebhookEd25519PublicKeys": keys["ed25519"], "GhlWebhookRsaPublicKeys": keys["rsa"]}
 
 
-def new_kayako_sandbox(base_url: str) -> Any:
+def new_kayako_sandbox(base_url: str, clock: Callable[[], float] = time.time) -> Any:
     from sandbox.kayako import KayakoSandbox
 
-    return KayakoSandbox(seed=0, base_url=base_url)
+    return KayakoSandbox(seed=0, base_url=base_url, clock=clock)
 
 
 # ---- command line -----------------------------------------------------------------------------
