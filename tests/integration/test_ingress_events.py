@@ -34,6 +34,11 @@ EXPECTED = {
     "ghl_webhook_uninstall.json": 200,
     "ghl_webhook_unhandled_type.json": 200,
     "ghl_webhook_bad_signature.json": 401,
+    # The flows `make invoke` runs against `make dev` (tests/integration/test_invoke_flows.py).
+    "ghl_webhook_contact_update.json": 202,
+    "ghl_webhook_contact_tag_update.json": 202,
+    "ghl_webhook_note_create.json": 202,
+    "ghl_webhook_task_complete.json": 202,
 }
 
 
