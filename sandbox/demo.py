@@ -7,6 +7,13 @@ engine, and over HTTP to the other sandbox. The demo only watches the far side f
 
     python -m sandbox.demo [--verbose]     (exit status 0 only when every flow and check passed)
 
+First the foundation, on a second location: the GHL app is installed through OAuth (a client in
+the GHL sandbox, its credentials in GhlAppSecret, a signed state, the consent screen's code sent
+to GET /oauth/callback through the gateway → tokens in Secrets Manager, tenant registered, GHL's
+INSTALL webhook answered 200), then token_refresh's schedule fires (the sandbox issues 1-hour
+tokens, inside the 4-hour refresh window) → tokens rotated, the old refresh token refused by GHL,
+and a GHL API call with the token provider succeeds.
+
 Flows: GHL contact create/update → Kayako user; Kayako user → GHL contact; Kayako case → GHL
 task; notes and tags both ways; an echo that produces no write; a replayed webhook with a single
 effect; a transient Kayako outage retried to success; a permanent failure (a bad note mapping →
@@ -21,18 +28,30 @@ retries are made quick (RETRY_BASE_SECONDS=1) so the transient step takes a seco
 
 import argparse
 import io
+import json
+import secrets
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from sandbox.dev import DevConfig, DevStack, PortBusy
 
+if TYPE_CHECKING:
+    from ghlsync.store.tokens import OAuthTokens
+
 STEP_TIMEOUT_S = 8.0
+# The second location, installed through OAuth (the first uses a private-integration token).
+OAUTH_LOCATION_ID = "oauthInstallLocation"
+OAUTH_COMPANY_ID = "demoAgencyCompany001"
+# Marketplace client ids are `<24-hex app id>-<suffix>`.
+OAUTH_CLIENT_ID = "64d0c0ffee5eed0dd0c0ffee-demo"
+# The sandbox issues 1-hour access tokens in the demo: inside token_refresh's 4-hour window.
+OAUTH_ACCESS_TOKEN_TTL_S = 3600
 FAILURE_LOG_LINES = 40
 POLL_INTERVAL_S = 0.05
 # Mutating calls that are really reads (GHL search) or logins are not "writes".
@@ -131,12 +150,18 @@ class Demo:
             return status
 
         self.ghl.webhook_sender = recording_sender
+        # The Marketplace app the OAuth install goes through (the secret exists only in this run).
+        self.oauth_client_secret = secrets.token_urlsafe(24)
+        self.oauth_tokens: OAuthTokens | None = None
+        self._secrets = stack.client("secretsmanager")
         self._sqs = stack.client("sqs")
         self._table = stack.session.resource("dynamodb").Table(stack.env["SYNC_TABLE_NAME"])  # type: ignore[union-attr]
 
     # -- running --------------------------------------------------------------------------------
     def run(self) -> DemoReport:
         steps: list[tuple[str, Callable[[], str]]] = [
+            ("GHL OAuth install → tokens stored", self.oauth_install),
+            ("token refresh (scheduled) → rotated", self.scheduled_token_refresh),
             ("GHL contact created → Kayako user", self.ghl_contact_created),
             ("GHL contact updated → Kayako user", self.ghl_contact_updated),
             ("echo of our own write → no write", self.echo_is_suppressed),
@@ -256,6 +281,102 @@ class Demo:
         if record is None:
             raise StepFailed(f"needs {person.email} on {side}, which an earlier flow did not create")
         return record
+
+    # -- the foundation: installing the app, keeping its tokens fresh -------------------------------
+    def oauth_install(self) -> str:
+        """A location installs the Marketplace app: consent screen → GET /oauth/callback → tokens."""
+        from ghlsync.ghl.oauth import make_state
+        from ghlsync.store.tenants import AuthKind, TenantStatus, TenantStore
+        from ghlsync.store.tokens import OAuthTokens, TokenStore
+
+        started = time.perf_counter()
+        redirect_uri = f"{self.stack.gateway_url}/oauth/callback"
+        self.ghl.add_location(OAUTH_LOCATION_ID, company_id=OAUTH_COMPANY_ID)
+        self.ghl.ui_create_contact(OAUTH_LOCATION_ID, firstName="Olivia", email="olivia@oauth.example")
+        self.ghl.add_oauth_client(
+            OAUTH_CLIENT_ID,
+            self.oauth_client_secret,
+            redirect_uri=redirect_uri,
+            webhook_url=f"{self.stack.gateway_url}/webhooks/ghl",
+        )
+        # The operator's step after deploy: the app's credentials into GhlAppSecret (its generated
+        # state_signing_key stays).
+        app_secret = self._secrets.get_secret_value(SecretId=self.stack.env["GHL_APP_SECRET_ID"])
+        app = json.loads(app_secret["SecretString"])
+        app.update(
+            client_id=OAUTH_CLIENT_ID, client_secret=self.oauth_client_secret, redirect_uri=redirect_uri
+        )
+        self._secrets.put_secret_value(
+            SecretId=self.stack.env["GHL_APP_SECRET_ID"], SecretString=json.dumps(app)
+        )
+        # The install link carries a signed state; GHL's consent screen hands back a one-time code.
+        state = make_state(app["state_signing_key"], time.time())
+        code = self.ghl.authorize(OAUTH_CLIENT_ID, OAUTH_LOCATION_ID)
+        response = httpx.get(redirect_uri, params={"code": code, "state": state}, timeout=10)
+        self._latency = time.perf_counter() - started
+        if response.status_code != 200:
+            raise StepFailed(f"GET /oauth/callback answered {response.status_code}: {response.text[:200]}")
+        stored = TokenStore(self._secrets, self.stack.env["TOKEN_SECRET_PREFIX"]).get(
+            OAUTH_LOCATION_ID, fresh=True
+        )
+        tokens = stored.credentials
+        if not isinstance(tokens, OAuthTokens):
+            raise StepFailed(f"the location's secret holds a {tokens.kind} token, not OAuth tokens")
+        if self.ghl.oauth.resolve(tokens.access_token) is None:
+            raise StepFailed("the stored access token is not one GHL issued")
+        tenant = TenantStore(self._table).get(OAUTH_LOCATION_ID)
+        if tenant is None or (tenant.status, tenant.auth_kind) != (TenantStatus.ACTIVE, AuthKind.OAUTH):
+            raise StepFailed(f"the tenant is not registered as an active OAuth install: {tenant}")
+        if tenant.token_expires_at != tokens.expires_at:
+            raise StepFailed("the tenant does not know when its token expires (the refresh would miss it)")
+        self.settle()  # GHL's INSTALL webhook for the same install reaches /webhooks/ghl
+        install = [d for d in self.ghl.deliveries if d.event_type == "INSTALL"]
+        if [d.status for d in install] != [200]:
+            raise StepFailed(f"the INSTALL webhook was answered {[d.status for d in install]}, not [200]")
+        self.oauth_tokens = tokens
+        minutes = (tokens.expires_at - datetime.now(UTC)).total_seconds() / 60
+        return f"callback 200, INSTALL 200: tokens in Secrets Manager, tenant active, valid {minutes:.0f} min"
+
+    def scheduled_token_refresh(self) -> str:
+        """The token_refresh schedule fires: a token inside its window is rotated, the old one is dead."""
+        from ghlsync.ghl.client import GhlClient
+        from ghlsync.ghl.oauth import InvalidGrant, OAuthClient
+        from ghlsync.store.leases import LeaseStore
+        from ghlsync.store.tenants import TenantStore
+        from ghlsync.store.tokens import OAuthTokenProvider, OAuthTokens, TokenStore
+
+        before = self.oauth_tokens
+        if before is None:
+            raise StepFailed("needs the OAuth install, which did not complete")
+        window_s = float(self.stack.env["TOKEN_REFRESH_WINDOW_SECONDS"])
+        if not before.expires_within(window_s, datetime.now(UTC)):
+            raise StepFailed(f"the install's token does not expire within the {window_s:.0f}s refresh window")
+        started = time.perf_counter()
+        summary = self.stack.tick("TokenRefreshFunction")
+        self._latency = time.perf_counter() - started
+        if summary is None:
+            raise StepFailed("the TokenRefreshFunction tick failed (its error is in the stack's log)")
+        if not isinstance(summary, dict) or summary.get("refreshed") != 1:
+            raise StepFailed(f"the scheduled refresh did not refresh exactly one token: {summary}")
+        tokens = TokenStore(self._secrets, self.stack.env["TOKEN_SECRET_PREFIX"])
+        after = tokens.get(OAUTH_LOCATION_ID, fresh=True).credentials
+        if not isinstance(after, OAuthTokens) or after.refresh_token == before.refresh_token:
+            raise StepFailed("the stored refresh token did not change")
+        with httpx.Client(timeout=10) as http:
+            oauth = OAuthClient(http, self.stack.ghl_url, OAUTH_CLIENT_ID, self.oauth_client_secret)
+            try:
+                oauth.refresh(before.refresh_token)
+            except InvalidGrant:
+                pass  # single-use: GHL rotated it
+            else:
+                raise StepFailed("GHL still accepts the old refresh token")
+            table = self._table
+            provider = OAuthTokenProvider(tokens, LeaseStore(table), TenantStore(table), oauth)
+            client = GhlClient(http, provider, OAUTH_LOCATION_ID, base_url=self.stack.ghl_url)
+            contacts = list(client.list_contacts())
+        if provider.access_token(OAUTH_LOCATION_ID) != after.access_token:
+            raise StepFailed("the provider does not hand out the rotated access token")
+        return f"rotated; old refresh token → invalid_grant; new token reads GHL ({len(contacts)} contact)"
 
     # -- the flows ----------------------------------------------------------------------------------
     def ghl_contact_created(self) -> str:
@@ -553,6 +674,7 @@ def demo_config() -> DevConfig:
         background=False,
         # The demo makes its own people; the dev fixtures would be unsynced extras in its checks.
         fixtures=False,
+        ghl_access_token_ttl_s=OAUTH_ACCESS_TOKEN_TTL_S,
         env_overrides={"RETRY_BASE_SECONDS": "1", "RETRY_MAX_SECONDS": "1"},
         # One in-call retry, so the outage reaches the queue quickly instead of sleeping in the call.
         kayako_settings={"max_retries": 1, "max_total_wait_s": 2.0},

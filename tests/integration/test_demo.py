@@ -6,12 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.demo import Demo, demo_config, run_demo
+from sandbox.demo import OAUTH_CLIENT_ID, OAUTH_LOCATION_ID, Demo, demo_config, run_demo
 from sandbox.dev import DevStack
 
 pytestmark = pytest.mark.integration
 
 FLOWS = [
+    "GHL OAuth install → tokens stored",
+    "token refresh (scheduled) → rotated",
     "GHL contact created → Kayako user",
     "GHL contact updated → Kayako user",
     "echo of our own write → no write",
@@ -56,10 +58,24 @@ def test_a_flow_whose_effect_never_comes_is_reported_failed(stack: DevStack) -> 
     ConnectionStore(table).set_status(stack.connection_id, ConnectionStatus.DISABLED)
     demo = Demo(stack, log=lambda line: None, step_timeout_s=2.0)
     # WHEN the first flow runs
-    demo._run_step(FLOWS[0], demo.ghl_contact_created)
+    demo._run_step(FLOWS[2], demo.ghl_contact_created)
     # THEN it is FAILED with what was awaited, and the report is not ok
     (step,) = demo.report.steps
     assert not step.passed
     assert "a Kayako user for Ada" in step.happened
     assert not demo.report.ok
     assert "FAILED" in demo.report.render()
+
+
+def test_a_token_refresh_that_ghl_refuses_is_reported_failed(stack: DevStack) -> None:
+    # GIVEN the OAuth install went through, then the location removed the app in GHL (its tokens die)
+    demo = Demo(stack, log=lambda line: None, step_timeout_s=2.0)
+    demo._run_step(FLOWS[0], demo.oauth_install)
+    stack.ghl.uninstall(OAUTH_CLIENT_ID, OAUTH_LOCATION_ID)
+    # WHEN the scheduled refresh step runs
+    demo._run_step(FLOWS[1], demo.scheduled_token_refresh)
+    # THEN the install passed, the refresh is FAILED with what the schedule reported
+    install, refresh = demo.report.steps
+    assert install.passed, install.happened
+    assert not refresh.passed
+    assert "'reconnect_needed': 1" in refresh.happened
