@@ -19,6 +19,14 @@ With --ghl-base-url / --kayako-url the real service replaces its sandbox (its se
 $GHL_PRIVATE_INTEGRATION_TOKEN / $KAYAKO_PASSWORD); --dry-run records writes instead of sending
 them (sandbox.dryrun).
 
+Dev-only values, so that the events/ files reach real records when `make invoke` runs next to the
+stack: the Kayako connection is DEV_CONNECTION_ID with endpoint token DEV_KAYAKO_WEBHOOK_TOKEN (a
+random token against a real Kayako), the location is DevConfig.location_id with its PIT, and with
+both sandboxes the DEV_FIXTURES are seeded, unsynced, dated DEV_FIXTURE_TIME. The stack's
+GhlWebhookFunction trusts the GHL sandbox's signing key (its live webhooks); the GHL events/ files
+are signed with the events/ dev key, which `make invoke` trusts through
+events/ghl_webhook_dev_env.json.
+
 Handlers run in-process with the environment Lambda would give them (Globals and their own
 variables resolved against the moto resources) plus AWS_ENDPOINT_URL and fake credentials.
 `DevStack` is the Python API behind it (used by the demo and the tests; port 0 = any free port).
@@ -566,6 +574,12 @@ class DevStack:
             f"location {cfg.location_id} (token in secret {token_store.secret_name(cfg.location_id)}) "
             f"⇄ Kayako connection {connection.connection_id}"
         )
+        if self.fixtures is not None:
+            log(
+                f"dev fixtures (not synced yet): GHL contact {self.fixtures.ghl_contact_id} Grace Hopper, "
+                f"Kayako user #{self.fixtures.kayako_user_id} Alan Turing; the events/ files name them "
+                "(make invoke FN=... EVENT=events/...)"
+            )
         return connection.connection_id
 
     def _seed_fixtures(self) -> "DevFixtures":
