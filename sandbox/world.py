@@ -40,16 +40,19 @@ Stand-ins (there is no injection point for them in the layer, so the World patch
 """
 
 import contextlib
+import io
 import json
 import os
 import random
 import secrets
 import sys
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
@@ -284,13 +287,17 @@ class World:
         seed: int = 0,
         conflict_policy: str = "lww",
         skew_seconds: float = 5.0,
+        parameter_overrides: dict[str, str] | None = None,
         env_overrides: dict[str, str] | None = None,
         template: Template | None = None,
     ) -> None:
+        """`parameter_overrides`: template parameters (e.g. MaxReceiveCount), as `sam deploy` takes
+        them; `env_overrides`: function environment on top of the template's."""
         self.seed = seed
         self.location_id = LOCATION_ID
         self._conflict_policy = conflict_policy
         self._skew_seconds = skew_seconds
+        self._parameter_overrides = parameter_overrides or {}
         self._env_overrides = env_overrides or {}
         self.template = template or load_template()
         self.clock = FakeClock(start=float(int(time.time() - CLOCK_LAG_S)))
@@ -309,6 +316,7 @@ class World:
         self._saved_env: dict[str, str | None] = {}
         self._routes = routes_from_template(self.template.document)
         self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
+        self._emf = io.StringIO()
         self._mock: Any = None
         self._original_engine = wiring.default_engine
         self._random_state: Any = None
@@ -345,6 +353,7 @@ class World:
             parameter_overrides={
                 "GhlApiBaseUrl": GHL_BASE_URL,
                 "GhlWebhookEd25519PublicKeys": self.ghl.public_keys["ed25519"],
+                **self._parameter_overrides,
             },
         )
         env = self.stack.global_environment()
@@ -477,7 +486,7 @@ class World:
         assert self.stack is not None, "start() the World first"
         return self.stack.physical_ids()
 
-    @property
+    @cached_property
     def sqs(self) -> "SQSClient":
         assert self._session is not None, "start() the World first"
         return self._session.client("sqs")
@@ -490,12 +499,12 @@ class World:
     def dlq_url(self) -> str:
         return self._ids()["SyncDeadLetterQueue"]
 
-    @property
+    @cached_property
     def table(self) -> "Table":
         assert self._session is not None, "start() the World first"
         return self._session.resource("dynamodb").Table(self._ids()["SyncTable"])
 
-    @property
+    @cached_property
     def secrets(self) -> Any:
         assert self._session is not None, "start() the World first"
         return self._session.client("secretsmanager")
@@ -516,7 +525,23 @@ class World:
             memory_limit_in_mb=spec.memory_size,
             timeout_seconds=spec.timeout,
         )
-        return handler(event, context)
+        # What a handler prints is its EMF metrics (CloudWatch would parse them): kept for metrics().
+        with contextlib.redirect_stdout(self._emf):
+            return handler(event, context)
+
+    def metrics(self) -> Counter[str]:
+        """The sum of every metric the handlers emitted (EMF), by name."""
+        totals: Counter[str] = Counter()
+        for line in self._emf.getvalue().splitlines():
+            try:
+                document = json.loads(line)
+            except ValueError:
+                continue
+            for directive in document.get("_aws", {}).get("CloudWatchMetrics", []):
+                for metric in directive.get("Metrics", []):
+                    values = document.get(metric["Name"], [])
+                    totals[metric["Name"]] += sum(values) if isinstance(values, list) else values
+        return totals
 
     def post(self, webhook: Webhook) -> Answered:
         """POST a webhook to the stack: route, proxy event, handler, as API Gateway would."""
@@ -612,7 +637,30 @@ class World:
     def settle(self, max_rounds: int = 60) -> int:
         """Deliver webhooks both ways and run the worker until nothing moves and nothing waits.
 
-        A round that moved something advances the clock one second. Returns the rounds used."""
+        A round that moved something advances the clock one second. Returns the rounds used.
+
+        The rounds run on a fresh thread (joined at once: nothing runs concurrently). CPython 3.13
+        grows its frame stack in chunks; under pytest's deep stack, moto's recursive deep copies
+        (every DynamoDB transaction copies the table) oscillate across a chunk boundary and each
+        call maps and unmaps one, two million times in a 200-change run (~30 s of system time).
+        A new thread starts with an empty stack, as a Lambda invocation would."""
+        outcome: list[int | BaseException] = []
+
+        def run() -> None:
+            try:
+                outcome.append(self._settle(max_rounds))
+            except BaseException as exc:  # re-raised on the caller's thread
+                outcome.append(exc)
+
+        thread = threading.Thread(target=run, name="world-settle")
+        thread.start()
+        thread.join()
+        [result] = outcome
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def _settle(self, max_rounds: int) -> int:
         for rounds in range(1, max_rounds + 1):
             self._check_clock()
             if self.deliver_webhooks() + self.drain():
@@ -723,6 +771,15 @@ class World:
 
     def ghl_contact_ids(self) -> list[str]:
         return [c.id for c in self.ghl.store.contacts(self.location_id)]
+
+    def linked_pairs(self) -> list[tuple[str, int]]:
+        """(GHL contact id, Kayako user id) of every linked contact."""
+        pairs = []
+        for contact_id in self.ghl_contact_ids():
+            link = self.link(EntityKind.CONTACT, Side.GHL, contact_id)
+            if link is not None and link.active:
+                pairs.append((contact_id, int(link.app.id)))
+        return pairs
 
     def kayako_customer_ids(self) -> list[int]:
         return [u.id for u in self.kayako.store.users.values() if u.role_id == CUSTOMER_ROLE_ID]
