@@ -10,6 +10,8 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+# Every request here looks up its connection: load the store at init (ghlsync.ingress defers it).
+import ghlsync.store.connections  # noqa: F401
 from ghlsync.ingress import ProxyRequest, default_app_ingress
 from ghlsync.observability import logger, metrics, tracer
 

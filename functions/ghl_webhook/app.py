@@ -9,6 +9,8 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+# Every request here verifies and parses a GHL webhook: load that at init (ghlsync.ingress defers it).
+import ghlsync.ghl.webhooks  # noqa: F401
 from ghlsync.ingress import ProxyRequest, default_ghl_ingress
 from ghlsync.observability import logger, metrics, tracer
 

@@ -18,7 +18,13 @@ De-duplication: every delivery runs through a Powertools idempotent function key
 remembered for IDEMPOTENCY_TTL_SECONDS (>= 24 h, far beyond GHL's ~70 min of retries). If the
 work raises, Powertools deletes the in-progress record, so the 429'd delivery is accepted when
 GHL retries it. The FIFO deduplication id (= event id) covers the same ground for 5 minutes.
+
+ghl_webhook and app_webhook both import this module, so what only one of them needs (the GHL
+webhook models and keys, the connection store) is imported where that path uses it; each handler
+imports its own at init.
 """
+
+from __future__ import annotations
 
 import base64
 import binascii
@@ -27,7 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache, partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from aws_lambda_powertools.metrics import MetricUnit
@@ -42,22 +48,15 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 
 from ghlsync.apps.base import Connector, InboundRequest, MalformedWebhook, WebhookRejected
 from ghlsync.config import Settings, get_settings
-from ghlsync.ghl.webhooks import (
-    InstallWebhook,
-    UnhandledWebhook,
-    UninstallWebhook,
-    WebhookVerifier,
-    check_fresh,
-    delivery_id,
-    parse_webhook,
-    to_change_event,
-)
 from ghlsync.mapping.canonical import EntityKind
 from ghlsync.observability import logger, metrics
 from ghlsync.queue import SyncQueue
-from ghlsync.store.connections import Connection, ConnectionSecrets, ConnectionStore
 from ghlsync.store.dynamo import secrets_client, sync_table
 from ghlsync.store.tenants import AuthKind, Tenant, TenantNotFound, TenantStatus, TenantStore
+
+if TYPE_CHECKING:
+    from ghlsync.ghl.webhooks import InstallWebhook, UninstallWebhook, WebhookVerifier
+    from ghlsync.store.connections import Connection
 
 # Stable across functions and deployments, so ghl_webhook and app_webhook share one key space.
 IDEMPOTENCY_KEY_PREFIX = "ghl-sync-ingress"
@@ -99,7 +98,7 @@ class ProxyRequest:
     query: Mapping[str, str] | None = None
 
     @classmethod
-    def from_event(cls, event: APIGatewayProxyEvent) -> "ProxyRequest":
+    def from_event(cls, event: APIGatewayProxyEvent) -> ProxyRequest:
         return cls(
             body=event.body,
             is_base64_encoded=bool(event.is_base64_encoded),
@@ -224,26 +223,28 @@ class GhlIngress:
         return _answering("GHL webhook", lambda: self._receive(request))
 
     def _receive(self, request: ProxyRequest) -> Answer:
+        from ghlsync.ghl import webhooks  # GHL path only (see the module docstring)
+
         body, headers = request.raw_body(), request.lower_headers()
         if len(body) > self._max_body_bytes:
             raise BodyTooLarge(f"{len(body)} bytes")
         now = self._clock()
         self._verifier.verify(body, headers, now=now)
-        webhook = parse_webhook(body)
-        if isinstance(webhook, UnhandledWebhook):
+        webhook = webhooks.parse_webhook(body)
+        if isinstance(webhook, webhooks.UnhandledWebhook):
             metrics.add_metric(name="GhlWebhookIgnored", unit=MetricUnit.Count, value=1)
             logger.info("GHL event type not synced", extra={"type": webhook.type})
             return Answer(200, {"status": "ignored", "type": webhook.type})
-        check_fresh(webhook, now=now, max_age=self._max_age)
-        event_id = delivery_id(webhook, body)
+        webhooks.check_fresh(webhook, now=now, max_age=self._max_age)
+        event_id = webhooks.delivery_id(webhook, body)
         work: Callable[[], object]
         match webhook:
-            case InstallWebhook():
+            case webhooks.InstallWebhook():
                 work, status, done = partial(self._install, webhook), 200, "installed"
-            case UninstallWebhook():
+            case webhooks.UninstallWebhook():
                 work, status, done = partial(self._uninstall, webhook), 200, "uninstalled"
             case _:
-                event = to_change_event(webhook, event_id=event_id, received_at=now)
+                event = webhooks.to_change_event(webhook, event_id=event_id, received_at=now)
                 if event.parent_id is None and event.entity in {EntityKind.TASK, EntityKind.NOTE}:
                     # GHL sends some TaskCreate without contactId (its issue #332). Queued anyway:
                     # the engine records what it could do (audit) and the sweep converges.
@@ -348,6 +349,8 @@ def _once_gate(settings: Settings) -> OnceGate:
 
 @cache
 def default_ghl_ingress() -> GhlIngress:
+    from ghlsync.ghl.webhooks import WebhookVerifier  # GHL path only (see the module docstring)
+
     settings = get_settings()
     return GhlIngress(
         verifier=WebhookVerifier.from_config(
@@ -367,6 +370,7 @@ def default_ghl_ingress() -> GhlIngress:
 @cache
 def default_app_ingress() -> AppIngress:
     from ghlsync.apps.registry import connector_for  # the connectors are only needed here
+    from ghlsync.store.connections import ConnectionSecrets, ConnectionStore  # app path only
 
     settings = get_settings()
     http = httpx.Client(timeout=httpx.Timeout(10.0))
