@@ -174,12 +174,6 @@ def test_a_ghl_contact_update_reaches_the_kayako_user(world: World) -> None:
     assert world.differences() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a name write to Kayako reads back split differently ('Augusta Ada Lovelace' -> "
-    "'Augusta' / 'Ada Lovelace'); the shadow keeps the unwritten last_name, so the echo looks like "
-    "a Kayako edit of last_name and GHL's lastName is overwritten with 'Ada Lovelace'",
-)
 def test_a_two_word_first_name_from_ghl_leaves_the_ghl_last_name_alone(world: World) -> None:
     # GIVEN a synced contact WHEN its first name becomes two words in GHL
     contact_id, user_id = synced_contact(world)

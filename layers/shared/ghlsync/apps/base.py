@@ -24,6 +24,10 @@ class Capabilities:
     deletes: bool = True
     webhooks: bool = True
     change_listing: bool = True
+    # Canonical fields the app stores as one value (Kayako keeps one `full_name` for first and
+    # last name). Writing any of a group rewrites all of it, and what the app reads back may split
+    # differently from what we sent, so the engine takes the whole group from the write's result.
+    coupled_fields: tuple[frozenset[str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -510,6 +510,8 @@ class _Sync:
     ) -> Shadow:
         old = link.side(side)
         if written:
+            coupled = self.on(side).capabilities.coupled_fields
+            written = written.union(*(group for group in coupled if group & written))
             content = fields_after_write(before.fields(), returned.fields(), written)
         else:
             content = before.fields()

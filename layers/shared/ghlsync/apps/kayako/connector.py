@@ -76,7 +76,10 @@ def _tags_param(tags: frozenset[str]) -> str:
 
 class KayakoConnector:
     name = SOURCE
-    capabilities = Capabilities(entities=frozenset({EntityKind.CONTACT, EntityKind.TASK, EntityKind.NOTE}))
+    capabilities = Capabilities(
+        entities=frozenset({EntityKind.CONTACT, EntityKind.TASK, EntityKind.NOTE}),
+        coupled_fields=(frozenset({"first_name", "last_name"}),),
+    )
 
     def __init__(
         self,
