@@ -269,10 +269,9 @@ def _clear_containers() -> None:
         dynamo.secrets_client,
         tokens.token_http_client,
         tokens.default_token_store,
-        tokens.default_app_credentials,
         tokens.default_tenant_store,
+        tokens.default_oauth_client,
         tokens.default_token_provider,
-        tokens.default_installer,
     ):
         cached.cache_clear()
     load_module("functions/sync_worker").worker.cache_clear()

@@ -30,10 +30,9 @@ STATE_MAX_AGE = 3600  # Settings default (OAUTH_STATE_MAX_AGE_SECONDS)
 LAZY_BUILDERS = [
     tokens.token_http_client,
     tokens.default_token_store,
-    tokens.default_app_credentials,
     tokens.default_tenant_store,
+    tokens.default_oauth_client,
     tokens.default_token_provider,
-    tokens.default_installer,
     dynamo.sync_table,
     dynamo.secrets_client,
 ]
@@ -184,6 +183,22 @@ def test_an_unconfigured_app_answers_503(aws, sandbox, handler):
     # THEN 503 points at the configuration, and GHL is not called
     assert status == 503 and "not configured" in body["message"]
     assert token_calls(sandbox) == 0 and nothing_stored(aws)
+
+
+def test_a_warm_container_picks_up_credentials_filled_in_after_a_503(aws, sandbox, handler):
+    # GIVEN a container that answered 503 while the app secret was still empty
+    put_app_secret(aws, client_id="", client_secret="")
+    state = make_state(SIGNING_KEY, time.time())
+    early = event("oauth_callback_success", code=sandbox.authorize(CLIENT_ID, LOCATION), state=state)
+    assert invoke(handler, early)[0] == 503
+    # WHEN the operator fills the credentials in and the same container gets the next callback
+    put_app_secret(aws)
+    code = sandbox.authorize(CLIENT_ID, LOCATION)
+    status, body = invoke(
+        handler, event("oauth_callback_success", code=code, state=make_state(SIGNING_KEY, time.time()))
+    )
+    # THEN the install completes without a restart
+    assert (status, body) == (200, {"status": "connected", "location_id": LOCATION})
 
 
 def test_a_reinstall_reactivates_a_location_that_needed_a_reconnect(aws, sandbox, handler):

@@ -31,10 +31,9 @@ PIT = "pitLocation000000001"
 LAZY_BUILDERS = [
     tokens.token_http_client,
     tokens.default_token_store,
-    tokens.default_app_credentials,
     tokens.default_tenant_store,
+    tokens.default_oauth_client,
     tokens.default_token_provider,
-    tokens.default_installer,
     dynamo.sync_table,
     dynamo.secrets_client,
 ]

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cache
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
 import httpx
 from aws_lambda_powertools.metrics import MetricUnit
@@ -188,6 +188,13 @@ class RefreshResult(StrEnum):
     NOT_REFRESHABLE = "not_refreshable"  # a private-integration token
 
 
+class TokenEndpoint(Protocol):
+    """GHL's /oauth/token as the provider and the installer use it (an OAuthClient, or AppOAuthClient)."""
+
+    def exchange_code(self, code: str, redirect_uri: str) -> TokenSet: ...
+    def refresh(self, refresh_token: str) -> TokenSet: ...
+
+
 class OAuthTokenProvider:
     """The GHL client's TokenProvider for every location: PITs as stored, OAuth tokens kept fresh."""
 
@@ -196,7 +203,7 @@ class OAuthTokenProvider:
         tokens: TokenStore,
         leases: LeaseStore,
         tenants: TenantStore,
-        oauth: OAuthClient,
+        oauth: TokenEndpoint,
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
@@ -362,7 +369,7 @@ class Installer:
 
     def __init__(
         self,
-        oauth: OAuthClient,
+        oauth: TokenEndpoint,
         tokens: TokenStore,
         tenants: TenantStore,
         app: AppCredentials,
@@ -467,14 +474,46 @@ def default_token_store() -> TokenStore:
     return TokenStore(secrets_client(), get_settings().token_secret_prefix)
 
 
-@cache
-def default_app_credentials() -> AppCredentials:
+class AppOAuthClient:
+    """GHL's token endpoint with the Marketplace app's credentials as they are now.
+
+    The operator fills client_id / client_secret into the app secret after deploying. Until then
+    every use re-reads the secret (and fails with OAuthNotConfigured), so a warm container picks
+    the credentials up without a restart; once they are there, the client is kept.
+    """
+
+    def __init__(self, load: Callable[[], AppCredentials], http: httpx.Client, base_url: str) -> None:
+        self._load = load
+        self._http = http
+        self._base_url = base_url
+        self._configured: OAuthClient | None = None
+
+    def credentials(self) -> AppCredentials:
+        return self._load()
+
+    def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
+        return self._client().exchange_code(code, redirect_uri)
+
+    def refresh(self, refresh_token: str) -> TokenSet:
+        return self._client().refresh(refresh_token)
+
+    def _client(self) -> OAuthClient:
+        if self._configured is not None:
+            return self._configured
+        app = self._load()
+        client = OAuthClient(self._http, self._base_url, app.client_id, app.client_secret)
+        if app.client_id and app.client_secret:
+            self._configured = client
+        return client
+
+
+def load_default_app_credentials() -> AppCredentials:
     return load_app_credentials(secrets_client(), get_settings().ghl_app_secret_id)
 
 
-def default_oauth_client() -> OAuthClient:
-    app = default_app_credentials()
-    return OAuthClient(token_http_client(), get_settings().ghl_api_base_url, app.client_id, app.client_secret)
+@cache
+def default_oauth_client() -> AppOAuthClient:
+    return AppOAuthClient(load_default_app_credentials, token_http_client(), get_settings().ghl_api_base_url)
 
 
 @cache
@@ -494,12 +533,14 @@ def default_token_provider() -> OAuthTokenProvider:
     )
 
 
-@cache
 def default_installer() -> Installer:
+    # Built per call (it is cheap): the app secret's redirect_uri and credentials are read fresh
+    # until configured, so the callback answers 503 only while the operator has not filled them in.
+    oauth = default_oauth_client()
     return Installer(
-        default_oauth_client(),
+        oauth,
         default_token_store(),
         default_tenant_store(),
-        default_app_credentials(),
+        oauth.credentials(),
         state_max_age_s=get_settings().oauth_state_max_age_seconds,
     )
