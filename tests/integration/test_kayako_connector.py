@@ -239,6 +239,23 @@ def test_concurrent_edit_between_read_and_write_is_a_transient_conflict(
     assert kayako_sandbox.store.users[user.id].full_name == "Edited In UI"
 
 
+def test_update_right_after_a_read_makes_only_the_put(
+    connector: KayakoConnector, kayako_sandbox: KayakoSandbox
+) -> None:
+    # GIVEN a user the engine has just read (as it always does before writing)
+    created = connector.create_contact(ADA)
+    connector.get_contact(str(created.id))
+    before = len(kayako_sandbox.request_log)
+    # WHEN its name is updated
+    updated = connector.update_contact(
+        str(created.id), ADA.model_copy(update={"first_name": "Augusta"}), frozenset({"first_name"})
+    )
+    # THEN one PUT did it (its answer is the result; the read supplied the ETag), and it is right
+    made = [(r.method, r.status) for r in kayako_sandbox.request_log[before:]]
+    assert made == [("PUT", 200)]
+    assert updated.first_name == "Augusta" and updated.tags == ADA.tags
+
+
 def test_delete_contact_is_idempotent(connector: KayakoConnector, kayako_sandbox: KayakoSandbox) -> None:
     # GIVEN a contact / WHEN deleted twice / THEN it is gone and the second delete is not an error
     created = connector.create_contact(ADA)

@@ -97,6 +97,10 @@ class KayakoConnector:
         self._webhook_token = secret.webhook_token
         self._location_id = location_id
         self._connection_id = connection_id
+        # The last read of each user (record, ETag, tags), consumed by the next update of that user:
+        # the engine always reads before it writes, so the update needs no second GET for its
+        # If-Match. A read that went stale meanwhile fails the update with 412 (retried, re-read).
+        self._last_read: dict[int, tuple[KayakoUser, str | None, list[str]]] = {}
 
     # -- contacts ---------------------------------------------------------------------------
     def _read_user(self, user_id: int) -> tuple[KayakoUser, str | None]:
@@ -108,10 +112,12 @@ class KayakoConnector:
 
     def get_contact(self, contact_id: str) -> CanonicalContact | None:
         try:
-            user, _ = self._read_user(_kayako_id(contact_id))
+            user, etag = self._read_user(_kayako_id(contact_id))
         except KayakoNotFound:
             return None
-        return user_to_contact(user, self._tags(user.id), self._settings)
+        tags = self._tags(user.id)
+        self._last_read[user.id] = (user, etag, tags)
+        return user_to_contact(user, tags, self._settings)
 
     def find_contacts(self, *, email: str | None, phone: str | None) -> list[CanonicalContact]:
         """Users whose email identity matches exactly (case-insensitive). Kayako documents no
@@ -135,22 +141,35 @@ class KayakoConnector:
         self, contact_id: str, contact: CanonicalContact, changed: frozenset[str]
     ) -> CanonicalContact:
         user_id = _kayako_id(contact_id)
-        user, etag = self._read_user(user_id)
+        last_read = self._last_read.pop(user_id, None)
+        if last_read is None:
+            user, etag = self._read_user(user_id)
+            tags = self._tags(user_id)
+        else:
+            user, etag, tags = last_read
         params = self._mapped(user_update_params, contact, changed, self._settings)
         if params:
-            self._api.call("PUT", f"users/{user_id}", body=params, if_match=etag)
+            response = self._api.call(
+                "PUT", f"users/{user_id}", params=USER_INCLUDE, body=params, if_match=etag
+            )
+            user = KayakoUser.model_validate(response.data)
+        identities_changed = False
         if "email" in changed and contact.email:
-            self._make_primary("email", user, contact.email.strip())
+            identities_changed |= self._make_primary("email", user, contact.email.strip())
         if "phone" in changed and contact.phone:
-            self._make_primary("phone", user, contact.phone.strip())
+            identities_changed |= self._make_primary("phone", user, contact.phone.strip())
+        if not identities_changed:
+            # The PUT answered with the user, and tags are never written here.
+            return user_to_contact(user, tags, self._settings)
         updated = self.get_contact(contact_id)
         if updated is None:
             raise KayakoNotFound(f"Kayako user {user_id} disappeared during the update", status=404)
         return updated
 
-    def _make_primary(self, kind: str, user: KayakoUser, value: str) -> None:
+    def _make_primary(self, kind: str, user: KayakoUser, value: str) -> bool:
         """Email and phone are identities: reuse the user's identity or add one, as primary.
-        The old identity stays (Kayako keeps every address a customer wrote from)."""
+        The old identity stays (Kayako keeps every address a customer wrote from).
+        Says whether anything was written."""
         identities = (
             [(e.id, e.email, e.is_primary) for e in user.email_identities()]
             if kind == "email"
@@ -158,13 +177,15 @@ class KayakoConnector:
         )
         for identity_id, current, is_primary in identities:
             if current.lower() == value.lower():
-                if not is_primary:
-                    self._api.call("PUT", f"identities/{kind}s/{identity_id}", body={"is_primary": True})
-                return
+                if is_primary:
+                    return False
+                self._api.call("PUT", f"identities/{kind}s/{identity_id}", body={"is_primary": True})
+                return True
         field = "email" if kind == "email" else "number"
         self._api.call(
             "POST", f"identities/{kind}s", body={"user_id": user.id, field: value, "is_primary": True}
         )
+        return True
 
     def delete_contact(self, contact_id: str) -> None:
         self._delete(f"users/{_kayako_id(contact_id)}")
