@@ -11,14 +11,15 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ghlsync.observability import logger, metrics, tracer
+from ghlsync.sync import wiring
 from ghlsync.worker import SyncWorker
 
 
 @cache
 def worker() -> SyncWorker:
-    from ghlsync.sync.wiring import default_engine  # the engine's clients are built only here
-
-    return SyncWorker.from_settings(default_engine())
+    # Built on the first batch, not at import: the engine's AWS and HTTP clients need the
+    # environment, and the dev stack and tests swap `wiring.default_engine` for their own.
+    return SyncWorker.from_settings(wiring.default_engine())
 
 
 @logger.inject_lambda_context
