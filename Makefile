@@ -46,8 +46,9 @@ typecheck: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/sam validate --lint
 
+# One pytest worker per core (pytest-xdist): the integration suite is CPU-bound moto work.
 test: lint typecheck validate
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 build: $(STAMP)
 	$(BIN)/sam build
