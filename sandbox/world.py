@@ -20,12 +20,11 @@ What is real and what stands in:
   and dead-lettering, moto's redrive as the safety net. `dlq_redrive` is invoked for DLQ listing
   and redrive.
 
-Stand-ins (there is no injection point for them in the layer, so the World patches only these):
-- `ghlsync.sync.wiring.default_engine` is replaced by one built the same way but whose HTTP client
-  routes to the sandboxes (no sockets) and whose GHL client and Kayako connector sleep on the fake
-  clock (a real sleep would stall the test, and the sandboxes' rate limits follow the fake clock).
-  Suggested injection point: `ConnectorCache(http, settings, *, sleep, clock)` and a
-  `build_engine(settings, connectors)` that `default_engine()` calls.
+Stand-ins (the World patches only these):
+- `ghlsync.sync.wiring.default_engine` is replaced by `wiring.build_engine` over a
+  `ConnectorCache` whose HTTP client routes to the sandboxes (no sockets) and whose GHL client and
+  Kayako connector sleep on the fake clock (a real sleep would stall the test, and the sandboxes'
+  rate limits follow the fake clock).
 - Waiting: a failed record stays invisible for the worker's backoff (a visibility timeout). When
   nothing else can move, `settle()` makes the records still in flight visible at once
   (ChangeMessageVisibility 0): the local stand-in for waiting out the backoff. Receive counts,
@@ -77,7 +76,7 @@ from ghlsync import ingress, queue
 from ghlsync.apps.base import Connector
 from ghlsync.apps.ghl_hub import GhlHub
 from ghlsync.apps.registry import connector_for, validate_app_config
-from ghlsync.config import Settings, get_settings
+from ghlsync.config import get_settings
 from ghlsync.events import ChangeEvent
 from ghlsync.ghl.auth import StaticTokenProvider
 from ghlsync.ghl.client import GhlClient
@@ -94,11 +93,10 @@ from ghlsync.store.connections import (
     new_connection_id,
 )
 from ghlsync.store.links import Link, LinkStore, Side
-from ghlsync.store.tenants import AuthKind, Tenant, TenantStatus, TenantStore
+from ghlsync.store.tenants import AuthKind, Tenant, TenantStore
 from ghlsync.store.tokens import PrivateIntegrationToken, TokenStore
 from ghlsync.sync import wiring
 from ghlsync.sync.engine import SyncEngine
-from ghlsync.sync.telemetry import PowertoolsSyncMetrics
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -210,51 +208,6 @@ class Answered:
     webhook: Webhook
     status: int
     answer: dict[str, Any]
-
-
-class _Connectors:
-    """hub_for / app_for as `ghlsync.sync.wiring.ConnectorCache` builds them (one GHL client per
-    location, one connector per connection version), with the World's clock as sleep and clock."""
-
-    def __init__(self, http: httpx.Client, settings: Settings, clock: FakeClock) -> None:
-        self._http = http
-        self._settings = settings
-        self._clock = clock
-        self._clients: dict[str, GhlClient] = {}
-        self._hubs: dict[tuple[str, str], Connector] = {}
-        self._apps: dict[tuple[str, str], Connector] = {}
-
-    def hub_for(self, connection: Connection) -> Connector:
-        key = (connection.connection_id, connection.updated_at.isoformat())
-        if key not in self._hubs:
-            fields = GhlFieldMap(
-                custom_fields=dict(connection.settings.ghl_custom_fields),
-                users=dict(connection.settings.ghl_users),
-            )
-            self._hubs[key] = GhlHub(self._client_for(connection.location_id), fields)
-        return self._hubs[key]
-
-    def app_for(self, connection: Connection) -> Connector:
-        key = (connection.connection_id, connection.updated_at.isoformat())
-        if key not in self._apps:
-            secrets = ConnectionSecrets(dynamo.secrets_client(), self._settings.connection_secret_prefix)
-            self._apps[key] = connector_for(
-                connection, http=self._http, secrets=secrets, sleep=self._clock.sleep, clock=self._clock
-            )
-        return self._apps[key]
-
-    def _client_for(self, location_id: str) -> GhlClient:
-        if location_id not in self._clients:
-            self._clients[location_id] = GhlClient(
-                self._http,
-                tokens.default_token_provider(),
-                location_id,
-                base_url=self._settings.ghl_api_base_url,
-                version=self._settings.ghl_api_version,
-                sleep=self._clock.sleep,
-                clock=self._clock,
-            )
-        return self._clients[location_id]
 
 
 def _clear_containers() -> None:
@@ -461,23 +414,8 @@ class World:
     def _build_engine(self) -> SyncEngine:
         """What `wiring.default_engine()` builds, over the World's HTTP client and clock."""
         assert self.http is not None
-        settings = get_settings()
-        table = dynamo.sync_table()
-        connectors = _Connectors(self.http, settings, self.clock)
-        tenants = TenantStore(table)
-
-        def tenant_active(location_id: str) -> bool:
-            tenant = tenants.get(location_id)
-            return tenant is None or tenant.status is TenantStatus.ACTIVE
-
-        return SyncEngine(
-            connections=ConnectionStore(table),
-            links=LinkStore(table),
-            audit=AuditStore(table),
-            hub_for=connectors.hub_for,
-            app_for=connectors.app_for,
-            metrics=PowertoolsSyncMetrics(),
-            tenant_active=tenant_active,
+        return wiring.build_engine(
+            wiring.ConnectorCache(self.http, get_settings(), sleep=self.clock.sleep, clock=self.clock)
         )
 
     # ---- AWS handles ------------------------------------------------------------------------

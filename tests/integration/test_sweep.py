@@ -22,7 +22,6 @@ from ghlsync.config import get_settings
 from ghlsync.mapping.canonical import EntityKind
 from ghlsync.observability import metrics
 from ghlsync.store import dynamo, tokens
-from ghlsync.store.audit import AuditStore
 from ghlsync.store.connections import (
     Connection,
     ConnectionSecrets,
@@ -33,9 +32,7 @@ from ghlsync.store.connections import (
 from ghlsync.store.links import LinkState, LinkStore, Side
 from ghlsync.store.tokens import PrivateIntegrationToken, TokenStore
 from ghlsync.sweep import build_sweeper
-from ghlsync.sync.engine import SyncEngine
-from ghlsync.sync.telemetry import PowertoolsSyncMetrics
-from ghlsync.sync.wiring import ConnectorCache
+from ghlsync.sync.wiring import ConnectorCache, build_engine
 from ghlsync.worker import SyncWorker
 from sandbox.ghl import FakeClock, GhlSandbox
 from sandbox.kayako import KayakoSandbox
@@ -150,14 +147,7 @@ def _setup(
 
     # The production wiring, over the sandbox-routed client.
     connectors = ConnectorCache(http, settings)
-    engine = SyncEngine(
-        connections=ConnectionStore(aws.table),
-        links=LinkStore(aws.table),
-        audit=AuditStore(aws.table),
-        hub_for=connectors.hub_for,
-        app_for=connectors.app_for,
-        metrics=PowertoolsSyncMetrics(),
-    )
+    engine = build_engine(connectors)
     worker = SyncWorker.from_settings(engine, settings)
     sweeper = build_sweeper(connectors.hub_for, connectors.app_for, settings)
     monkeypatch.setattr(load_module("functions/sync_worker"), "worker", lambda: worker)

@@ -8,6 +8,8 @@ provider (`ghlsync.store.tokens`), which serves an OAuth token set or a private-
 whichever the location's secret holds. `GHL_API_BASE_URL` points the client at GHL or a sandbox.
 """
 
+import time
+from collections.abc import Callable
 from functools import cache
 
 import httpx
@@ -31,9 +33,18 @@ HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 class ConnectorCache:
     """Builds each side's connector on first use and keeps it while the connection is unchanged."""
 
-    def __init__(self, http: httpx.Client, settings: Settings) -> None:
+    def __init__(
+        self,
+        http: httpx.Client,
+        settings: Settings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._http = http
         self._settings = settings
+        self._sleep = sleep
+        self._clock = clock
         self._clients: dict[str, GhlClient] = {}
         self._hubs: dict[tuple[str, str], Connector] = {}
         self._apps: dict[tuple[str, str], Connector] = {}
@@ -54,7 +65,9 @@ class ConnectorCache:
         key = (connection.connection_id, connection.updated_at.isoformat())
         if key not in self._apps:
             secrets = ConnectionSecrets(secrets_client(), self._settings.connection_secret_prefix)
-            self._apps[key] = connector_for(connection, http=self._http, secrets=secrets)
+            self._apps[key] = connector_for(
+                connection, http=self._http, secrets=secrets, sleep=self._sleep, clock=self._clock
+            )
         return self._apps[key]
 
     def _client_for(self, location_id: str) -> GhlClient:
@@ -67,15 +80,15 @@ class ConnectorCache:
                 location_id,
                 base_url=self._settings.ghl_api_base_url,
                 version=self._settings.ghl_api_version,
+                sleep=self._sleep,
+                clock=self._clock,
             )
         return self._clients[location_id]
 
 
-@cache
-def default_engine() -> SyncEngine:
-    settings = get_settings()
+def build_engine(connectors: ConnectorCache) -> SyncEngine:
+    """The engine over the sync table of the environment and the given connectors."""
     table = sync_table()
-    connectors = ConnectorCache(httpx.Client(timeout=HTTP_TIMEOUT), settings)
     tenants = TenantStore(table)
 
     def tenant_active(location_id: str) -> bool:
@@ -93,3 +106,8 @@ def default_engine() -> SyncEngine:
         metrics=PowertoolsSyncMetrics(),
         tenant_active=tenant_active,
     )
+
+
+@cache
+def default_engine() -> SyncEngine:
+    return build_engine(ConnectorCache(httpx.Client(timeout=HTTP_TIMEOUT), get_settings()))
