@@ -44,12 +44,22 @@ class ReleaseSignallingLeases(LeaseStore):
     waits for a release instead of for wall-clock time, so the test neither sleeps nor races.
     """
 
+    # DynamoDB evaluates a ConditionExpression and writes atomically; moto checks and then writes,
+    # so two threads can both pass the check. One lock for every store (one table) restores the
+    # guarantee the lease relies on in AWS; the provider's own logic is untouched.
+    _conditional_write = threading.Lock()
+
     def __init__(self, table, clock, released: threading.Event) -> None:
         super().__init__(table, clock)
         self._released = released
 
+    def acquire(self, name: str, owner: str, ttl_s: float) -> bool:
+        with self._conditional_write:
+            return super().acquire(name, owner, ttl_s)
+
     def release(self, name: str, owner: str) -> None:
-        super().release(name, owner)
+        with self._conditional_write:
+            super().release(name, owner)
         self._released.set()
 
 
