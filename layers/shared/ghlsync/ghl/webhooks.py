@@ -141,7 +141,8 @@ class WebhookVerifier:
 class UnhandledWebhook(BaseModel):
     """An event type we do not sync (Opportunity*, Invoice*, ...): only its name matters."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    # defer_build (here and below): validators are built on first use, not in every cold start.
+    model_config = ConfigDict(defer_build=True, extra="ignore", frozen=True, populate_by_name=True)
 
     type: str = Field(min_length=1)
     location_id: str | None = Field(default=None, alias="locationId")
@@ -154,7 +155,7 @@ class GhlWebhook(BaseModel):
     not turn a real event into a 400 (GHL does not retry those).
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, extra="allow", frozen=True, populate_by_name=True)
 
     type: str = Field(min_length=1)
     location_id: str | None = Field(default=None, alias="locationId", min_length=1, max_length=128)
@@ -196,7 +197,7 @@ class NoteWebhook(GhlWebhook):
 
 
 class AppointmentRecord(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, extra="allow", frozen=True, populate_by_name=True)
 
     id: str = Field(min_length=1)
     contact_id: str | None = Field(default=None, alias="contactId")
