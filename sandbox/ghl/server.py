@@ -13,7 +13,7 @@ DELIVERY_INTERVAL_S = 0.2
 
 
 class PortInUseError(RuntimeError):
-    pass
+    """The requested port is taken by another process."""
 
 
 @dataclass

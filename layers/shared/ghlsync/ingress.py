@@ -72,7 +72,7 @@ class Answer:
 
 
 class BodyTooLarge(Exception):
-    pass
+    """The request body is larger than WEBHOOK_MAX_BODY_BYTES (answered 413)."""
 
 
 class UnknownConnection(Exception):

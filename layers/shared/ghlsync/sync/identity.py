@@ -61,7 +61,7 @@ class Matched:
 
 @dataclass(frozen=True)
 class NoMatch:
-    pass
+    """No record on the other side matches: the engine may create one."""
 
 
 @dataclass(frozen=True)
