@@ -144,22 +144,7 @@ class SyncEngine:
             writes=tally.writes,
             fields_changed=frozenset(tally.fields_changed),
         )
-        self._audit.record(
-            location_id=event.location_id,
-            connection_id=connection.connection_id,
-            event_id=event.event_id,
-            event_type=event.event_type,
-            source=event.source,
-            entity=event.entity.value,
-            action=event.action.value,
-            decision=outcome.decision.value,
-            reason=outcome.reason,
-            source_id=event.entity_id,
-            ghl_id=tally.ghl_id,
-            app_id=tally.app_id,
-            fields_changed=outcome.fields_changed,
-            writes=outcome.writes,
-        )
+        self._record(connection, event, tally, outcome)
         self.count(f"sync_{outcome.decision.value}", event, connection.connection_id)
         if outcome.writes:
             self.count("sync_writes", event, connection.connection_id, outcome.writes)
@@ -182,22 +167,8 @@ class SyncEngine:
         self._metrics.count(name, location_id=event.location_id, connection_id=connection_id, value=value)
 
     def _record_failure(self, connection: Connection, event: ChangeEvent, tally: _Tally, reason: str) -> None:
-        self._audit.record(
-            location_id=event.location_id,
-            connection_id=connection.connection_id,
-            event_id=event.event_id,
-            event_type=event.event_type,
-            source=event.source,
-            entity=event.entity.value,
-            action=event.action.value,
-            decision=Decision.FAILED.value,
-            reason=reason,
-            source_id=event.entity_id,
-            ghl_id=tally.ghl_id,
-            app_id=tally.app_id,
-            fields_changed=frozenset(tally.fields_changed),
-            writes=tally.writes,
-        )
+        failed = Outcome(Decision.FAILED, reason, tally.writes, frozenset(tally.fields_changed))
+        self._record(connection, event, tally, failed)
         self.count("sync_failed", event, connection.connection_id)
         logger.warning(
             "sync failed",
@@ -207,6 +178,25 @@ class SyncEngine:
                 "event_id": event.event_id,
                 "reason": reason,
             },
+        )
+
+    def _record(self, connection: Connection, event: ChangeEvent, tally: _Tally, outcome: Outcome) -> None:
+        """The decision's audit row (DESIGN §4 rule 8)."""
+        self._audit.record(
+            location_id=event.location_id,
+            connection_id=connection.connection_id,
+            event_id=event.event_id,
+            event_type=event.event_type,
+            source=event.source,
+            entity=event.entity.value,
+            action=event.action.value,
+            decision=outcome.decision.value,
+            reason=outcome.reason,
+            source_id=event.entity_id,
+            ghl_id=tally.ghl_id,
+            app_id=tally.app_id,
+            fields_changed=outcome.fields_changed,
+            writes=outcome.writes,
         )
 
     def _skip_without_connection(
