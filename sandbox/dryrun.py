@@ -18,25 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ghlsync.apps.base import WRITE_METHODS
 from ghlsync.mapping.canonical import Canonical, CanonicalContact, CanonicalNote, CanonicalTask
-
-# Connector methods that change the app (the Connector protocol's writes).
-WRITE_METHODS = frozenset(
-    {
-        "create_contact",
-        "update_contact",
-        "delete_contact",
-        "add_tags",
-        "remove_tags",
-        "create_task",
-        "update_task",
-        "delete_task",
-        "create_note",
-        "update_note",
-        "delete_note",
-    }
-)
-
 
 EMPTY: tuple[Any, ...] = (None, "", [], {})
 

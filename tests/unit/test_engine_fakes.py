@@ -14,29 +14,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ghlsync.apps.base import Capabilities, InboundRequest
+from ghlsync.apps.base import WRITE_METHODS, Capabilities, InboundRequest
 from ghlsync.events import ChangeAction, ChangeEvent
 from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask, EntityKind
 from ghlsync.store.audit import AuditRecord, AuditStore
 from ghlsync.store.connections import Connection, ConnectionSettings, ConnectionStore
 from ghlsync.store.links import Link, LinkStore, Side
 from ghlsync.sync.engine import SyncEngine
-
-WRITE_METHODS = frozenset(
-    {
-        "create_contact",
-        "update_contact",
-        "delete_contact",
-        "add_tags",
-        "remove_tags",
-        "create_task",
-        "update_task",
-        "delete_task",
-        "create_note",
-        "update_note",
-        "delete_note",
-    }
-)
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -48,6 +48,24 @@ class MalformedWebhook(Exception):
     """The request is from the app but cannot be understood: answer 400."""
 
 
+# The Connector methods that change a side (dry runs and test doubles record these).
+WRITE_METHODS = frozenset(
+    {
+        "create_contact",
+        "update_contact",
+        "delete_contact",
+        "add_tags",
+        "remove_tags",
+        "create_task",
+        "update_task",
+        "delete_task",
+        "create_note",
+        "update_note",
+        "delete_note",
+    }
+)
+
+
 class Connector(Protocol):
     name: str
     capabilities: Capabilities
