@@ -36,7 +36,7 @@ if str(LAYER_DIR) not in sys.path:
     sys.path.insert(0, str(LAYER_DIR))
 
 from ghlsync.apps.base import InboundRequest
-from ghlsync.events import ChangeEvent
+from ghlsync.core.events import ChangeEvent
 from ghlsync.ghl.webhooks import (
     InstallWebhook,
     UnhandledWebhook,

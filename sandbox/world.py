@@ -77,10 +77,11 @@ from ghlsync.apps.base import Connector
 from ghlsync.apps.ghl_hub import GhlHub
 from ghlsync.apps.registry import connector_for, validate_app_config
 from ghlsync.config import get_settings
-from ghlsync.events import ChangeEvent
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.events import ChangeEvent
 from ghlsync.ghl.auth import StaticTokenProvider
 from ghlsync.ghl.client import GhlClient
-from ghlsync.mapping.canonical import CanonicalContact, EntityKind
+from ghlsync.mapping.canonical import CanonicalContact
 from ghlsync.mapping.ghl import GhlFieldMap
 from ghlsync.store import dynamo, tokens
 from ghlsync.store.audit import AuditRecord, AuditStore

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ghlsync.core.entities import EntityKind
 from ghlsync.ghl.models import TaskCreate
-from ghlsync.mapping.canonical import EntityKind
 from sandbox.world import ApiCall, World
 
 pytestmark = pytest.mark.integration

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ghlsync.core.entities import EntityKind
 from ghlsync.ghl.models import NoteCreate, TaskCreate, TaskUpdate
-from ghlsync.mapping.canonical import EntityKind
 from sandbox.world import World
 
 pytestmark = pytest.mark.integration

@@ -17,11 +17,11 @@ import pytest
 from ghlsync.apps.base import InboundRequest
 from ghlsync.apps.ghl_hub import GhlHub
 from ghlsync.apps.kayako import KayakoConnector
-from ghlsync.events import ChangeEvent
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.events import ChangeEvent
 from ghlsync.ghl.auth import StaticTokenProvider
 from ghlsync.ghl.client import GhlClient
 from ghlsync.ghl.webhooks import UnhandledWebhook, delivery_id, parse_webhook, to_change_event
-from ghlsync.mapping.canonical import EntityKind
 from ghlsync.mapping.ghl import GhlFieldMap
 from ghlsync.store.audit import AuditStore
 from ghlsync.store.connections import Connection, ConnectionStore

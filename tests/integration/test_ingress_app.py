@@ -10,7 +10,7 @@ import pytest
 
 from ghlsync import ingress, queue
 from ghlsync.config import get_settings
-from ghlsync.events import ChangeEvent
+from ghlsync.core.events import ChangeEvent
 from ghlsync.observability import metrics
 from ghlsync.store import dynamo
 from ghlsync.store.connections import Connection, ConnectionSecrets, ConnectionStatus, ConnectionStore

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ghlsync import ingress, queue
 from ghlsync.config import get_settings
-from ghlsync.events import ChangeEvent
+from ghlsync.core.events import ChangeEvent
 from ghlsync.observability import metrics
 from ghlsync.store import dynamo
 from ghlsync.store.tenants import TenantStatus, TenantStore

@@ -18,8 +18,9 @@ from ghlsync.apps.kayako import (
     KayakoTransportError,
     KayakoValidationError,
 )
-from ghlsync.events import ChangeAction
-from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask, EntityKind
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.events import ChangeAction
+from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask
 from sandbox.kayako import KayakoSandbox
 from tests.fixtures.kayako import (
     KAYAKO_AGENT_EMAIL,

@@ -10,8 +10,8 @@ import pytest
 
 from ghlsync import queue, redrive_cli
 from ghlsync.config import get_settings
-from ghlsync.events import ChangeAction, ChangeEvent
-from ghlsync.mapping.canonical import EntityKind
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.events import ChangeAction, ChangeEvent
 from ghlsync.observability import metrics
 from ghlsync.queue import FailureKind, SyncQueue
 from sandbox.lambda_runtime import LambdaContext, load_handler

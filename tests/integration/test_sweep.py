@@ -19,7 +19,7 @@ import pytest
 
 from ghlsync import queue
 from ghlsync.config import get_settings
-from ghlsync.mapping.canonical import EntityKind
+from ghlsync.core.entities import EntityKind
 from ghlsync.observability import metrics
 from ghlsync.store import dynamo, tokens
 from ghlsync.store.connections import (

@@ -10,8 +10,8 @@ import pytest
 
 from ghlsync import queue
 from ghlsync.config import get_settings
-from ghlsync.events import ChangeAction, ChangeEvent
-from ghlsync.mapping.canonical import EntityKind
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.events import ChangeAction, ChangeEvent
 from ghlsync.observability import metrics
 from ghlsync.queue import SyncQueue
 from ghlsync.sync.outcome import Decision, Outcome, PermanentSyncError, TransientSyncError

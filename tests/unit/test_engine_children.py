@@ -2,8 +2,8 @@
 
 from datetime import timedelta
 
-from ghlsync.events import ChangeAction
-from ghlsync.mapping.canonical import EntityKind
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.events import ChangeAction
 from ghlsync.store.links import Side
 from ghlsync.sync.outcome import Decision
 from tests.unit.test_engine_fakes import T0, Harness, aws_env, h, table

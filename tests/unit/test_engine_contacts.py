@@ -1,7 +1,7 @@
 """Engine, contacts: identity, echo suppression, three-way merge, stale events, tags as deltas."""
 
-from ghlsync.events import ChangeAction
-from ghlsync.mapping.canonical import EntityKind
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.events import ChangeAction
 from ghlsync.store.links import Side
 from ghlsync.sync.outcome import Decision
 from tests.unit.test_engine_fakes import Harness, aws_env, h, table

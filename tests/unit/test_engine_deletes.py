@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from ghlsync.events import ChangeAction
-from ghlsync.mapping.canonical import EntityKind
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.events import ChangeAction
 from ghlsync.store.links import LinkState, Side
 from ghlsync.sync.outcome import Decision
 from tests.unit.test_engine_fakes import Harness, aws_env, build_harness, table

@@ -5,9 +5,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ghlsync.events import ChangeAction
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.events import ChangeAction
 from ghlsync.ghl.errors import GhlRateLimited, GhlValidationError
-from ghlsync.mapping.canonical import EntityKind
 from ghlsync.store.connections import Connection, ConnectionStatus
 from ghlsync.sync.engine import SyncEngine
 from ghlsync.sync.outcome import Decision, PermanentSyncError, TransientSyncError

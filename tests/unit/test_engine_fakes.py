@@ -15,8 +15,9 @@ import pytest
 from moto import mock_aws
 
 from ghlsync.apps.base import WRITE_METHODS, Capabilities, InboundRequest
-from ghlsync.events import ChangeAction, ChangeEvent
-from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask, EntityKind
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.events import ChangeAction, ChangeEvent
+from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask
 from ghlsync.store.audit import AuditRecord, AuditStore
 from ghlsync.store.connections import Connection, ConnectionSettings, ConnectionStore
 from ghlsync.store.links import Link, LinkStore, Side

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from ghlsync.apps.base import InboundRequest, MalformedWebhook, WebhookRejected
+from ghlsync.apps.base import InboundRequest
 from ghlsync.apps.kayako import (
     KayakoConflict,
     KayakoConnector,
@@ -23,8 +23,9 @@ from ghlsync.apps.kayako import (
     KayakoValidationError,
 )
 from ghlsync.apps.kayako.errors import error_from_response
-from ghlsync.events import ChangeAction
-from ghlsync.mapping.canonical import EntityKind
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.errors import MalformedWebhook, WebhookRejected
+from ghlsync.core.events import ChangeAction
 from sandbox.kayako import Change
 from sandbox.kayako.automations import payload
 from tests.fixtures.kayako import KAYAKO_WEBHOOK_TOKEN, kayako_credentials

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from ghlsync.mapping.canonical import EntityKind
+from ghlsync.core.entities import EntityKind
 from ghlsync.store.checkpoints import CheckpointStore
 from ghlsync.store.links import Link, LinkConflict, LinkState, LinkStore, Shadow, Side
 from tests.unit.test_engine_fakes import aws_env, table

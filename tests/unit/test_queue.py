@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from ghlsync.events import ChangeAction, ChangeEvent
-from ghlsync.mapping.canonical import EntityKind
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.events import ChangeAction, ChangeEvent
 from ghlsync.queue import NO_REASON, DeadLetter, DeadLetterFilter, FailureKind, RedriveRequest, sqs_id
 from ghlsync.worker import MAX_VISIBILITY_SECONDS, backoff_seconds
 

@@ -1,8 +1,9 @@
 """Sweep delete checks: linked records gone on one side become DELETE events, a bounded page of
 links per run, round-robin with a stored cursor."""
 
-from ghlsync.events import ChangeAction
-from ghlsync.mapping.canonical import EntityKind
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.errors import Forbidden
+from ghlsync.core.events import ChangeAction
 from ghlsync.store.links import LinkState, Side
 from ghlsync.sweep import DELETES_CURSOR
 from tests.unit.test_engine_fakes import T0
@@ -146,12 +147,6 @@ def test_a_failed_check_is_retried_by_the_next_run(sweep: Sweep) -> None:
     hub.calls.clear()
     sweep.run(delete_checks_per_connection=2)
     assert checked_ghl_contacts(hub) == ids
-
-
-class Forbidden(Exception):
-    """A client error that retrying cannot fix (what GhlForbidden and friends look like)."""
-
-    transient = False
 
 
 def test_a_link_that_cannot_be_read_is_reported_and_passed(sweep: Sweep) -> None:

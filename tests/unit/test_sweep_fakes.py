@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from ghlsync.events import GHL_SOURCE, ChangeAction, ChangeEvent
-from ghlsync.mapping.canonical import EntityKind
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.events import GHL_SOURCE, ChangeAction, ChangeEvent
 from ghlsync.queue import QueueUnavailable
 from ghlsync.store.checkpoints import CheckpointStore
 from ghlsync.store.connections import Connection, ConnectionStatus, ConnectionStore

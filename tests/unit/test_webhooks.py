@@ -10,8 +10,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ghlsync.apps.base import MalformedWebhook, WebhookRejected
-from ghlsync.events import ChangeAction
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.errors import MalformedWebhook, WebhookRejected
+from ghlsync.core.events import ChangeAction
 from ghlsync.ghl.webhooks import (
     AppointmentWebhook,
     ContactWebhook,
@@ -24,7 +25,6 @@ from ghlsync.ghl.webhooks import (
     parse_webhook,
     to_change_event,
 )
-from ghlsync.mapping.canonical import EntityKind
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 CUTOFF = datetime(2026, 7, 1, tzinfo=UTC)

@@ -46,9 +46,10 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from ghlsync.apps.base import Connector, InboundRequest, MalformedWebhook, WebhookRejected
+from ghlsync.apps.base import Connector, InboundRequest
 from ghlsync.config import Settings, get_settings
-from ghlsync.mapping.canonical import EntityKind
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.errors import MalformedWebhook, WebhookRejected
 from ghlsync.observability import logger, metrics
 from ghlsync.queue import SyncQueue
 from ghlsync.store.dynamo import secrets_client, sync_table

@@ -33,7 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from ghlsync.config import Settings, get_settings
-from ghlsync.events import ChangeEvent
+from ghlsync.core.events import ChangeEvent
 from ghlsync.observability import logger, metrics
 
 if TYPE_CHECKING:

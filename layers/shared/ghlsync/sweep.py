@@ -47,8 +47,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ghlsync.apps.base import Connector
 from ghlsync.config import Settings, get_settings
-from ghlsync.events import GHL_SOURCE, ChangeAction, ChangeEvent
-from ghlsync.mapping.canonical import EntityKind
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.events import GHL_SOURCE, ChangeAction, ChangeEvent
 from ghlsync.observability import logger, metrics
 from ghlsync.queue import SyncQueue
 from ghlsync.store.checkpoints import CheckpointStore

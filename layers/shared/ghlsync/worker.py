@@ -28,7 +28,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
 from ghlsync.config import Settings, get_settings
-from ghlsync.events import ChangeEvent
+from ghlsync.core.events import ChangeEvent
 from ghlsync.observability import logger, metrics
 from ghlsync.queue import REDRIVE_COUNT, FailureKind, SyncQueue
 from ghlsync.sync.outcome import Outcome, PermanentSyncError, TransientSyncError

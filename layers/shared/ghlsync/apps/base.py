@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from ghlsync.events import ChangeEvent
-from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask, EntityKind
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.events import ChangeEvent
+from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,6 @@ class InboundRequest:
     headers: Mapping[str, str]
     query: Mapping[str, str]
     path_params: Mapping[str, str]
-
-
-class WebhookRejected(Exception):
-    """The request is not from the app (bad or missing secret/signature): answer 401."""
-
-
-class MalformedWebhook(Exception):
-    """The request is from the app but cannot be understood: answer 400."""
 
 
 # The Connector methods that change a side (dry runs and test doubles record these).

@@ -12,8 +12,10 @@ Errors other than "not found" propagate as GhlError (with `.transient`) for the 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
-from ghlsync.apps.base import Capabilities, InboundRequest, WebhookRejected
-from ghlsync.events import ChangeAction, ChangeEvent
+from ghlsync.apps.base import Capabilities, InboundRequest
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.errors import WebhookRejected
+from ghlsync.core.events import ChangeAction, ChangeEvent
 from ghlsync.ghl.client import GhlClient
 from ghlsync.ghl.errors import GhlNotFound
 from ghlsync.ghl.models import SearchFilter, SearchSort, ghl_datetime
@@ -28,7 +30,7 @@ from ghlsync.ghl.webhooks import (
     to_change_event,
 )
 from ghlsync.mapping import ghl as mapping
-from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask, EntityKind
+from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask
 
 GHL_NAME = "ghl"
 

@@ -8,7 +8,7 @@ neither knows nor cares which one it holds.
 
 from typing import Protocol
 
-from ghlsync.ghl.errors import REDACTED
+from ghlsync.core.errors import REDACTED
 
 
 class TokenProvider(Protocol):

@@ -27,6 +27,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from ghlsync.config import GHL_PRODUCTION_API
+from ghlsync.core.errors import redact
 from ghlsync.ghl.auth import TokenProvider
 from ghlsync.ghl.errors import (
     GhlError,
@@ -37,7 +38,6 @@ from ghlsync.ghl.errors import (
     GhlUnauthorized,
     GhlUnexpectedResponse,
     error_from_response,
-    redact,
 )
 from ghlsync.ghl.models import (
     Appointment,

@@ -8,59 +8,41 @@ Messages come from an untrusted body and may echo request data, so every message
 `redact` before it is stored: an access token never ends up in an exception or a log line.
 """
 
-import re
 from typing import Any, Literal
 
 import httpx
 
-_BEARER = re.compile(r"(?i)\bbearer\s+[^\s\"',;]+")
-# JWTs (OAuth access/refresh tokens) and private-integration tokens (pit-<uuid>).
-_TOKEN_LIKE = re.compile(r"\beyJ[\w-]+\.[\w-]+\.[\w-]*|\bpit-[0-9a-fA-F-]{8,}")
-REDACTED = "[REDACTED]"
+from ghlsync.core.errors import (
+    ConnectorError,
+    Duplicate,
+    Forbidden,
+    NotFound,
+    PaginationError,
+    RateLimited,
+    ServerError,
+    TransportError,
+    Unauthorized,
+    UnexpectedResponse,
+    Validation,
+    redact,
+)
 
 UnauthorizedKind = Literal["invalid_token", "missing_scope", "version"]
 
 
-def redact(text: str, *secrets: str) -> str:
-    """`text` without the given secrets, bearer credentials or anything shaped like a GHL token."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    text = _BEARER.sub(f"Bearer {REDACTED}", text)
-    return _TOKEN_LIKE.sub(REDACTED, text)
-
-
-class GhlError(Exception):
+class GhlError(ConnectorError):
     """A GHL API call failed."""
-
-    def __init__(self, message: str, *, status: int | None = None, trace_id: str | None = None) -> None:
-        self.message = redact(message)
-        self.status = status
-        self.trace_id = trace_id
-        super().__init__(self._describe())
-
-    def _describe(self) -> str:
-        parts = [self.message]
-        if self.status is not None:
-            parts.append(f"status={self.status}")
-        if self.trace_id:
-            parts.append(f"traceId={self.trace_id}")
-        return " ".join(parts)
-
-    @property
-    def transient(self) -> bool:
-        return False
 
 
 class GhlBadRequest(GhlError):
     """400 that is neither a duplicate contact nor a lookup of a missing record."""
 
 
-class GhlNotFound(GhlError):
+class GhlNotFound(GhlError, NotFound):
     """The record does not exist (404, or the 400 "... not found" GHL sends for some lookups)."""
 
 
-class GhlDuplicateContact(GhlError):
+class GhlDuplicateContact(GhlError, Duplicate):
     """Create refused because the location does not allow duplicates; `contact_id` is the existing one."""
 
     def __init__(
@@ -76,18 +58,20 @@ class GhlDuplicateContact(GhlError):
         self.contact_id = contact_id
         self.matching_field = matching_field
         self.contact_name = contact_name
-        super().__init__(message, status=status, trace_id=trace_id)
+        super().__init__(message, existing_id=contact_id, status=status, trace_id=trace_id)
 
 
-class GhlValidationError(GhlError):
+class GhlValidationError(GhlError, Validation):
     """422: the body broke GHL's validation rules; `messages` lists each rule GHL reported."""
 
     def __init__(self, messages: list[str], *, status: int | None = 422, trace_id: str | None = None) -> None:
-        self.messages = [redact(m) for m in messages]
-        super().__init__("; ".join(self.messages) or "Unprocessable Entity", status=status, trace_id=trace_id)
+        cleaned = [redact(m) for m in messages]
+        super().__init__(
+            "; ".join(cleaned) or "Unprocessable Entity", messages=cleaned, status=status, trace_id=trace_id
+        )
 
 
-class GhlUnauthorized(GhlError):
+class GhlUnauthorized(GhlError, Unauthorized):
     """401. `kind` tells a rejected token (refresh it) from a missing scope or a bad Version header."""
 
     def __init__(
@@ -97,11 +81,11 @@ class GhlUnauthorized(GhlError):
         super().__init__(message, status=status, trace_id=trace_id)
 
 
-class GhlForbidden(GhlError):
+class GhlForbidden(GhlError, Forbidden):
     """403: the token does not have access to this location."""
 
 
-class GhlRateLimited(GhlError):
+class GhlRateLimited(GhlError, RateLimited):
     """429, or the daily budget is known to be spent. `retry_after` is in seconds when known."""
 
     def __init__(
@@ -112,43 +96,22 @@ class GhlRateLimited(GhlError):
         status: int | None = 429,
         trace_id: str | None = None,
     ) -> None:
-        self.retry_after = retry_after
-        super().__init__(message, status=status, trace_id=trace_id)
-
-    @property
-    def transient(self) -> bool:
-        return True
+        super().__init__(message, retry_after=retry_after, status=status, trace_id=trace_id)
 
 
-class GhlServerError(GhlError):
+class GhlServerError(GhlError, ServerError):
     """5xx from GHL (or a gateway in front of it)."""
 
-    @property
-    def transient(self) -> bool:
-        return True
+
+class GhlTransportError(GhlError, TransportError):
+    """No usable response: timeout, connection refused or reset, protocol error (see TransportError)."""
 
 
-class GhlTransportError(GhlError):
-    """No usable response: timeout, connection refused or reset, protocol error.
-
-    `request_sent` is False when the connection was never established (so the server cannot have
-    acted on the request) and True when it may have been.
-    """
-
-    def __init__(self, message: str, *, request_sent: bool) -> None:
-        self.request_sent = request_sent
-        super().__init__(message)
-
-    @property
-    def transient(self) -> bool:
-        return True
-
-
-class GhlUnexpectedResponse(GhlError):
+class GhlUnexpectedResponse(GhlError, UnexpectedResponse):
     """A success status whose body is not the JSON shape the API documents."""
 
 
-class GhlPaginationError(GhlError):
+class GhlPaginationError(GhlError, PaginationError):
     """A paginated listing stopped making progress (a cursor that does not advance, a repeated page)."""
 
 

@@ -29,6 +29,8 @@ from urllib.parse import urlencode
 import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from ghlsync.core.errors import ConnectorError
+
 # The consent screen ("choose location"); white-label apps use marketplace.leadconnectorhq.com.
 GHL_AUTHORIZE_URL = "https://marketplace.gohighlevel.com/v2/oauth/chooselocation"
 TOKEN_PATH = "/oauth/token"
@@ -84,17 +86,12 @@ class _TokenResponse(BaseModel):
         )
 
 
-class OAuthError(Exception):
-    """The token endpoint refused or could not be reached. `status` is None for transport errors."""
+class OAuthError(ConnectorError):
+    """The token endpoint refused or could not be reached. `status` is None for transport errors,
+    which (like 429 and 5xx) are transient."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-    @property
-    def transient(self) -> bool:
-        return self.status is None or self.status == 429 or self.status >= 500
+        super().__init__(message, status=status, transient=status is None or status == 429 or status >= 500)
 
 
 class InvalidGrant(OAuthError):

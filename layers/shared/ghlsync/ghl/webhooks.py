@@ -31,9 +31,9 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from ghlsync.apps.base import MalformedWebhook, WebhookRejected
-from ghlsync.events import GHL_SOURCE, ChangeAction, ChangeEvent
-from ghlsync.mapping.canonical import EntityKind
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.errors import MalformedWebhook, WebhookRejected
+from ghlsync.core.events import GHL_SOURCE, ChangeAction, ChangeEvent
 
 ED25519_HEADER = "x-ghl-signature"
 RSA_HEADER = "x-wh-signature"

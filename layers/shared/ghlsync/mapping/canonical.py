@@ -7,17 +7,9 @@ app's); `fields()` gives the comparable content used for shadows, hashes and per
 import hashlib
 import json
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-
-
-class EntityKind(StrEnum):
-    CONTACT = "contact"
-    TASK = "task"
-    NOTE = "note"
-    APPOINTMENT = "appointment"
 
 
 class Canonical(BaseModel):

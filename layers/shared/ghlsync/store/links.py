@@ -33,7 +33,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
-from ghlsync.mapping.canonical import EntityKind
+from ghlsync.core.entities import EntityKind
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

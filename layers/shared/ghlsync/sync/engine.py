@@ -34,9 +34,10 @@ from typing import Any, Protocol
 import httpx
 
 from ghlsync.apps.base import Connector
-from ghlsync.events import ChangeAction, ChangeEvent
-from ghlsync.ghl.errors import GhlDuplicateContact
-from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask, EntityKind
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.errors import ConnectorError, Duplicate
+from ghlsync.core.events import ChangeAction, ChangeEvent
+from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask
 from ghlsync.observability import logger
 from ghlsync.store.audit import AuditStore
 from ghlsync.store.connections import Connection, DeletePolicy
@@ -220,10 +221,9 @@ class SyncEngine:
 
 def classify(error: Exception) -> SyncError | None:
     """The sync error a connector/client failure amounts to (DESIGN §4 rule 7); None if not one."""
-    transient = getattr(error, "transient", None)
     description = f"{type(error).__name__}: {error}"
-    if isinstance(transient, bool):
-        return TransientSyncError(description) if transient else PermanentSyncError(description)
+    if isinstance(error, ConnectorError):
+        return TransientSyncError(description) if error.transient else PermanentSyncError(description)
     if isinstance(error, httpx.TimeoutException | httpx.TransportError):
         return TransientSyncError(description)
     return None
@@ -392,9 +392,10 @@ class _Sync:
         )
         try:
             created = self.on(target).create_contact(content)
-        except GhlDuplicateContact as duplicate:
-            # GHL refused a duplicate our lookup did not see (search lags writes): that is the match.
-            other = self.on(target).get_contact(duplicate.contact_id)
+        except Duplicate as duplicate:
+            # The side refused a duplicate our lookup did not see (GHL search lags writes): that is
+            # the match.
+            other = self.on(target).get_contact(duplicate.existing_id)
             if other is None:
                 raise
             return self._link_and_merge(source, record, normalize(other), occurred_at, via="duplicate")

@@ -18,12 +18,14 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from ghlsync.apps.base import Capabilities, InboundRequest, MalformedWebhook, WebhookRejected
+from ghlsync.apps.base import Capabilities, InboundRequest
 from ghlsync.apps.kayako.api import KayakoApi
 from ghlsync.apps.kayako.errors import KayakoNotFound, KayakoValidationError
 from ghlsync.apps.kayako.settings import KayakoCredentials, KayakoSettings
-from ghlsync.events import ChangeAction, ChangeEvent
-from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask, EntityKind
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.errors import MalformedWebhook, WebhookRejected
+from ghlsync.core.events import ChangeAction, ChangeEvent
+from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask
 from ghlsync.mapping.kayako import (
     KayakoAutomationPayload,
     KayakoCase,

@@ -1,14 +1,21 @@
-"""Typed Kayako API errors. `transient` tells the engine whether a retry can help."""
-
-from typing import ClassVar
+"""Typed Kayako API errors, in the connector error family (`ghlsync.core.errors`)."""
 
 import httpx
 
+from ghlsync.core.errors import (
+    Conflict,
+    ConnectorError,
+    NotFound,
+    RateLimited,
+    ServerError,
+    TransportError,
+    Unauthorized,
+    Validation,
+)
 
-class KayakoError(Exception):
-    """Any failure talking to Kayako. Permanent unless a subclass says otherwise."""
 
-    transient: ClassVar[bool] = False
+class KayakoError(ConnectorError):
+    """Any failure talking to Kayako. `code` and `parameter` come from the body's `errors[0]`."""
 
     def __init__(
         self,
@@ -17,50 +24,41 @@ class KayakoError(Exception):
         status: int | None = None,
         code: str | None = None,
         parameter: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
-        super().__init__(message)
-        self.status = status
         self.code = code
         self.parameter = parameter
+        super().__init__(message, status=status, retry_after=retry_after)
 
 
-class KayakoRateLimited(KayakoError):
+class KayakoRateLimited(KayakoError, RateLimited):
     """429 RATE_LIMIT_REACHED / AUTHENTICATION_LOCKED still there after the bounded retries."""
 
-    transient = True
-
     def __init__(self, message: str, *, retry_after: float, code: str | None = None) -> None:
-        super().__init__(message, status=429, code=code)
-        self.retry_after = retry_after
+        super().__init__(message, status=429, code=code, retry_after=retry_after)
 
 
-class KayakoServerError(KayakoError):
+class KayakoServerError(KayakoError, ServerError):
     """5xx."""
 
-    transient = True
 
-
-class KayakoTransportError(KayakoError):
+class KayakoTransportError(KayakoError, TransportError):
     """Timeout or connection failure: the request may or may not have been applied."""
 
-    transient = True
 
-
-class KayakoConflict(KayakoError):
+class KayakoConflict(KayakoError, Conflict):
     """412: the record changed between our read and our write; a retry re-reads it."""
 
-    transient = True
 
-
-class KayakoNotFound(KayakoError):
+class KayakoNotFound(KayakoError, NotFound):
     """404, or an id that cannot be a Kayako id."""
 
 
-class KayakoValidationError(KayakoError):
+class KayakoValidationError(KayakoError, Validation):
     """400 (FIELD_REQUIRED, FIELD_INVALID, ...) or a record the mapping cannot express."""
 
 
-class KayakoAuthError(KayakoError):
+class KayakoAuthError(KayakoError, Unauthorized):
     """Login refused (bad credentials, OTP_EXPECTED, CREDENTIAL_EXPIRED) or 401/403 after a fresh login."""
 
 

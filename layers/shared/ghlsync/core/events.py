@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ghlsync.mapping.canonical import EntityKind
+from ghlsync.core.entities import EntityKind
 
 GHL_SOURCE = "ghl"
 
