@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.aws",
     "tests.fixtures.ghl",
     "tests.fixtures.kayako",
+    "tests.fixtures.contract",
 ]

@@ -1,0 +1,222 @@
+"""The connector contract: what every (connector, fake) pair must do, checked the same way.
+
+Each test runs once per subject in `tests/fixtures/contract.py` (GHL as the hub, Kayako, and every
+app that joins). The connector is the real one, talking HTTP to its fake in-process.
+"""
+
+import pytest
+
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.errors import ConnectorError, MalformedWebhook, WebhookRejected
+from ghlsync.core.events import ChangeAction
+from tests.fixtures.contract import ContractSubject, unique_contact
+
+pytestmark = pytest.mark.integration
+
+CONTACT_FIELDS = ["first_name", "last_name", "email", "phone", "company_name"]
+
+
+def _person(contact: object) -> tuple[object, ...]:
+    return tuple(getattr(contact, name) for name in ("first_name", "last_name", "email", "phone"))
+
+
+def test_a_lookup_finds_nothing_before_the_create(subject: ContractSubject) -> None:
+    # GIVEN a contact that exists nowhere yet
+    contact = unique_contact()
+    # WHEN the connector looks it up by e-mail and phone
+    found = subject.connector.find_contacts(email=contact.email, phone=contact.phone)
+    # THEN nothing matches
+    assert found == []
+
+
+def test_a_lookup_finds_the_created_contact_by_email(subject: ContractSubject) -> None:
+    # GIVEN a contact created through the connector
+    created = subject.connector.create_contact(unique_contact())
+    # WHEN it is looked up by its e-mail alone
+    found = subject.connector.find_contacts(email=created.email, phone=None)
+    # THEN the lookup finds exactly that record
+    assert [c.id for c in found] == [created.id]
+
+
+def test_a_created_contact_reads_back_equal(subject: ContractSubject) -> None:
+    # GIVEN a contact
+    contact = unique_contact()
+    # WHEN it is created and read back
+    created = subject.connector.create_contact(contact)
+    assert created.id
+    read = subject.connector.get_contact(created.id)
+    # THEN the side holds what was sent, and the create answered the same record
+    assert read is not None
+    assert _person(read) == _person(contact) == _person(created)
+
+
+@pytest.mark.parametrize("field_name", CONTACT_FIELDS)
+def test_each_mapped_field_updates(subject: ContractSubject, field_name: str) -> None:
+    if field_name not in subject.mapped_updates:
+        pytest.skip(f"{subject.name} does not map {field_name}")
+    # GIVEN a created contact
+    created = subject.connector.create_contact(unique_contact())
+    assert created.id
+    # WHEN one mapped field is changed
+    value = subject.mapped_updates[field_name]
+    wanted = created.model_copy(update={field_name: value})
+    answered = subject.connector.update_contact(created.id, wanted, frozenset({field_name}))
+    # THEN the update's answer and a fresh read both hold the new value
+    read = subject.connector.get_contact(created.id)
+    assert read is not None
+    assert getattr(answered, field_name) == getattr(read, field_name) == value
+
+
+def test_a_missing_record_reads_as_none(subject: ContractSubject) -> None:
+    # GIVEN an id that names no record
+    # WHEN it is read
+    # THEN the answer is None, not an error
+    assert subject.connector.get_contact(subject.missing_id()) is None
+
+
+def test_deleting_twice_is_fine(subject: ContractSubject) -> None:
+    # GIVEN a created contact
+    created = subject.connector.create_contact(unique_contact())
+    assert created.id
+    # WHEN it is deleted twice (a retried delete)
+    subject.connector.delete_contact(created.id)
+    subject.connector.delete_contact(created.id)
+    # THEN it is gone
+    assert subject.connector.get_contact(created.id) is None
+
+
+def test_a_webhook_from_the_app_parses_into_the_changed_contact(subject: ContractSubject) -> None:
+    # GIVEN a contact changed in the app, which sent its webhook
+    created = subject.connector.create_contact(unique_contact())
+    assert created.id
+    request = subject.emit_contact_webhook(created.id)
+    # WHEN the connector verifies and parses it
+    subject.connector.verify_webhook(request)
+    events = subject.connector.parse_webhook(
+        request, location_id=subject.location_id, connection_id=subject.connection_id
+    )
+    # THEN it is one upsert of that contact
+    assert [(e.entity, e.action, e.entity_id) for e in events] == [
+        (EntityKind.CONTACT, ChangeAction.UPSERT, created.id)
+    ]
+
+
+def test_a_webhook_with_a_wrong_secret_or_signature_is_rejected(subject: ContractSubject) -> None:
+    # GIVEN a real webhook, with its secret or signature no longer matching
+    created = subject.connector.create_contact(unique_contact())
+    assert created.id
+    forged = subject.forge(subject.emit_contact_webhook(created.id))
+    # WHEN the connector verifies it
+    # THEN it is rejected
+    with pytest.raises(WebhookRejected):
+        subject.connector.verify_webhook(forged)
+
+
+def test_a_webhook_body_that_is_not_the_apps_is_malformed(subject: ContractSubject) -> None:
+    # GIVEN a verified-looking request whose body is not JSON
+    created = subject.connector.create_contact(unique_contact())
+    assert created.id
+    request = subject.emit_contact_webhook(created.id)
+    garbage = type(request)(body=b"not json", headers=request.headers, query=request.query, path_params={})
+    # WHEN the connector parses it
+    # THEN it says the body is malformed
+    with pytest.raises(MalformedWebhook):
+        subject.connector.parse_webhook(
+            garbage, location_id=subject.location_id, connection_id=subject.connection_id
+        )
+
+
+def test_change_listing_includes_a_change_at_its_checkpoint(subject: ContractSubject) -> None:
+    # GIVEN a checkpoint taken at the moment a contact is created
+    checkpoint = subject.now()
+    created = subject.connector.create_contact(unique_contact())
+    # WHEN changes are listed since that checkpoint
+    listed = {e.entity_id for e in subject.connector.list_changes(checkpoint)}
+    # THEN the contact is among them (inclusive: a same-second change is never lost)
+    assert created.id in listed
+
+
+def test_change_listing_resumes_after_its_checkpoint(subject: ContractSubject) -> None:
+    # GIVEN one contact changed, then later another
+    first = subject.connector.create_contact(unique_contact())
+    subject.advance(120)
+    checkpoint = subject.now()
+    subject.advance(1)
+    second = subject.connector.create_contact(unique_contact())
+    # WHEN changes are listed from the later checkpoint
+    listed = {e.entity_id for e in subject.connector.list_changes(checkpoint)}
+    # THEN only the later change is listed again
+    assert second.id in listed and first.id not in listed
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_rate_limits_and_server_errors_are_transient(subject: ContractSubject, status: int) -> None:
+    # GIVEN a side that answers every request with 429 or 5xx
+    subject.fail_every_request(status)
+    # WHEN a read gives up after its retries
+    with pytest.raises(ConnectorError) as caught:
+        subject.connector.get_contact(subject.missing_id())
+    # THEN the error says a later retry can succeed
+    assert caught.value.transient is True
+
+
+def test_a_refused_request_is_permanent(subject: ContractSubject) -> None:
+    # GIVEN a contact the side refuses (an e-mail that is not one)
+    bad = unique_contact().model_copy(update={"email": "not-an-email"})
+    # WHEN the connector creates it
+    with pytest.raises(ConnectorError) as caught:
+        subject.connector.create_contact(bad)
+    # THEN the error is permanent: retrying the same request cannot help
+    assert caught.value.transient is False
+
+
+def test_a_create_whose_answer_was_lost_is_not_sent_again(subject: ContractSubject) -> None:
+    # GIVEN a connector that has talked to its side (signed in), and a side that from now on
+    # applies every request and then loses the answer
+    assert subject.connector.get_contact(subject.missing_id()) is None
+    before = subject.contact_count()
+    subject.time_out_after_applying_every_request()
+    # WHEN a create fails that way
+    with pytest.raises(ConnectorError) as caught:
+        subject.connector.create_contact(unique_contact())
+    subject.heal()
+    # THEN the failure is transient and the side holds exactly one new contact
+    assert caught.value.transient is True
+    assert subject.contact_count() == before + 1
+
+
+def test_adding_tags_twice_keeps_one_of_each(subject: ContractSubject) -> None:
+    # GIVEN a created contact
+    created = subject.connector.create_contact(unique_contact())
+    assert created.id
+    # WHEN the same tags are added twice (a retried delta)
+    subject.connector.add_tags(created.id, frozenset({"vip", "lead"}))
+    subject.connector.add_tags(created.id, frozenset({"vip", "lead"}))
+    # THEN the contact has each tag once
+    read = subject.connector.get_contact(created.id)
+    assert read is not None and sorted(read.tags) == ["lead", "vip"]
+
+
+def test_removing_a_tag_twice_is_fine(subject: ContractSubject) -> None:
+    # GIVEN a contact with two tags
+    created = subject.connector.create_contact(unique_contact(frozenset({"vip", "lead"})))
+    assert created.id
+    # WHEN one tag is removed twice
+    subject.connector.remove_tags(created.id, frozenset({"lead"}))
+    subject.connector.remove_tags(created.id, frozenset({"lead"}))
+    # THEN only the other one is left
+    read = subject.connector.get_contact(created.id)
+    assert read is not None and sorted(read.tags) == ["vip"]
+
+
+def test_tags_differing_only_in_case_are_one_tag_where_the_app_says_so(subject: ContractSubject) -> None:
+    if not subject.tags_case_insensitive:
+        pytest.skip(f"{subject.name} does not declare case-insensitive tags")
+    # GIVEN a contact tagged "Probe-Mixed"
+    created = subject.connector.create_contact(unique_contact(frozenset({"Probe-Mixed"})))
+    assert created.id
+    # WHEN the tag is removed in another spelling
+    subject.connector.remove_tags(created.id, frozenset({"probe-mixed"}))
+    # THEN the contact has no tag left
+    read = subject.connector.get_contact(created.id)
+    assert read is not None and read.tags == frozenset()
