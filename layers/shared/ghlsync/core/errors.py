@@ -20,7 +20,7 @@ Messages come from untrusted bodies and may echo request data, so every message 
 """
 
 import re
-from typing import ClassVar
+from typing import ClassVar, TypedDict, Unpack
 
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[^\s\"',;]+")
 # JWTs (OAuth access/refresh tokens) and GHL private-integration tokens (pit-<uuid>).
@@ -35,6 +35,15 @@ def redact(text: str, *secrets: str) -> str:
             text = text.replace(secret, REDACTED)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     return _TOKEN_LIKE.sub(REDACTED, text)
+
+
+class ErrorOptions(TypedDict, total=False):
+    """What every error of the family may carry (see ConnectorError)."""
+
+    status: int | None
+    transient: bool | None
+    retry_after: float | None
+    trace_id: str | None
 
 
 class ConnectorError(Exception):
@@ -74,39 +83,19 @@ class NotFound(ConnectorError):
 class Duplicate(ConnectorError):
     """A create was refused because the record already exists; `existing_id` names it."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        existing_id: str,
-        status: int | None = None,
-        transient: bool | None = None,
-        retry_after: float | None = None,
-        trace_id: str | None = None,
-    ) -> None:
+    def __init__(self, message: str, *, existing_id: str, **options: Unpack[ErrorOptions]) -> None:
         self.existing_id = existing_id
-        super().__init__(
-            message, status=status, transient=transient, retry_after=retry_after, trace_id=trace_id
-        )
+        super().__init__(message, **options)
 
 
 class Validation(ConnectorError):
     """The request broke the side's validation rules; `messages` lists each rule reported."""
 
     def __init__(
-        self,
-        message: str,
-        *,
-        messages: list[str] | None = None,
-        status: int | None = None,
-        transient: bool | None = None,
-        retry_after: float | None = None,
-        trace_id: str | None = None,
+        self, message: str, *, messages: list[str] | None = None, **options: Unpack[ErrorOptions]
     ) -> None:
         self.messages = [redact(m) for m in (messages if messages is not None else [message])]
-        super().__init__(
-            message, status=status, transient=transient, retry_after=retry_after, trace_id=trace_id
-        )
+        super().__init__(message, **options)
 
 
 class Unauthorized(ConnectorError):
@@ -138,20 +127,9 @@ class TransportError(ConnectorError):
 
     default_transient = True
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        request_sent: bool = True,
-        status: int | None = None,
-        transient: bool | None = None,
-        retry_after: float | None = None,
-        trace_id: str | None = None,
-    ) -> None:
+    def __init__(self, message: str, *, request_sent: bool = True, **options: Unpack[ErrorOptions]) -> None:
         self.request_sent = request_sent
-        super().__init__(
-            message, status=status, transient=transient, retry_after=retry_after, trace_id=trace_id
-        )
+        super().__init__(message, **options)
 
 
 class Conflict(ConnectorError):
