@@ -204,7 +204,9 @@ class KayakoConnector:
             else [(p.id, p.number, p.is_primary) for p in user.phone_identities()]
         )
         former_primaries = [
-            i for i, current, primary in identities if primary and current.lower() != value.lower()
+            identity_id
+            for identity_id, current, is_primary in identities
+            if is_primary and current.lower() != value.lower()
         ]
         for identity_id, current, is_primary in identities:
             if current.lower() == value.lower():
