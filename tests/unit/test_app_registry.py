@@ -72,7 +72,6 @@ class _Credentials(BaseModel):
 def _spec(**overrides: object) -> ConnectorSpec:
     fields: dict[str, object] = {
         "name": "demo",
-        "description": "demo app",
         "settings_model": BaseModel,
         "credentials_model": _Credentials,
         "capabilities": KayakoConnector.capabilities,

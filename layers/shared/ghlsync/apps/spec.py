@@ -88,7 +88,6 @@ class ConnectorSpec:
     """
 
     name: str
-    description: str
     settings_model: type[BaseModel]
     credentials_model: type[BaseModel]
     capabilities: Capabilities
@@ -126,10 +125,6 @@ class ConnectorSpec:
         return tuple(
             name for name in self.credentials_model.model_fields if name not in self.generated_credentials
         )
-
-    @property
-    def routes(self) -> tuple[InboundRoute, ...]:
-        return (*self.webhooks, *self.lookups)
 
     def validate_settings(self, settings: Mapping[str, Any]) -> BaseModel:
         return self.settings_model.model_validate(dict(settings))

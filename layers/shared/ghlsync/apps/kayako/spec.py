@@ -30,7 +30,6 @@ def build(
 
 SPEC = ConnectorSpec(
     name=SOURCE,
-    description="Kayako help desk: contacts ⇄ users, tasks ⇄ cases, notes, tags",
     settings_model=KayakoSettings,
     credentials_model=KayakoCredentials,
     capabilities=KayakoConnector.capabilities,
