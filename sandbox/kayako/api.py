@@ -354,6 +354,15 @@ def _identity_routes(
     app.add_url_rule(f"{path}/<int:identity_id>", f"get_{kind}_identity", get_identity, methods=["GET"])
     app.add_url_rule(f"{path}/<int:identity_id>", f"update_{kind}_identity", update_identity, methods=["PUT"])
 
+    # Not in the public API reference; Kayako's own agent app removes identities this way.
+    def delete_identity(identity_id: int) -> Response:
+        store.delete_identity(kind, identity_id)
+        return Response(json.dumps({"status": 200}), 200, content_type="application/json")
+
+    app.add_url_rule(
+        f"{path}/<int:identity_id>", f"delete_{kind}_identity", delete_identity, methods=["DELETE"]
+    )
+
 
 def _admin_routes(app: Flask, sb: "KayakoSandbox") -> None:
     """/_sandbox: what tests and the dev stack use to set the fake up (never part of Kayako)."""

@@ -373,6 +373,19 @@ class KayakoStore:
             self._emit("user.updated", user.id, user.id, now, self.user_json(user))
             return identity
 
+    def delete_identity(self, kind: str, identity_id: int) -> None:
+        """Remove a secondary identity. The primary one cannot go (Kayako's help centre: add the
+        new address, make it primary, then remove the old one)."""
+        with self.lock:
+            identity = self.identity(kind, identity_id)
+            if identity.is_primary:
+                raise field_invalid("is_primary", f"The primary {kind} identity cannot be removed")
+            del self.identities[kind][identity_id]
+            now = self.clock()
+            user = self.user(identity.user_id)
+            user.updated_at = now
+            self._emit("user.updated", user.id, user.id, now, self.user_json(user))
+
     # -- notes ----------------------------------------------------------------------------
     def note(self, user_id: int, note_id: int) -> Note:
         found = self.notes.get(note_id)

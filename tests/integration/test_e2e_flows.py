@@ -184,3 +184,26 @@ def test_a_two_word_first_name_from_ghl_leaves_the_ghl_last_name_alone(world: Wo
     assert world.kayako.store.users[user_id].full_name == "Augusta Ada Lovelace"
     fields = world.ghl.store.location(world.location_id).contacts[contact_id].fields
     assert (fields.get("firstName"), fields.get("lastName")) == ("Augusta Ada", "Lovelace")
+
+
+def test_an_email_changed_in_ghl_frees_the_old_address_for_a_new_contact(world: World) -> None:
+    # GIVEN a synced contact whose email is changed in GHL a minute later
+    contact_id, user_id = synced_contact(world, email="ada@example.com")
+    world.clock.advance(60)
+    world.ghl.ui_update_contact(world.location_id, contact_id, email="ada.king@example.com")
+    world.settle()
+    # WHEN another GHL contact is created later with the old address
+    world.clock.advance(60)
+    newcomer = world.ghl.ui_create_contact(
+        world.location_id, firstName="Ada", lastName="Byron", email="ada@example.com"
+    )
+    world.settle()
+    # THEN the Kayako user has only the new address, the newcomer has a user of its own, and no
+    # identity conflict was recorded
+    emails = [(i.value, i.is_primary) for i in world.kayako.store.identities_of(user_id, "email")]
+    assert emails == [("ada.king@example.com", True)]
+    newcomer_user = world.kayako_id_of(EntityKind.CONTACT, newcomer.id)
+    assert newcomer_user != user_id
+    assert [i.value for i in world.kayako.store.identities_of(newcomer_user, "email")] == ["ada@example.com"]
+    assert not [row for row in world.audit() if row.decision == "conflict"]
+    assert world.differences() == []

@@ -180,20 +180,58 @@ def test_update_contact_changes_name_email_phone_and_custom_fields(
     updated = connector.update_contact(
         str(created.id), changed, frozenset({"first_name", "email", "phone", "custom_fields"})
     )
-    # THEN Kayako holds the new values, the new email is primary and the old one is kept
+    # THEN Kayako holds the new values, and the new email replaced the old one
     assert updated.content_hash() == changed.content_hash()
+    emails = kayako_sandbox.store.identities_of(int(str(created.id)), "email")
+    assert [(e.value, e.is_primary) for e in emails] == [("augusta@x.example", True)]
+    assert kayako_sandbox.store.users[int(str(created.id))].custom_fields == {}
+
+
+def test_a_replaced_email_is_free_for_another_user(
+    connector: KayakoConnector, kayako_sandbox: KayakoSandbox
+) -> None:
+    # GIVEN a contact whose email was changed
+    created = connector.create_contact(ADA)
+    connector.update_contact(
+        str(created.id), ADA.model_copy(update={"email": "augusta@x.example"}), frozenset({"email"})
+    )
+    # WHEN another contact is created with the old address
+    other = connector.create_contact(
+        CanonicalContact(first_name="Ada", last_name="Byron", email="ada@x.example")
+    )
+    # THEN it is a different user, and a lookup of the old address finds only that one
+    assert other.id != created.id
+    assert [c.id for c in connector.find_contacts(email="ada@x.example", phone=None)] == [other.id]
+
+
+def test_without_replace_changed_email_the_old_address_is_kept(
+    kayako_sandbox: KayakoSandbox, kayako_clock: FakeClock, kayako_sleeps: list[float]
+) -> None:
+    # GIVEN a connection that keeps changed addresses, and a contact in Kayako
+    connector = make_kayako_connector(
+        kayako_sandbox, kayako_clock, kayako_sleeps, replace_changed_email=False
+    )
+    created = connector.create_contact(ADA)
+    # WHEN its email changes
+    connector.update_contact(
+        str(created.id), ADA.model_copy(update={"email": "augusta@x.example"}), frozenset({"email"})
+    )
+    # THEN the new email is primary and the old one is kept, not primary
     emails = kayako_sandbox.store.identities_of(int(str(created.id)), "email")
     assert [(e.value, e.is_primary) for e in emails] == [
         ("augusta@x.example", True),
         ("ada@x.example", False),
     ]
-    assert kayako_sandbox.store.users[int(str(created.id))].custom_fields == {}
+    assert not calls(kayako_sandbox, "DELETE", "identities/emails")
 
 
 def test_update_contact_back_to_an_old_email_promotes_that_identity(
-    connector: KayakoConnector, kayako_sandbox: KayakoSandbox
+    kayako_sandbox: KayakoSandbox, kayako_clock: FakeClock, kayako_sleeps: list[float]
 ) -> None:
     # GIVEN a user whose primary email was changed in the UI, the old one kept
+    connector = make_kayako_connector(
+        kayako_sandbox, kayako_clock, kayako_sleeps, replace_changed_email=False
+    )
     created = connector.create_contact(ADA)
     kayako_sandbox.ui_add_email(int(str(created.id)), "other@x.example")
     # WHEN the contact's email is set back to the old address
@@ -202,6 +240,34 @@ def test_update_contact_back_to_an_old_email_promotes_that_identity(
     assert updated.email == "ada@x.example"
     assert len(kayako_sandbox.store.identities_of(int(str(created.id)), "email")) == 2
     assert not calls(kayako_sandbox, "POST", "identities/emails")
+
+
+def test_update_contact_back_to_an_old_email_replaces_the_current_one(
+    connector: KayakoConnector, kayako_sandbox: KayakoSandbox
+) -> None:
+    # GIVEN a user whose primary email was changed in the UI, the old one kept
+    created = connector.create_contact(ADA)
+    kayako_sandbox.ui_add_email(int(str(created.id)), "other@x.example")
+    # WHEN the contact's email is set back to the old address
+    updated = connector.update_contact(str(created.id), ADA, frozenset({"email"}))
+    # THEN the old identity is promoted (no new one) and the replaced primary is removed
+    assert updated.email == "ada@x.example"
+    emails = kayako_sandbox.store.identities_of(int(str(created.id)), "email")
+    assert [(e.value, e.is_primary) for e in emails] == [("ada@x.example", True)]
+    assert not calls(kayako_sandbox, "POST", "identities/emails")
+
+
+def test_an_unchanged_email_deletes_no_identity(
+    connector: KayakoConnector, kayako_sandbox: KayakoSandbox
+) -> None:
+    # GIVEN a user with a secondary address
+    created = connector.create_contact(ADA)
+    kayako_sandbox.ui_add_email(int(str(created.id)), "old@x.example", primary=False)
+    # WHEN an update names email as changed but the address is already primary
+    connector.update_contact(str(created.id), ADA, frozenset({"email"}))
+    # THEN no identity is touched: secondary addresses stay
+    assert not calls(kayako_sandbox, "DELETE", "identities/emails")
+    assert len(kayako_sandbox.store.identities_of(int(str(created.id)), "email")) == 2
 
 
 def test_update_contact_tags_never_go_in_the_user_body(

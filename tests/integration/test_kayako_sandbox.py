@@ -247,6 +247,32 @@ def test_new_primary_email_identity_demotes_the_old_one(agent: Agent) -> None:
     ]
 
 
+def test_a_secondary_email_identity_can_be_deleted(agent: Agent) -> None:
+    # GIVEN a user whose old address was demoted by a new primary one
+    user = agent.create_user(email="old@x.example")
+    agent.request(
+        "POST",
+        "identities/emails",
+        json={"user_id": user["id"], "email": "new@x.example", "is_primary": True},
+    )
+    old = agent.request("GET", "identities/emails", params={"user_id": user["id"]}).json()["data"][1]
+    # WHEN the old identity is deleted
+    deleted = agent.request("DELETE", f"identities/emails/{old['id']}")
+    # THEN it is gone and the address is free for a lookup
+    found = agent.request("GET", "autocomplete/emails", params={"address": "old@x.example"}).json()
+    assert deleted.status_code == 200
+    assert found["total_count"] == 0
+
+
+def test_the_primary_email_identity_cannot_be_deleted(agent: Agent) -> None:
+    # GIVEN a user with one primary address
+    user = agent.create_user(email="only@x.example")
+    primary = agent.request("GET", "identities/emails", params={"user_id": user["id"]}).json()["data"][0]
+    # WHEN it is deleted / THEN Kayako refuses, and the address stays
+    assert agent.request("DELETE", f"identities/emails/{primary['id']}").status_code == 400
+    assert len(agent.request("GET", "identities/emails", params={"user_id": user["id"]}).json()["data"]) == 1
+
+
 # -- notes and tags ---------------------------------------------------------------------------
 def test_note_crud_and_it_bumps_the_user(agent: Agent, kayako_clock: FakeClock) -> None:
     # GIVEN a user, and time passing

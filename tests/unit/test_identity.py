@@ -70,3 +70,67 @@ def test_external_id_pointing_nowhere_falls_back_to_email() -> None:
     record = target.seed_contact(email="a@x.io")
     match = _find(CanonicalContact(id="g1", email="a@x.io", custom_fields={"external_id": "gone"}), target)
     assert isinstance(match, Matched) and match.record.id == record.id
+
+
+class _KeepsFormerAddresses(FakeConnector):
+    """An app that, like Kayako, still finds a record by an address it used to have."""
+
+    def __init__(self) -> None:
+        super().__init__("app", FakeClock())
+        self.former: dict[str, str] = {}  # former address -> record id
+
+    def find_contacts(self, *, email: str | None, phone: str | None) -> list[CanonicalContact]:
+        current = super().find_contacts(email=email, phone=phone)
+        held = self.former.get(email or "")
+        return current + ([self.contacts[held]] if held else [])
+
+
+def test_a_linked_record_found_by_its_former_email_is_no_claim() -> None:
+    # GIVEN a linked record that moved from a@x.io to b@x.io, the app still knowing the old address
+    target = _KeepsFormerAddresses()
+    moved = target.seed_contact(email="b@x.io")
+    target.former["a@x.io"] = moved.id or ""
+    # WHEN a newcomer with the old address is matched
+    match = _find(CanonicalContact(id="g2", email="a@x.io"), target, frozenset({moved.id or ""}))
+    # THEN nothing claims it: the engine may create a record of its own
+    assert isinstance(match, NoMatch)
+
+
+def test_an_unlinked_record_found_by_its_former_email_still_matches() -> None:
+    # GIVEN an unlinked record the app finds by an address it used to have
+    target = _KeepsFormerAddresses()
+    record = target.seed_contact(email="b@x.io")
+    target.former["a@x.io"] = record.id or ""
+    # WHEN matched by the old address / THEN it is the same person
+    match = _find(CanonicalContact(id="g2", email="a@x.io"), target)
+    assert isinstance(match, Matched) and match.record.id == record.id
+
+
+def test_a_newcomer_with_a_former_address_matches_the_unlinked_holder_of_it() -> None:
+    # GIVEN the old address now held by an unlinked record, and still known on the linked one
+    target = _KeepsFormerAddresses()
+    moved = target.seed_contact(email="b@x.io")
+    holder = target.seed_contact(email="a@x.io")
+    target.former["a@x.io"] = moved.id or ""
+    # WHEN matched / THEN the current holder is the match, not an ambiguity
+    match = _find(CanonicalContact(id="g2", email="A@x.io"), target, frozenset({moved.id or ""}))
+    assert isinstance(match, Matched) and match.record.id == holder.id
+
+
+def test_a_linked_record_that_still_holds_the_email_is_a_claim() -> None:
+    # GIVEN a linked record whose current address is the one looked up
+    target = _KeepsFormerAddresses()
+    record = target.seed_contact(email="a@x.io")
+    # WHEN matched / THEN it is still ambiguous (two people, one address)
+    match = _find(CanonicalContact(id="g2", email="a@x.io"), target, frozenset({record.id or ""}))
+    assert isinstance(match, Ambiguous)
+
+
+def test_a_linked_record_with_no_known_email_keeps_its_claim() -> None:
+    # GIVEN a linked record found by the address but exposing no current email
+    target = _KeepsFormerAddresses()
+    record = target.seed_contact(phone="+15550001111")
+    target.former["a@x.io"] = record.id or ""
+    # WHEN matched / THEN no proof it moved on: ambiguous
+    match = _find(CanonicalContact(id="g2", email="a@x.io"), target, frozenset({record.id or ""}))
+    assert isinstance(match, Ambiguous)

@@ -1,22 +1,33 @@
 """Operator CLI for app connections.
 
-    python -m ghlsync.connections_cli create --location LOC --app kayako --base-url URL \\
-        --email agent@example.com [--policy ghl_wins|app_wins|lww] \\
-        [--delete-policy delete|tag|ignore] [--skew-seconds 5] [--map-file mapping.json]
+    python -m ghlsync.connections_cli create --location LOC --app APP \\
+        [--setting KEY=VALUE ...] [--base-url URL] [--email LOGIN] [--api-url URL] \\
+        [--policy ghl_wins|app_wins|lww] [--delete-policy delete|tag|ignore] \\
+        [--skew-seconds 5] [--map-file mapping.json]
+    python -m ghlsync.connections_cli check CONNECTION_ID
     python -m ghlsync.connections_cli list [--location LOC]
     python -m ghlsync.connections_cli show CONNECTION_ID
     python -m ghlsync.connections_cli disable CONNECTION_ID
 
-`create` writes the app credentials and a freshly generated webhook token to Secrets Manager
-(`<CONNECTION_SECRET_PREFIX><connectionId>`) first, then the connection row to DynamoDB, and prints
-the connection id, its webhook path and the token (the operator pastes them into the app's
-automation settings; they are printed once and never logged or stored in the table).
-The app password is read from $APP_PASSWORD, or asked for at the terminal: never from the command
-line, where it would land in shell history and the process list.
+`create` asks for exactly the credentials the app's spec declares. Each credential field FIELD is
+read from the environment variable APP_<FIELD> (upper case: APP_EMAIL, APP_PASSWORD, ...) or, in
+a terminal, asked for (secret fields without echo); never from the command line, where it would
+land in shell history and the process list. `--email` is kept as a shorthand for APP_EMAIL (a
+login name is not a secret). Credentials the app is given rather than gives (e.g. Kayako's
+webhook token) are generated. The app's non-secret settings come from `--setting KEY=VALUE`
+(repeatable; `--base-url URL` is `--setting base_url=URL`) over the map file's `app` object.
+Both are validated by the app's models; a problem is printed as `field: message`, never with the
+value. The secret is stored first (`<CONNECTION_SECRET_PREFIX><connectionId>` in Secrets
+Manager), then the connection row; the generated secrets and the URLs to configure in the app are
+printed once (`--api-url`, or an `<ApiUrl>` placeholder) and never logged or stored in the table.
 
-The mapping file is a JSON object with any of: `ghl_custom_fields` (GHL field id -> canonical key),
+`check` makes read-only calls against the app through the connection's connector (auth, one
+change listing, one lookup, one read, the webhook secret) and prints one verdict per capability;
+the exit status is 1 when a check failed (auth first among them), 0 otherwise.
+
+The map file is a JSON object with any of: `ghl_custom_fields` (GHL field id -> canonical key),
 `ghl_users` (GHL user id -> canonical assignee), `external_id_field`, `default_country_code`, and
-`app` (the app's own mapping settings, e.g. Kayako's `custom_field_map`, `assignee_map`).
+`app` (the app's own settings, e.g. Kayako's `custom_field_map`, `assignee_map`).
 Reads SYNC_TABLE_NAME and CONNECTION_SECRET_PREFIX (and the usual AWS variables) from the env.
 """
 
@@ -26,12 +37,16 @@ import json
 import os
 import secrets
 import sys
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from pydantic import ValidationError
+import httpx
+from pydantic import BaseModel, ValidationError
 
-from ghlsync.apps.registry import CONNECTORS, UnknownApp, validate_app_config
+from ghlsync.apps.registry import UnknownApp, app_names, connector_for, spec_for
+from ghlsync.apps.spec import ConnectorSpec
 from ghlsync.store.connections import (
     ConflictPolicy,
     Connection,
@@ -44,14 +59,24 @@ from ghlsync.store.connections import (
     new_connection_id,
 )
 
-APP_PASSWORD_ENV = "APP_PASSWORD"
+CREDENTIAL_ENV_PREFIX = "APP_"
+API_URL_PLACEHOLDER = "<ApiUrl>"
+CHECK_WINDOW = timedelta(hours=1)
+CHECK_TIMEOUT_S = 10.0
 MAP_FILE_KEYS = frozenset(
     {"ghl_custom_fields", "ghl_users", "external_id_field", "default_country_code", "app"}
 )
+# Prompt for one credential field: (label, secret) -> the typed value ("" when none).
+Prompt = Callable[[str, bool], str]
 
 
 class CliError(Exception):
-    """A user mistake: printed as one line, exit status 2."""
+    """A user mistake: printed as one line (or one line per problem), exit status 2."""
+
+
+def credential_env(field: str) -> str:
+    """The environment variable a credential field is read from: APP_<FIELD>."""
+    return CREDENTIAL_ENV_PREFIX + field.upper()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,9 +87,15 @@ def _parser() -> argparse.ArgumentParser:
 
     create = commands.add_parser("create", help="connect a GHL location to an app account")
     create.add_argument("--location", required=True)
-    create.add_argument("--app", required=True, choices=sorted(CONNECTORS))
-    create.add_argument("--base-url", required=True, help="the app's API base URL")
-    create.add_argument("--email", required=True, help="the app login (a dedicated agent)")
+    create.add_argument("--app", required=True, choices=app_names())
+    create.add_argument(
+        "--setting", action="append", default=[], metavar="KEY=VALUE", help="a non-secret app setting"
+    )
+    create.add_argument("--base-url", help="the app's API base URL (same as --setting base_url=URL)")
+    create.add_argument("--email", help="the app login, when the app asks for one (same as $APP_EMAIL)")
+    create.add_argument(
+        "--api-url", default=API_URL_PLACEHOLDER, help="the stack's API URL, for the printed URLs"
+    )
     create.add_argument(
         "--policy", choices=[p.value for p in ConflictPolicy], default=ConflictPolicy.LWW.value
     )
@@ -74,6 +105,8 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--skew-seconds", type=float, default=5.0)
     create.add_argument("--map-file", type=Path)
 
+    check = commands.add_parser("check", help="read-only test calls against the app, one verdict each")
+    check.add_argument("connection_id")
     listing = commands.add_parser("list", help="list connections")
     listing.add_argument("--location")
     show = commands.add_parser("show", help="show one connection (no secrets)")
@@ -95,25 +128,88 @@ def _read_map_file(path: Path | None) -> dict[str, Any]:
     unknown = set(mapping) - MAP_FILE_KEYS
     if unknown:
         raise CliError(f"unknown map file keys: {', '.join(sorted(unknown))}")
+    if not isinstance(mapping.get("app", {}), dict):
+        raise CliError("the map file's `app` must be a JSON object")
     return mapping
 
 
-def _app_password() -> str:
-    password = os.environ.get(APP_PASSWORD_ENV) or (
-        getpass.getpass("app password: ") if sys.stdin.isatty() else ""
+def _app_settings(args: argparse.Namespace, from_map_file: Mapping[str, Any]) -> dict[str, Any]:
+    """The map file's `app` object, overridden by --setting KEY=VALUE, then --base-url.
+    Values stay strings: the app's settings model converts them (`3`, `true`) to its types."""
+    settings = dict(from_map_file)
+    for item in args.setting:
+        key, separator, value = item.partition("=")
+        if not separator or not key.strip():
+            raise CliError(f"--setting takes KEY=VALUE, not {item!r}")
+        settings[key.strip()] = value
+    if args.base_url is not None:
+        settings["base_url"] = args.base_url
+    return settings
+
+
+def _terminal_prompt(label: str, secret: bool) -> str:
+    if not sys.stdin.isatty():
+        return ""
+    return getpass.getpass(f"{label}: ") if secret else input(f"{label}: ")
+
+
+def _credentials(spec: ConnectorSpec, flags: Mapping[str, str | None], prompt: Prompt) -> dict[str, str]:
+    """Every credential the spec asks of the operator (flag for non-secret ones, else
+    $APP_<FIELD>, else the prompt), plus freshly generated values for the generated ones."""
+    unasked = sorted(
+        name for name, value in flags.items() if value is not None and name not in spec.asked_credentials
     )
-    if not password:
-        raise CliError(f"set ${APP_PASSWORD_ENV} (or run in a terminal to be asked for it)")
-    return password
+    if unasked:
+        raise CliError(f"{spec.name} asks for no {', '.join(unasked)}")
+    values: dict[str, str] = {}
+    missing: list[str] = []
+    for field in spec.asked_credentials:
+        secret = field in spec.secret_credentials
+        value = (None if secret else flags.get(field)) or os.environ.get(credential_env(field))
+        value = value or prompt(f"{spec.name} {field}", secret)
+        if value:
+            values[field] = value
+        else:
+            missing.append("$" + credential_env(field))
+    if missing:
+        raise CliError(f"set {', '.join(missing)} (or run in a terminal to be asked)")
+    for field in sorted(spec.generated_credentials):
+        values[field] = secrets.token_urlsafe(24)
+    return values
 
 
-def create(args: argparse.Namespace, store: ConnectionStore, vault: ConnectionSecrets, out: TextIO) -> None:
-    mapping = _read_map_file(args.map_file)
-    app_settings = {**mapping.pop("app", {}), "base_url": args.base_url}
-    token = secrets.token_urlsafe(24)
-    credentials = {"email": args.email, "password": _app_password(), "webhook_token": token}
+def _problems(part: str, error: ValidationError) -> list[str]:
+    """`part.field: message` per problem; the offending values are never shown (may be secrets)."""
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False, include_context=False):
+        where = ".".join(str(step) for step in problem["loc"])
+        lines.append(f"{part}.{where}: {problem['msg']}" if where else f"{part}: {problem['msg']}")
+    return lines
+
+
+def _validated(part: str, validate: Callable[[], BaseModel | None], problems: list[str]) -> None:
     try:
-        validate_app_config(args.app, app_settings, credentials)
+        validate()
+    except ValidationError as error:
+        problems.extend(_problems(part, error))
+
+
+def create(
+    args: argparse.Namespace,
+    store: ConnectionStore,
+    vault: ConnectionSecrets,
+    out: TextIO,
+    prompt: Prompt = _terminal_prompt,
+) -> None:
+    spec = spec_for(args.app)
+    mapping = _read_map_file(args.map_file)
+    app_settings = _app_settings(args, mapping.pop("app", {}))
+    problems: list[str] = []
+    _validated("settings", lambda: spec.validate_settings(app_settings), problems)
+    credentials = _credentials(spec, {"email": args.email}, prompt)
+    _validated("credentials", lambda: spec.validate_credentials(credentials), problems)
+    connection: Connection | None = None
+    try:
         settings = ConnectionSettings(
             conflict_policy=ConflictPolicy(args.policy),
             delete_policy=DeletePolicy(args.delete_policy),
@@ -124,17 +220,63 @@ def create(args: argparse.Namespace, store: ConnectionStore, vault: ConnectionSe
         connection = Connection(
             connection_id=new_connection_id(), location_id=args.location, app=args.app, settings=settings
         )
-    except (ValidationError, UnknownApp) as error:
-        raise CliError(f"invalid connection: {error}") from error
+    except ValidationError as error:
+        problems.extend(_problems("connection", error))
+    if problems or connection is None:
+        raise CliError("invalid connection:\n  " + "\n  ".join(problems))
     # Secret first: a connection row must never point at credentials that were not stored.
     vault.put(connection.connection_id, credentials)
     store.put(connection)
-    out.write(
-        f"connection_id: {connection.connection_id}\n"
-        f"webhook_path:  {connection.webhook_path}\n"
-        f"webhook_token: {token}\n"
-        "Point the app's automation endpoint at <ApiUrl><webhook_path>?token=<webhook_token>\n"
+    _print_setup(spec, connection, credentials, args.api_url, out)
+
+
+def _print_setup(
+    spec: ConnectorSpec, connection: Connection, credentials: Mapping[str, str], api_url: str, out: TextIO
+) -> None:
+    connection_id = connection.connection_id
+    out.write(f"connection_id: {connection_id}\n")
+    for field in sorted(spec.generated_credentials):
+        out.write(f"{field}: {credentials[field]}\n")
+    for kind, routes in (("webhook", spec.webhooks), ("lookup", spec.lookups)):
+        for route in routes:
+            secret = credentials.get(route.secret_field) if route.secret_field else None
+            out.write(f"{kind}_path:  {route.path_for(connection_id)}\n")
+            out.write(f"{kind}_url:   {route.method} {route.url_for(api_url, connection_id, secret)}\n")
+            if route.header and secret is not None and not route.query_param:
+                out.write(f"  with header {route.header}: <{route.secret_field}>\n")
+            out.write(f"  ({route.purpose})\n")
+    if spec.setup:
+        out.write(f"Configure {spec.name}:\n")
+        out.writelines(f"  {line}\n" for line in spec.setup.splitlines())
+
+
+def check(
+    connection_id: str,
+    store: ConnectionStore,
+    vault: ConnectionSecrets,
+    http: httpx.Client,
+    out: TextIO,
+    now: Callable[[], datetime],
+) -> int:
+    from ghlsync.connection_check import check_connection  # only this command needs it
+
+    connection = store.get(connection_id)
+    if connection is None:
+        raise CliError(f"no connection {connection_id}")
+    spec = spec_for(connection.app)
+    credentials = vault.credentials(connection_id)
+    try:
+        connector = connector_for(connection, http=http, secrets=vault)
+    except ValidationError as error:
+        raise CliError(
+            "stored connection is invalid:\n  " + "\n  ".join(_problems(connection.app, error))
+        ) from error
+    verdicts = check_connection(
+        connector, spec, credentials, connection_id=connection_id, since=now() - CHECK_WINDOW
     )
+    out.write(f"{connection_id} ({connection.app}, location {connection.location_id})\n")
+    out.writelines(f"  {verdict.line()}\n" for verdict in verdicts)
+    return 1 if any(verdict.ok is False for verdict in verdicts) else 0
 
 
 def _summary(connection: Connection) -> str:
@@ -148,7 +290,9 @@ def main(
     *,
     store: ConnectionStore | None = None,
     vault: ConnectionSecrets | None = None,
+    http: httpx.Client | None = None,
     out: TextIO = sys.stdout,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> int:
     args = _parser().parse_args(argv)
     if store is None or vault is None:
@@ -160,6 +304,11 @@ def main(
     try:
         if args.command == "create":
             create(args, store, vault, out)
+        elif args.command == "check":
+            if http is not None:
+                return check(args.connection_id, store, vault, http, out, now)
+            with httpx.Client(timeout=CHECK_TIMEOUT_S) as client:
+                return check(args.connection_id, store, vault, client, out, now)
         elif args.command == "list":
             found = store.for_location(args.location) if args.location else list(store.all())
             for connection in found:
@@ -172,7 +321,7 @@ def main(
         else:
             store.set_status(args.connection_id, ConnectionStatus.DISABLED)
             out.write(f"disabled {args.connection_id}\n")
-    except (CliError, ConnectionNotFound) as error:
+    except (CliError, ConnectionNotFound, UnknownApp) as error:
         sys.stderr.write(f"error: {error}\n")
         return 2
     return 0

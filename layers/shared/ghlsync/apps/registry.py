@@ -1,34 +1,28 @@
 """Which connector serves a connection: `connector_for(connection, *, http, secrets)`.
 
-The connection's `app` picks the connector; its non-secret settings (`settings.app`) configure it
-and its credentials come from `secrets` (Secrets Manager in production, via
+Every app is one `ConnectorSpec` exported as `SPEC` by its package (`ghlsync.apps.<app>`).
+The registry knows only the package names and imports a package the first time a connection of
+that app needs it, so a Lambda that serves Kayako never loads another app's code (cold start).
+
+The connection's `app` picks the spec; its non-secret settings (`settings.app`) configure the
+connector and its credentials come from `secrets` (Secrets Manager in production, via
 `ghlsync.store.connections.ConnectionSecrets`). This module only needs the shape of a connection
 and of a credential source, not the stores, so apps/ keeps depending on nothing above it.
 """
 
+import importlib
 import time
 from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any, Protocol
 
 import httpx
 
 from ghlsync.apps.base import Connector
+from ghlsync.apps.spec import ConnectionShape, ConnectorSpec
 
-
-class _Settings(Protocol):
-    @property
-    def app(self) -> Mapping[str, Any]: ...
-
-
-class ConnectionSpec(Protocol):
-    @property
-    def connection_id(self) -> str: ...
-    @property
-    def location_id(self) -> str: ...
-    @property
-    def app(self) -> str: ...
-    @property
-    def settings(self) -> _Settings: ...
+# app name -> the package that exports its SPEC. Adding an app is one line here.
+APP_PACKAGES: Mapping[str, str] = {"kayako": "ghlsync.apps.kayako"}
 
 
 class CredentialSource(Protocol):
@@ -37,53 +31,42 @@ class CredentialSource(Protocol):
 
 class UnknownApp(LookupError):
     def __init__(self, app: str) -> None:
-        super().__init__(f"no connector for app {app!r}; known: {', '.join(sorted(CONNECTORS))}")
+        super().__init__(f"no connector for app {app!r}; known: {', '.join(app_names())}")
         self.app = app
 
 
-def _kayako(
-    connection: ConnectionSpec,
-    http: httpx.Client,
-    secrets: CredentialSource,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-) -> Connector:
-    from ghlsync.apps.kayako import KayakoConnector, KayakoCredentials, KayakoSettings
-
-    return KayakoConnector(
-        http,
-        KayakoSettings.model_validate(dict(connection.settings.app)),
-        secret=KayakoCredentials.model_validate(secrets.credentials(connection.connection_id)),
-        location_id=connection.location_id,
-        connection_id=connection.connection_id,
-        sleep=sleep,
-        clock=clock,
-    )
+def app_names() -> tuple[str, ...]:
+    """Every app a connection may name, sorted."""
+    return tuple(sorted(APP_PACKAGES))
 
 
-CONNECTORS: dict[str, Callable[..., Connector]] = {"kayako": _kayako}
+@cache
+def spec_for(app: str) -> ConnectorSpec:
+    """The app's spec, importing its package on first use; UnknownApp for any other name."""
+    package = APP_PACKAGES.get(app)
+    if package is None:
+        raise UnknownApp(app)
+    spec = importlib.import_module(package).SPEC
+    if not isinstance(spec, ConnectorSpec) or spec.name != app:
+        raise TypeError(f"{package}.SPEC must be the ConnectorSpec named {app!r}")
+    return spec
 
 
 def validate_app_config(app: str, settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:
     """Raise ValueError (pydantic's ValidationError) unless the app's connector accepts both."""
-    if app not in CONNECTORS:
-        raise UnknownApp(app)
-    if app == "kayako":
-        from ghlsync.apps.kayako import KayakoCredentials, KayakoSettings
-
-        KayakoSettings.model_validate(dict(settings))
-        KayakoCredentials.model_validate(dict(credentials))
+    spec = spec_for(app)
+    spec.validate_settings(settings)
+    spec.validate_credentials(credentials)
 
 
 def connector_for(
-    connection: ConnectionSpec,
+    connection: ConnectionShape,
     *,
     http: httpx.Client,
     secrets: CredentialSource,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> Connector:
-    build = CONNECTORS.get(connection.app)
-    if build is None:
-        raise UnknownApp(connection.app)
-    return build(connection, http, secrets, sleep, clock)
+    spec = spec_for(connection.app)
+    credentials = spec.validate_credentials(secrets.credentials(connection.connection_id))
+    return spec.build(connection, http, credentials, sleep, clock)

@@ -6,6 +6,12 @@ taken when every step that finds something agrees: email saying A and phone sayi
 sharing an email, or a candidate already linked to a different record are all `Ambiguous`, recorded
 as a conflict and never merged. Nothing here creates anything: the engine creates only after
 `find_match` returned `NoMatch`.
+
+A former address is not a claim: apps such as Kayako keep every address a person ever had, so a
+lookup can find a record by an email (or phone) that is no longer its own. Such a record, when it
+is already linked to someone else, moved on from that address: it is left out of the candidates
+rather than blocking the newcomer forever. An unlinked record found by a former address still
+matches (it is the same person writing from an old address).
 """
 
 import re
@@ -97,6 +103,12 @@ def find_match(
     phone = normalize_phone(source.phone, default_country_code)
     by_email = _distinct(target.find_contacts(email=email, phone=None)) if email else {}
     by_phone = _distinct(target.find_contacts(email=None, phone=phone)) if phone else {}
+    by_email = _without_former_holders(
+        by_email, email, lambda record: normalize_email(record.email), linked_to_other
+    )
+    by_phone = _without_former_holders(
+        by_phone, phone, lambda record: normalize_phone(record.phone, default_country_code), linked_to_other
+    )
 
     if len(by_email) > 1:
         return Ambiguous(f"email matches {len(by_email)} records: {', '.join(sorted(by_email))}")
@@ -117,3 +129,23 @@ def find_match(
 
 def _distinct(records: list[CanonicalContact]) -> dict[str, CanonicalContact]:
     return {record.id: record for record in records if record.id}
+
+
+def _without_former_holders(
+    found: dict[str, CanonicalContact],
+    wanted: str | None,
+    current_of: Callable[[CanonicalContact], str | None],
+    linked_to_other: Callable[[str], bool],
+) -> dict[str, CanonicalContact]:
+    """`found` minus the records that were found by a value they no longer hold (their current one,
+    normalised, is another) and that are linked to another record. A record whose current value is
+    unknown keeps its claim: only a known different value proves the address moved on."""
+    return {
+        record_id: record
+        for record_id, record in found.items()
+        if not (_moved_on(current_of(record), wanted) and linked_to_other(record_id))
+    }
+
+
+def _moved_on(current: str | None, wanted: str | None) -> bool:
+    return current is not None and wanted is not None and current != wanted

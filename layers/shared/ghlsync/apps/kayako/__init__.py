@@ -12,8 +12,10 @@ from ghlsync.apps.kayako.errors import (
     KayakoValidationError,
 )
 from ghlsync.apps.kayako.settings import KayakoCredentials, KayakoSettings
+from ghlsync.apps.kayako.spec import SPEC
 
 __all__ = [
+    "SPEC",
     "KayakoAuthError",
     "KayakoConflict",
     "KayakoConnector",

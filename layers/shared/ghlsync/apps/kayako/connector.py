@@ -11,6 +11,7 @@ sandbox/kayako/automations.py. Sweeps list users and cases by `updated_at`.
 
 import hashlib
 import hmac
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -69,6 +70,28 @@ def _kayako_id(value: str) -> int:
     return int(value)
 
 
+class RecentReads:
+    """The last `size` user reads (record, ETag, tags), oldest dropped first; `take` removes."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._reads: OrderedDict[int, tuple[KayakoUser, str | None, list[str]]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._reads)
+
+    def put(self, user_id: int, read: tuple[KayakoUser, str | None, list[str]]) -> None:
+        if self._size == 0:
+            return
+        self._reads[user_id] = read
+        self._reads.move_to_end(user_id)
+        while len(self._reads) > self._size:
+            self._reads.popitem(last=False)
+
+    def take(self, user_id: int) -> tuple[KayakoUser, str | None, list[str]] | None:
+        return self._reads.pop(user_id, None)
+
+
 def _tags_param(tags: frozenset[str]) -> str:
     bad = sorted(t for t in tags if "," in t)
     if bad:
@@ -99,10 +122,11 @@ class KayakoConnector:
         self._webhook_token = secret.webhook_token
         self._location_id = location_id
         self._connection_id = connection_id
-        # The last read of each user (record, ETag, tags), consumed by the next update of that user:
+        # The last reads of users (record, ETag, tags), consumed by the next update of that user:
         # the engine always reads before it writes, so the update needs no second GET for its
         # If-Match. A read that went stale meanwhile fails the update with 412 (retried, re-read).
-        self._last_read: dict[int, tuple[KayakoUser, str | None, list[str]]] = {}
+        # Bounded: a warm container reads many users and must not keep them all.
+        self._last_read = RecentReads(settings.read_cache_size)
 
     # -- contacts ---------------------------------------------------------------------------
     def _read_user(self, user_id: int) -> tuple[KayakoUser, str | None]:
@@ -118,7 +142,7 @@ class KayakoConnector:
         except KayakoNotFound:
             return None
         tags = self._tags(user.id)
-        self._last_read[user.id] = (user, etag, tags)
+        self._last_read.put(user.id, (user, etag, tags))
         return user_to_contact(user, tags, self._settings)
 
     def find_contacts(self, *, email: str | None, phone: str | None) -> list[CanonicalContact]:
@@ -143,7 +167,7 @@ class KayakoConnector:
         self, contact_id: str, contact: CanonicalContact, changed: frozenset[str]
     ) -> CanonicalContact:
         user_id = _kayako_id(contact_id)
-        last_read = self._last_read.pop(user_id, None)
+        last_read = self._last_read.take(user_id)
         if last_read is None:
             user, etag = self._read_user(user_id)
             tags = self._tags(user_id)
@@ -170,23 +194,35 @@ class KayakoConnector:
 
     def _make_primary(self, kind: str, user: KayakoUser, value: str) -> bool:
         """Email and phone are identities: reuse the user's identity or add one, as primary.
-        The old identity stays (Kayako keeps every address a customer wrote from).
+        Other identities stay (Kayako keeps every address a customer wrote from), except that with
+        `replace_changed_email` the former primary email is deleted once the new one is primary:
+        the contact's address changed, and the old one must be free for whoever has it now.
         Says whether anything was written."""
         identities = (
             [(e.id, e.email, e.is_primary) for e in user.email_identities()]
             if kind == "email"
             else [(p.id, p.number, p.is_primary) for p in user.phone_identities()]
         )
+        former_primaries = [
+            identity_id
+            for identity_id, current, is_primary in identities
+            if is_primary and current.lower() != value.lower()
+        ]
         for identity_id, current, is_primary in identities:
             if current.lower() == value.lower():
                 if is_primary:
                     return False
                 self._api.call("PUT", f"identities/{kind}s/{identity_id}", body={"is_primary": True})
-                return True
-        field = "email" if kind == "email" else "number"
-        self._api.call(
-            "POST", f"identities/{kind}s", body={"user_id": user.id, field: value, "is_primary": True}
-        )
+                break
+        else:
+            field = "email" if kind == "email" else "number"
+            self._api.call(
+                "POST", f"identities/{kind}s", body={"user_id": user.id, field: value, "is_primary": True}
+            )
+        if kind == "email" and self._settings.replace_changed_email:
+            for identity_id in former_primaries:
+                # Only a non-primary identity can be removed, hence after the promotion above.
+                self._delete(f"identities/emails/{identity_id}")
         return True
 
     def delete_contact(self, contact_id: str) -> None:

@@ -22,6 +22,16 @@ class KayakoSettings(KayakoMappingConfig):
     # Total time one call may spend sleeping between attempts (keeps Lambda inside its timeout).
     max_total_wait_s: float = Field(default=45.0, ge=0)
     page_size: int = Field(default=100, ge=1, le=100)
+    # When GHL changes a contact's e-mail, delete the user's former primary address after making
+    # the new one primary, so the old address is free for someone else. Kayako's public API
+    # reference does not list DELETE identities/emails/:id; Kayako's own agent app calls it and
+    # its help centre documents removing a non-primary address. False keeps the old address as a
+    # secondary identity (Kayako's default behaviour); another user can then not take it.
+    replace_changed_email: bool = True
+    # Users whose last read (record, ETag, tags) is kept for the update that follows it. The
+    # engine reads a user and then writes it, so one is the hot case; the bound keeps a warm
+    # Lambda's memory flat however many users it has read.
+    read_cache_size: int = Field(default=32, ge=0, le=1024)
 
     @model_validator(mode="after")
     def _has_location(self) -> Self:

@@ -1,0 +1,204 @@
+"""`connections_cli check`: read-only calls against an app, one verdict per capability.
+
+The test calls an operator makes before going live, through the connection's own connector:
+the first read proves the credentials (auth), one change listing (the last hour, first item
+only), one lookup of an address nobody has, one read of the record the listing returned, and the
+connector's webhook check fed the stored secret the way the app will present it. Nothing is
+written. Each verdict is `ok`, `failed: reason` or `not declared`; a capability that is declared
+but had nothing to exercise says so.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from pydantic import SecretStr
+
+from ghlsync.apps.base import Capabilities, Connector, InboundRequest
+from ghlsync.apps.spec import ConnectorSpec, InboundRoute
+from ghlsync.core.entities import EntityKind
+from ghlsync.core.errors import ConnectorError, WebhookRejected, redact
+from ghlsync.core.events import ChangeEvent
+
+# An address no real person has (RFC 2606 `.invalid`): a lookup of it must find nothing.
+PROBE_EMAIL = "ghlsync-check@example.invalid"
+_ENTITIES = (EntityKind.CONTACT, EntityKind.TASK, EntityKind.NOTE)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    capability: str
+    ok: bool | None  # None: not declared, or declared with nothing to exercise
+    detail: str = ""
+
+    def line(self) -> str:
+        outcome = "ok" if self.ok else ("failed" if self.ok is False else "")
+        text = ": ".join(part for part in (outcome, self.detail) if part)
+        return f"{self.capability:<14} {text}"
+
+
+@dataclass(frozen=True)
+class _Declared:
+    """The parts of a connector's capabilities the check reads (one place to follow their shape)."""
+
+    entities: frozenset[EntityKind]
+    change_listing: bool
+    webhooks: bool
+    tags: bool
+
+
+def _declared(capabilities: Capabilities) -> _Declared:
+    return _Declared(
+        entities=frozenset(capabilities.entities),
+        change_listing=capabilities.change_listing,
+        webhooks=capabilities.webhooks,
+        tags=capabilities.tags,
+    )
+
+
+def check_connection(
+    connector: Connector,
+    spec: ConnectorSpec,
+    credentials: Mapping[str, Any],
+    *,
+    connection_id: str,
+    since: datetime,
+) -> list[Verdict]:
+    """Verdicts in a fixed order; when the first call fails, auth failed and nothing else runs."""
+    declared = _declared(connector.capabilities)
+    secrets = [str(v.get_secret_value() if isinstance(v, SecretStr) else v) for v in credentials.values()]
+    reason = _reason(secrets)
+
+    def first_change() -> ChangeEvent | None:
+        return next(islice(connector.list_changes(since), 1), None)
+
+    def probe() -> int:
+        return len(connector.find_contacts(email=PROBE_EMAIL, phone=None))
+
+    listed: ChangeEvent | None = None
+    found: int | None = None
+    try:
+        if declared.change_listing:
+            listed = first_change()
+        elif EntityKind.CONTACT in declared.entities:
+            found = probe()
+    except ConnectorError as error:
+        return [Verdict("auth", False, reason(error))]
+    verdicts = [Verdict("auth", True)]
+
+    if declared.change_listing:
+        what = "nothing" if listed is None else f"first: {listed.entity.value} {listed.entity_id}"
+        verdicts.append(Verdict("list changes", True, f"since {since.isoformat()}, {what}"))
+    else:
+        verdicts.append(Verdict("list changes", None, "not declared"))
+
+    if EntityKind.CONTACT in declared.entities:
+        verdicts.append(
+            _attempt("find contact", lambda: _found(found if found is not None else probe()), reason)
+        )
+    for entity in _ENTITIES:
+        verdicts.append(_read_verdict(connector, entity, declared, listed, reason))
+    verdicts.append(_tags_verdict(declared, listed))
+    verdicts.append(_webhook_verdict(connector, spec, credentials, declared, connection_id))
+    return verdicts
+
+
+def _reason(secrets: list[str]) -> Callable[[Exception], str]:
+    def reason(error: Exception) -> str:
+        return redact(f"{type(error).__name__}: {error}", *secrets)
+
+    return reason
+
+
+def _attempt(capability: str, call: Callable[[], str], reason: Callable[[Exception], str]) -> Verdict:
+    try:
+        return Verdict(capability, True, call())
+    except ConnectorError as error:
+        return Verdict(capability, False, reason(error))
+
+
+def _found(count: int) -> str:
+    if count:
+        return f"{count} record(s) hold {PROBE_EMAIL}, which nobody should"
+    return f"no record holds {PROBE_EMAIL}, as expected"
+
+
+def _read_verdict(
+    connector: Connector,
+    entity: EntityKind,
+    declared: _Declared,
+    listed: ChangeEvent | None,
+    reason: Callable[[Exception], str],
+) -> Verdict:
+    capability = f"read {entity.value}"
+    if entity not in declared.entities:
+        return Verdict(capability, None, "not declared")
+    if listed is None or listed.entity is not entity:
+        return Verdict(capability, None, f"declared; no recent {entity.value} to read")
+    record_id, parent_id = listed.entity_id, listed.parent_id or ""
+
+    def read() -> str:
+        if entity is EntityKind.CONTACT:
+            record: object = connector.get_contact(record_id)
+        elif entity is EntityKind.TASK:
+            record = connector.get_task(parent_id, record_id)
+        else:
+            record = connector.get_note(parent_id, record_id)
+        if record is None:
+            raise _Unreadable(f"the listed {entity.value} {record_id} reads as missing")
+        return f"{entity.value} {record_id}"
+
+    try:
+        return Verdict(capability, True, read())
+    except (ConnectorError, _Unreadable) as error:
+        return Verdict(capability, False, reason(error))
+
+
+class _Unreadable(Exception):
+    """A record the listing just returned could not be read back."""
+
+
+def _tags_verdict(declared: _Declared, listed: ChangeEvent | None) -> Verdict:
+    if not declared.tags:
+        return Verdict("tags", None, "not declared")
+    if listed is not None and listed.entity is EntityKind.CONTACT:
+        return Verdict("tags", True, "read with the contact")
+    return Verdict("tags", None, "declared; read with a contact, none read")
+
+
+def _webhook_verdict(
+    connector: Connector,
+    spec: ConnectorSpec,
+    credentials: Mapping[str, Any],
+    declared: _Declared,
+    connection_id: str,
+) -> Verdict:
+    if not declared.webhooks or not spec.webhooks:
+        return Verdict("webhooks", None, "not declared")
+    shared = [route for route in spec.webhooks if route.secret_field]
+    if not shared:
+        return Verdict("webhooks", None, "declared; signed by the app, not checkable from here")
+    for route in shared:
+        try:
+            connector.verify_webhook(_as_the_app_sends_it(route, credentials, connection_id))
+        except WebhookRejected as error:
+            return Verdict("webhooks", False, f"{route.path_for(connection_id)}: {error}")
+    paths = ", ".join(route.path_for(connection_id) for route in shared)
+    return Verdict("webhooks", True, f"{paths} accept(s) the stored secret")
+
+
+def _as_the_app_sends_it(
+    route: InboundRoute, credentials: Mapping[str, Any], connection_id: str
+) -> InboundRequest:
+    """An empty request carrying the route's shared secret where the app puts it."""
+    value = credentials.get(route.secret_field) if route.secret_field else None
+    secret = (
+        value.get_secret_value() if isinstance(value, SecretStr) else (None if value is None else str(value))
+    )
+    query = {route.query_param: secret} if secret is not None and route.query_param else {}
+    headers = {route.header.lower(): secret} if secret is not None and route.header and not query else {}
+    return InboundRequest(
+        body=b"{}", headers=headers, query=query, path_params={"connectionId": connection_id}
+    )
