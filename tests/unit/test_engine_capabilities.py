@@ -125,3 +125,20 @@ def test_a_full_name_side_is_merged_on_the_joined_name(h: Harness) -> None:
     contact = h.ghl.contacts[ghl_id]
     assert (contact.first_name, contact.last_name) == ("Mary Ann", "Smyth")
     assert h.app.writes() == []
+
+
+def test_a_full_name_changed_on_both_sides_at_once_is_one_conflict_that_keeps_the_hub_name(
+    h: Harness,
+) -> None:
+    # GIVEN a full-name app linked by email with GHL `Mary Ann` / `Smith`
+    h.app.capabilities = replace(h.app.capabilities, coupled_fields=(frozenset({"first_name", "last_name"}),))
+    h.app.seed_contact(first_name="Mary", last_name="Ann Smith", email="ada@example.com")
+    ghl_id, app_id = linked_pair(h, first_name="Mary Ann", last_name="Smith")
+    # WHEN both sides change the name within the skew window
+    h.ghl.edit_contact(ghl_id, last_name="Smithe")
+    h.app.edit_contact(app_id, last_name="Ann Smyth")
+    outcome = h.engine.handle(h.app_event(CONTACT, UPSERT, app_id))
+    # THEN it is a conflict on the name, and the app gets GHL's full name
+    assert outcome.decision is Decision.CONFLICT and "first_name, last_name" in outcome.reason
+    app_contact = h.app.contacts[app_id]
+    assert (app_contact.first_name, app_contact.last_name) == ("Mary", "Ann Smithe")

@@ -69,8 +69,9 @@ from ghlsync.sync.shadows import latest
 GHL_FEED = "ghl#contact"
 APP_FEED = "app"
 DELETES_CURSOR = "deletes"
-# The order the delete check walks the link kinds in, wrapping around.
-DELETE_KINDS = (EntityKind.CONTACT, EntityKind.TASK, EntityKind.NOTE)
+# The order the delete check walks the link kinds in, wrapping around: every kind the dispatch
+# table reaches (contacts, tasks, notes).
+DELETE_KINDS = tuple(RECORD_OPS)
 MAX_ERROR_CHARS = 300
 
 

@@ -125,12 +125,18 @@ class Inbound:
     feed: ChangeFeed | None = None
 
 
+class Lookup(StrEnum):
+    """Synchronous lookups an app calls on us (answered by our own endpoint, not by the connector)."""
+
+    CALLER_ID = "caller_id"  # Kixie asks who is calling: GET /kixie/{conn}/lookup
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What a connector declares it can do; anything not declared is never called.
 
-    `entities` maps each kind the app syncs to how it holds it (absent: not synced). `lookups` names
-    the synchronous lookups the app calls on us (Kixie's `caller_id`). `coupled_fields` lists the
+    `entities` maps each kind the app syncs to how it holds it (absent: not synced). `lookups` lists
+    the synchronous lookups the app calls on us (Kixie's caller-ID lookup). `coupled_fields` lists the
     canonical fields the app stores as one value (Kayako keeps one `full_name` for first and last
     name): the engine merges such a group as one joined value, and what the app reads back may
     split differently from what we sent, so after a write the whole group comes from its result.
@@ -139,7 +145,7 @@ class Capabilities:
     entities: Mapping[EntityKind, EntitySupport]
     tags: TagSupport = field(default_factory=TagSupport)
     inbound: Inbound = field(default_factory=Inbound)
-    lookups: frozenset[str] = frozenset()
+    lookups: frozenset[Lookup] = frozenset()
     coupled_fields: tuple[frozenset[str], ...] = ()
 
     def support(self, entity: EntityKind) -> EntitySupport | None:
