@@ -73,8 +73,8 @@ if str(LAYER_DIR) not in sys.path:
     sys.path.insert(0, str(LAYER_DIR))
 
 from ghlsync import ingress, queue
-from ghlsync.apps.base import Connector
 from ghlsync.apps.ghl_hub import GhlHub
+from ghlsync.apps.kayako import KayakoConnector
 from ghlsync.apps.registry import connector_for, validate_app_config
 from ghlsync.config import get_settings
 from ghlsync.core.entities import EntityKind
@@ -700,12 +700,16 @@ class World:
         return GhlHub(self.ghl_api(), GhlFieldMap())
 
     @cache  # noqa: B019
-    def kayako_reader(self) -> Connector:
+    def kayako_reader(self) -> KayakoConnector:
         connection = self.connections.get(self.connection_id)
         assert connection is not None
         http = httpx.Client(transport=self.kayako.transport())
         secrets = ConnectionSecrets(self.secrets, get_settings().connection_secret_prefix)
-        return connector_for(connection, http=http, secrets=secrets, sleep=self.clock.sleep, clock=self.clock)
+        reader = connector_for(
+            connection, http=http, secrets=secrets, sleep=self.clock.sleep, clock=self.clock
+        )
+        assert isinstance(reader, KayakoConnector)
+        return reader
 
     def ghl_contact_ids(self) -> list[str]:
         return [c.id for c in self.ghl.store.contacts(self.location_id)]

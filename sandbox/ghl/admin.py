@@ -140,6 +140,17 @@ def admin_blueprint(sb: "GhlSandbox") -> Blueprint:
         sb.faults.configure(**body())
         return jsonify(sb.faults.settings())
 
+    @bp.post("/tags")
+    @_admin_errors
+    def configure_tags() -> Any:
+        """`{"lowercase": true}`: store every tag lower-cased, as GHL may (unconfirmed)."""
+        lowercase = body().get("lowercase")
+        if not isinstance(lowercase, bool):
+            raise ValueError("lowercase must be true or false")
+        with sb.lock:
+            sb.crm.lowercase_tags = lowercase
+        return jsonify({"lowercase": sb.crm.lowercase_tags})
+
     @bp.get("/keys")
     def keys() -> Any:
         return jsonify({**sb.public_keys, "pem": sb.signer.public_keys_pem})

@@ -41,9 +41,12 @@ def _email_key(value: Any) -> str | None:
     return value.strip().lower() if isinstance(value, str) and value.strip() else None
 
 
-def merge_tags(current: Iterable[str], added: Iterable[str]) -> list[str]:
+def merge_tags(current: Iterable[str], added: Iterable[str], *, lowercase: bool = False) -> list[str]:
+    """`current` plus the new tags of `added`, trimmed; lower-cased first when `lowercase`."""
     merged = list(current)
     for tag in (t.strip() for t in added):
+        if lowercase:
+            tag = tag.lower()
         if tag and tag not in merged:
             merged.append(tag)
     return merged
@@ -51,13 +54,24 @@ def merge_tags(current: Iterable[str], added: Iterable[str]) -> list[str]:
 
 class Crm:
     def __init__(
-        self, store: Store, ids: IdFactory, clock: Clock, emit: EventSink, *, not_found_status: int
+        self,
+        store: Store,
+        ids: IdFactory,
+        clock: Clock,
+        emit: EventSink,
+        *,
+        not_found_status: int,
+        lowercase_tags: bool = False,
     ) -> None:
         self.store = store
         self.ids = ids
         self.clock = clock
         self.emit = emit
         self.not_found_status = not_found_status
+        # Whether GHL lower-cases the tags it stores is unconfirmed (ghl-api.md): with this on, every
+        # stored tag is lower-cased and removals match case-insensitively, so the sync is tested
+        # against both behaviours.
+        self.lowercase_tags = lowercase_tags
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -125,7 +139,7 @@ class Crm:
     ) -> Contact:
         location = self.store.location(location_id)
         fields = _normalize_contact_fields(body)
-        tags = merge_tags([], fields.pop(_TAG_FIELD, None) or [])
+        tags = merge_tags([], fields.pop(_TAG_FIELD, None) or [], lowercase=self.lowercase_tags)
         if enforce_duplicates:
             self._reject_duplicate(location, fields, exclude=None)
         now = self.now_ms()
@@ -145,9 +159,10 @@ class Crm:
             self._reject_duplicate(self.store.location(contact.location_id), fields, exclude=contact.id)
         dnd_before = (contact.fields.get("dnd"), contact.fields.get("dndSettings"))
         _apply_fields(contact, fields)
-        tags_changed = new_tags is not None and merge_tags([], new_tags) != contact.tags
-        if new_tags is not None:
-            contact.tags = merge_tags([], new_tags)
+        replacing = None if new_tags is None else merge_tags([], new_tags, lowercase=self.lowercase_tags)
+        tags_changed = replacing is not None and replacing != contact.tags
+        if replacing is not None:
+            contact.tags = replacing
         contact.date_updated_ms = self.now_ms()
         if fields:
             self.emit(contact.location_id, "ContactUpdate", serialize.contact_event(contact))
@@ -187,11 +202,16 @@ class Crm:
         self.emit(contact.location_id, "ContactDelete", serialize.contact_event(contact))
 
     def add_tags(self, contact: Contact, tags: list[str]) -> list[str]:
-        return self._set_tags(contact, merge_tags(contact.tags, tags))
+        return self._set_tags(contact, merge_tags(contact.tags, tags, lowercase=self.lowercase_tags))
 
     def remove_tags(self, contact: Contact, tags: list[str]) -> list[str]:
-        removed = {tag.strip() for tag in tags}
-        return self._set_tags(contact, [tag for tag in contact.tags if tag not in removed])
+        if self.lowercase_tags:
+            removed = {tag.strip().lower() for tag in tags}
+            kept = [tag for tag in contact.tags if tag.lower() not in removed]
+        else:
+            removed = {tag.strip() for tag in tags}
+            kept = [tag for tag in contact.tags if tag not in removed]
+        return self._set_tags(contact, kept)
 
     def _set_tags(self, contact: Contact, tags: list[str]) -> list[str]:
         if tags != contact.tags:

@@ -47,6 +47,7 @@ class GhlSandbox:
         sign_rsa: bool = False,
         sleep: Callable[[float], None] = time.sleep,
         webhook_sender: WebhookSender | None = None,
+        lowercase_tags: bool = False,
     ) -> None:
         prefix = f"ghl-sandbox:{seed}"
         self.clock = clock
@@ -59,7 +60,14 @@ class GhlSandbox:
         self._ids = IdFactory(f"{prefix}:ids")
         self._trace_ids = IdFactory(f"{prefix}:trace")
         self._webhook_ids = IdFactory(f"{prefix}:webhooks")
-        self.crm = Crm(self.store, self._ids, clock, self._emit, not_found_status=not_found_status)
+        self.crm = Crm(
+            self.store,
+            self._ids,
+            clock,
+            self._emit,
+            not_found_status=not_found_status,
+            lowercase_tags=lowercase_tags,
+        )
         self.oauth = OAuthServer(clock, IdFactory(f"{prefix}:oauth"), access_token_ttl_s)
         self.rate_limiter = RateLimiter(
             clock, burst_limit=burst_limit, burst_interval_ms=burst_interval_ms, daily_limit=daily_limit

@@ -136,7 +136,9 @@ def test_ghl_notes_become_kayako_user_notes(world: World) -> None:
     assert notes == ["Renewal due in March", "VIP customer"]
 
 
-def test_kayako_user_tags_become_ghl_tags(world: World) -> None:
+@pytest.mark.parametrize("ghl_lowercases_tags", [False, True], ids=["ghl-keeps-case", "ghl-lower-cases"])
+def test_kayako_user_tags_become_ghl_tags(world: World, ghl_lowercases_tags: bool) -> None:
+    world.ghl.crm.lowercase_tags = ghl_lowercases_tags
     # GIVEN a synced contact tagged in GHL
     contact_id, user_id = synced_contact(world)
     world.ghl.ui_add_tags(world.location_id, contact_id, ["lead"])
@@ -150,7 +152,9 @@ def test_kayako_user_tags_become_ghl_tags(world: World) -> None:
     assert contact is not None and contact.tags == frozenset({"support"})
 
 
-def test_ghl_tag_changes_reach_kayako(world: World) -> None:
+@pytest.mark.parametrize("ghl_lowercases_tags", [False, True], ids=["ghl-keeps-case", "ghl-lower-cases"])
+def test_ghl_tag_changes_reach_kayako(world: World, ghl_lowercases_tags: bool) -> None:
+    world.ghl.crm.lowercase_tags = ghl_lowercases_tags
     # GIVEN a synced contact with two tags
     contact_id, user_id = synced_contact(world)
     world.ghl.ui_add_tags(world.location_id, contact_id, ["lead", "newsletter"])

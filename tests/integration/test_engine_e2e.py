@@ -219,7 +219,9 @@ def test_notes_travel_both_ways(world: World) -> None:
     assert sorted(n.body for n in world.app.list_notes(user_id)) == ["Called about billing", "Prefers email"]
 
 
-def test_tags_travel_both_ways_as_deltas(world: World) -> None:
+@pytest.mark.parametrize("ghl_lowercases_tags", [False, True], ids=["ghl-keeps-case", "ghl-lower-cases"])
+def test_tags_travel_both_ways_as_deltas(world: World, ghl_lowercases_tags: bool) -> None:
+    world.ghl.crm.lowercase_tags = ghl_lowercases_tags
     # GIVEN a synced contact tagged in GHL, then tagged and untagged in Kayako
     contact = world.ghl.ui_create_contact(GHL_LOCATION_ID, firstName="Ada", email="ada@example.com")
     world.sync()

@@ -244,13 +244,13 @@ def test_ghl_tag_update_sends_only_add_and_remove_calls(h: Harness) -> None:
     # GIVEN a linked contact tagged {vip, lead}
     ghl_id, app_id = _linked_pair(h, tags=frozenset({"vip", "lead"}))
     h.ghl.edit_contact(ghl_id, tags=frozenset({"vip", "Customer"}))
-    # WHEN GHL reports its full tag list is now [vip, customer]
+    # WHEN GHL reports its full tag list is now [vip, Customer]
     event = h.ghl_event(CONTACT, ChangeAction.TAGS, ghl_id, data={"tags": ["vip", "Customer"]})
     outcome = h.engine.handle(event)
-    # THEN the app gets one add and one remove, never a contact update
+    # THEN the app gets one add (in GHL's spelling) and one remove, never a contact update
     assert outcome.decision is Decision.APPLIED
     assert h.app.writes() == [
-        ("add_tags", (app_id, frozenset({"customer"}))),
+        ("add_tags", (app_id, frozenset({"Customer"}))),
         ("remove_tags", (app_id, frozenset({"lead"}))),
     ]
 

@@ -14,7 +14,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ghlsync.apps.base import WRITE_METHODS, Capabilities, InboundRequest
+from ghlsync.apps.base import (
+    WRITE_METHODS,
+    Capabilities,
+    ChangeFeed,
+    Inbound,
+    InboundRequest,
+    every_operation,
+)
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.events import ChangeAction, ChangeEvent
 from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask
@@ -47,7 +54,9 @@ class FakeConnector:
         entities: frozenset[EntityKind] = frozenset({EntityKind.CONTACT, EntityKind.TASK, EntityKind.NOTE}),
     ) -> None:
         self.name = name
-        self.capabilities = Capabilities(entities=entities)
+        self.capabilities = Capabilities(
+            entities=every_operation(*entities), inbound=Inbound(webhooks=True, feed=ChangeFeed())
+        )
         self.clock = clock
         self.contacts: dict[str, CanonicalContact] = {}
         self.tasks: dict[str, CanonicalTask] = {}

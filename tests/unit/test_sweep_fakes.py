@@ -3,12 +3,13 @@ queue, the Lambda's remaining time, and a harness wiring a Sweeper over the temp
 """
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
+from ghlsync.apps.base import ChangeFeed, Inbound
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.events import GHL_SOURCE, ChangeAction, ChangeEvent
 from ghlsync.queue import QueueUnavailable
@@ -46,6 +47,9 @@ class FeedConnector(FakeConnector):
         ordered: bool = True,
     ) -> None:
         super().__init__(name, clock)
+        self.capabilities = replace(
+            self.capabilities, inbound=Inbound(webhooks=True, feed=ChangeFeed(ordered=ordered))
+        )
         self.connection_id = connection_id
         self.location_id = location_id
         self.ordered = ordered

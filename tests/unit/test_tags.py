@@ -14,8 +14,62 @@ def test_diff_lists_only_what_was_added_and_removed() -> None:
 def test_tags_are_normalised_case_and_whitespace_insensitively() -> None:
     # GIVEN tags as users type them
     # WHEN normalised
-    # THEN case and surrounding spaces no longer matter, and blanks are dropped
-    assert tags.normalize_tags([" VIP ", "vip", "", "Lead"]) == frozenset({"vip", "lead"})
+    normalized = tags.normalize_tags([" VIP ", "vip", "", "Lead"])
+    # THEN case and surrounding spaces no longer make two tags, and blanks are dropped
+    assert tags.keys(normalized) == frozenset({"vip", "lead"}) and len(normalized) == 2
+
+
+def test_normalising_keeps_one_spelling_whatever_the_order() -> None:
+    # GIVEN the same tags listed in two orders
+    # WHEN normalised
+    # THEN both keep the same spelling (the first in sorted order), not a lower-cased one
+    assert tags.normalize_tags(["vip", "VIP", "Lead"]) == tags.normalize_tags(["Lead", "VIP", "vip"])
+    assert tags.normalize_tags(["Probe-Mixed"]) == frozenset({"Probe-Mixed"})
+
+
+def test_diff_compares_by_identity_and_removes_in_the_before_spelling() -> None:
+    # GIVEN a side's shadow spelled {Probe-Mixed, vip} and a new list {probe-mixed}
+    # WHEN diffed
+    delta = tags.diff(frozenset({"Probe-Mixed", "vip"}), frozenset({"probe-mixed"}))
+    # THEN the re-spelled tag is no change, and the removal names the tag as the shadow has it
+    assert (delta.add, delta.remove) == (frozenset(), frozenset({"vip"}))
+
+
+def test_a_delta_is_spelled_for_the_side_it_is_sent_to() -> None:
+    # GIVEN GHL removed `probe-mixed` and added `New`; the app stores `Probe-Mixed`
+    delta = tags.TagDelta(add=frozenset({"New"}), remove=frozenset({"probe-mixed"}))
+    # WHEN spelled for the app
+    sent = delta.spelled_for(frozenset({"Probe-Mixed", "vip"}))
+    # THEN the removal uses the app's own spelling
+    assert (sent.add, sent.remove) == (frozenset({"New"}), frozenset({"Probe-Mixed"}))
+
+
+def test_applying_a_delta_keeps_the_spelling_of_tags_already_there() -> None:
+    # GIVEN a set with `VIP` and a delta adding `vip` and `lead`
+    # WHEN applied
+    result = tags.TagDelta(add=frozenset({"vip", "lead"})).apply(frozenset({"VIP"}))
+    # THEN `VIP` stays as spelled and only `lead` is new
+    assert result == frozenset({"VIP", "lead"})
+
+
+def test_a_write_that_took_contradicts_nothing() -> None:
+    # GIVEN a side's answer listing its tags after an add of `Probe` (it lower-cased it)
+    # WHEN checked
+    # THEN nothing is missing
+    assert tags.missing_after_write(["probe", "vip"], tags.TagDelta(add=frozenset({"Probe"}))) == (
+        frozenset(),
+        frozenset(),
+    )
+
+
+def test_a_removal_the_side_did_not_take_is_reported() -> None:
+    # GIVEN a side still listing `Probe-Mixed` after `probe-mixed` was removed
+    # WHEN checked
+    # THEN the kept tag is reported
+    assert tags.missing_after_write(["Probe-Mixed"], tags.TagDelta(remove=frozenset({"probe-mixed"}))) == (
+        frozenset(),
+        frozenset({"probe-mixed"}),
+    )
 
 
 def test_merge_applies_each_sides_changes_to_the_other() -> None:

@@ -8,7 +8,8 @@ Answers (GHL retries a delivery only when it gets a 429; a 5xx or a timeout lose
 | 200 | understood, nothing to queue: INSTALL/UNINSTALL applied, or an event type we do not sync |
 | 400 | signed but unreadable: not JSON, missing required fields |
 | 401 | missing/invalid signature, legacy RSA signature after its cutoff, stale or future timestamp |
-| 404 | app webhook for an unknown or inactive connection, or the wrong app (never says which) |
+| 404 | app webhook for an unknown or inactive connection, the wrong app, or an app that declares |
+|     | no webhooks (never says which) |
 | 413 | body larger than WEBHOOK_MAX_BODY_BYTES |
 | 429 | we could not queue or record it right now (queue, idempotency table or tenant table failing, |
 |     | or the same delivery still in flight): the idempotency record is released, so a retry works |
@@ -46,7 +47,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from ghlsync.apps.base import Connector, InboundRequest
+from ghlsync.apps.base import Connector, InboundRequest, as_webhooks
 from ghlsync.config import Settings, get_settings
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import MalformedWebhook, WebhookRejected
@@ -324,7 +325,10 @@ class AppIngress:
         connection = self._connections.get(connection_id)
         if connection is None or connection.app != app or not connection.active:
             raise UnknownConnection(connection_id)
-        connector = self._connector_for(connection)
+        built = self._connector_for(connection)
+        if not built.capabilities.inbound.webhooks:
+            raise UnknownConnection(connection_id)
+        connector = as_webhooks(built)
         connector.verify_webhook(request)
         events = connector.parse_webhook(
             request, location_id=connection.location_id, connection_id=connection.connection_id

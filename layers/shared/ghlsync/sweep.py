@@ -4,7 +4,7 @@ Webhooks give latency; sweeps give convergence. Every run, for each active conne
 active tenant:
 
 1. Change feeds. GHL (`GhlHub.list_changes`: contacts by `dateUpdated`, oldest first) and the app
-   (`connector.list_changes`, when its capabilities allow listing) are read from the feed's
+   (`list_changes`, when its capabilities declare a change feed) are read from the feed's
    checkpoint. Each change is compared with the link's shadow: one the shadow already reflects
    (same or older source timestamp, or a tombstoned link) is skipped; the rest are enqueued on the
    sync FIFO queue as the connector produced them. Their event ids are stable for the same
@@ -19,12 +19,18 @@ active tenant:
    app's, is read to its end to find it). A feed cut short by the time budget resumes after the
    last change handled if it is ordered, and does not move if not (unseen changes may be older
    than the ones seen). A connection without a checkpoint is read from its creation.
+   A feed that sees only a bounded window (`ChangeFeed.window`; eKyte: the last 15 minutes) whose
+   checkpoint is older than the window has a gap: it is reported (`feed_gaps`, metric
+   `SweepFeedGaps`, a warning naming the interval) and, when the connector offers a full listing,
+   recovered by reading every record (the checkpoint then moves to the listing's start); without
+   one, the window is read and the gap stays in the report for an operator (a backfill).
 3. Deletes no webhook reported. A bounded page of links (`SWEEP_DELETE_CHECKS_PER_CONNECTION`,
-   tombstones included) is checked per run, round-robin over contacts, tasks and notes with a
-   cursor stored beside the checkpoints: each active link's record is read on GHL, then on the
-   app; the first side where it is gone gets a DELETE event. The engine confirms it by a fresh read
-   and applies the connection's delete policy, leaving a tombstone. A transient read failure stops
-   the walk (the next run resumes at that link); a permanent one is reported and walked past.
+   tombstones included) is checked per run, round-robin over contacts, tasks and notes (the kinds
+   both sides can re-read) with a cursor stored beside the checkpoints: each active link's record
+   is read on GHL, then on the app; the first side where it is gone gets a DELETE event. The
+   engine confirms it by a fresh read and applies the connection's delete policy, leaving a
+   tombstone. A transient read failure stops the walk (the next run resumes at that link); a
+   permanent one is reported and walked past.
 
 Bounds: the Lambda's remaining time (minus `SWEEP_RESERVE_SECONDS`) is checked before each change
 is pulled from a feed (a page is fetched only when a change is pulled) and before each link check;
@@ -45,7 +51,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ghlsync.apps.base import Connector
+from ghlsync.apps.base import RECORD_OPS, ChangeFeed, Connector, as_change_feed, as_full_listing
 from ghlsync.config import Settings, get_settings
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.events import GHL_SOURCE, ChangeAction, ChangeEvent
@@ -63,8 +69,9 @@ from ghlsync.sync.shadows import latest
 GHL_FEED = "ghl#contact"
 APP_FEED = "app"
 DELETES_CURSOR = "deletes"
-# The order the delete check walks the link kinds in, wrapping around.
-DELETE_KINDS = (EntityKind.CONTACT, EntityKind.TASK, EntityKind.NOTE)
+# The order the delete check walks the link kinds in, wrapping around: every kind the dispatch
+# table reaches (contacts, tasks, notes).
+DELETE_KINDS = tuple(RECORD_OPS)
 MAX_ERROR_CHARS = 300
 
 
@@ -113,6 +120,16 @@ class ConnectionFailure(BaseModel):
     error: str
 
 
+class FeedGap(BaseModel):
+    """A checkpoint older than what the feed can still show: changes in between may be missed."""
+
+    connection_id: str
+    feed: str
+    checkpoint: datetime
+    window_start: datetime  # the oldest instant the feed still shows
+    recovered: bool  # read by a full listing instead
+
+
 class SweepSummary(BaseModel):
     connections: int = 0  # connections swept (active, of an active tenant)
     skipped: int = 0  # connections disabled, or their tenant not active
@@ -123,6 +140,7 @@ class SweepSummary(BaseModel):
     links_checked: int = 0  # links walked for deletes (tombstones included)
     deferred: int = 0  # changes over SWEEP_MAX_EVENTS_PER_FEED, left for the next run
     truncated_feeds: int = 0  # feeds cut short by a bound or the time budget (they resume next run)
+    feed_gaps: list[FeedGap] = Field(default_factory=list)
     failed: list[ConnectionFailure] = Field(default_factory=list)
 
 
@@ -131,8 +149,12 @@ class _Feed:
     name: str
     side: Side
     connector: Connector
-    # True when changes come oldest first, so a cut-short read can resume after the last one.
-    ordered: bool
+    declared: ChangeFeed
+
+    @property
+    def ordered(self) -> bool:
+        """Changes come oldest first, so a cut-short read can resume after the last one."""
+        return self.declared.ordered
 
 
 def delete_event_id(connection: Connection, side: Side, entity: EntityKind, record_id: str) -> str:
@@ -202,7 +224,8 @@ class Sweeper:
         _record_metrics(summary)
         logger.info(
             "sweep done",
-            extra=summary.model_dump(mode="json", exclude={"failed"}) | {"failed": len(summary.failed)},
+            extra=summary.model_dump(mode="json", exclude={"failed", "feed_gaps"})
+            | {"failed": len(summary.failed), "feed_gaps": len(summary.feed_gaps)},
         )
         return summary
 
@@ -214,9 +237,11 @@ class Sweeper:
         except Exception as error:
             self._failed(connection, "connect", error, summary)
             return
-        feeds = [_Feed(GHL_FEED, Side.GHL, hub, ordered=True)]
-        if app.capabilities.change_listing:
-            feeds.append(_Feed(APP_FEED, Side.APP, app, ordered=False))
+        feeds = [
+            _Feed(name, side, connector, connector.capabilities.inbound.feed)
+            for name, side, connector in ((GHL_FEED, Side.GHL, hub), (APP_FEED, Side.APP, app))
+            if connector.capabilities.inbound.feed is not None
+        ]
         for feed in feeds:
             stage = "ghl_changes" if feed.side is Side.GHL else "app_changes"
             try:
@@ -258,7 +283,7 @@ class Sweeper:
         deferred: datetime | None = None  # the oldest change left for the next run by the bound
         enqueued = 0
         finished = False
-        changes = iter(feed.connector.list_changes(since))
+        changes, listed_at = self._open_feed(connection, feed, since, summary)
         try:
             while not deadline.expired():
                 event = next(changes, None)
@@ -285,6 +310,9 @@ class Sweeper:
             if close is not None:
                 close()
         resume = self._resume_position(feed, finished, newest, last, deferred)
+        if listed_at is not None:
+            # A full listing saw every record as of its start: the feed resumes from there.
+            resume = deferred if deferred is not None else (listed_at - self._overlap if finished else None)
         if not finished or deferred is not None:
             summary.truncated_feeds += 1
             logger.info(
@@ -293,6 +321,33 @@ class Sweeper:
             )
         if resume is not None:
             self._checkpoints.advance(cid, feed.name, resume)
+
+    def _open_feed(
+        self, connection: Connection, feed: _Feed, since: datetime, summary: SweepSummary
+    ) -> tuple[Iterator[ChangeEvent], datetime | None]:
+        """The feed's changes from `since`, and the instant a full listing started (None: not one).
+
+        A checkpoint older than the feed's window is a gap: reported, then recovered by a full
+        listing where the connector offers one, else read from the oldest instant still shown."""
+        window = feed.declared.window
+        now = _aware(self._clock())
+        if window is None or now - since <= window:
+            return iter(as_change_feed(feed.connector).list_changes(since)), None
+        gap = FeedGap(
+            connection_id=connection.connection_id,
+            feed=feed.name,
+            checkpoint=since,
+            window_start=now - window,
+            recovered=feed.declared.full_listing,
+        )
+        summary.feed_gaps.append(gap)
+        logger.warning(
+            "sweep feed checkpoint is older than the feed's window",
+            extra={"location_id": connection.location_id, **gap.model_dump(mode="json")},
+        )
+        if feed.declared.full_listing:
+            return iter(as_full_listing(feed.connector).list_all_changes()), now
+        return iter(as_change_feed(feed.connector).list_changes(now - window)), None
 
     def _resume_position(
         self,
@@ -336,7 +391,7 @@ class Sweeper:
         summary: SweepSummary,
     ) -> None:
         limit = self._settings.delete_checks_per_connection
-        kinds = [k for k in DELETE_KINDS if k in app.capabilities.entities and k in hub.capabilities.entities]
+        kinds = [k for k in DELETE_KINDS if hub.capabilities.rereadable(k) and app.capabilities.rereadable(k)]
         if limit == 0 or not kinds:
             return
         cid = connection.connection_id
@@ -414,13 +469,11 @@ class Sweeper:
 
 
 def _exists(connector: Connector, entity: EntityKind, shadow: Shadow) -> bool:
-    if entity is EntityKind.CONTACT:
-        return connector.get_contact(shadow.id) is not None
-    if shadow.parent_id is None:
+    support = connector.capabilities.support(entity)
+    scoped = entity is not EntityKind.CONTACT and (support is None or support.contact_scoped)
+    if scoped and shadow.parent_id is None:
         return True  # cannot be read without its contact's id; nothing to conclude
-    if entity is EntityKind.TASK:
-        return connector.get_task(shadow.parent_id, shadow.id) is not None
-    return connector.get_note(shadow.parent_id, shadow.id) is not None
+    return RECORD_OPS[entity].read(connector, shadow.parent_id or "", shadow.id) is not None
 
 
 def _parse_cursor(cursor: str | None, kinds: list[EntityKind]) -> tuple[EntityKind, str | None]:
@@ -442,6 +495,7 @@ def _record_metrics(summary: SweepSummary) -> None:
         ("SweepDeletesFound", summary.deletes_found),
         ("SweepLinksChecked", summary.links_checked),
         ("SweepFeedsTruncated", summary.truncated_feeds),
+        ("SweepFeedGaps", len(summary.feed_gaps)),
         ("SweepConnectionsNotReached", summary.not_reached),
         ("SweepConnectionsFailed", len({f.connection_id for f in summary.failed})),
     ):

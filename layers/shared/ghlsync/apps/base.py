@@ -1,34 +1,168 @@
-"""The Connector protocol: what the sync engine asks of each side.
+"""What the sync engine asks of each side: declared capabilities, and small protocols per capability.
 
-GHL itself is wrapped in the same protocol (`apps.ghl_hub`), so the engine treats hub and spoke
-alike and only the direction differs. Every method speaks canonical entities; a connector maps
-its app's shapes in and out through `ghlsync.mapping`.
+GHL itself is wrapped the same way (`apps.ghl_hub`), so the engine treats hub and spoke alike and
+only the direction differs. Every method speaks canonical entities; a connector maps its app's
+shapes in and out through `ghlsync.mapping`.
 
-A connector that lacks an entity declares it in `capabilities` and the engine skips that flow
-(recorded in the audit trail as `skipped: unsupported`), rather than calling a method that raises.
+A connector declares what it can do in `capabilities` and implements exactly that:
+
+| declared | protocol it then implements |
+|---|---|
+| `entities[CONTACT]` | `ContactConnector` (only the operations in its `operations`) |
+| `entities[TASK]` / `entities[NOTE]` | `TaskConnector` / `NoteConnector` |
+| `tags.writes` other than NONE | `TagConnector` (`remove_tags` only for ADD_REMOVE) |
+| `inbound.webhooks` | `WebhookConnector` |
+| `inbound.feed` | `ChangeFeedConnector`; with `feed.full_listing` also `FullListingConnector` |
+
+The engine, the sweep and ingress read the declaration before they call: a flow the app does not
+declare is audited `skipped: unsupported`, the sweep leaves out feeds and delete checks the app
+lacks, and ingress answers 404 for an app that declares no webhooks. `RECORD_OPS` is the one table
+from entity kind to the calls that reach that kind of record.
 """
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol, cast
 
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.events import ChangeEvent
-from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask
+from ghlsync.mapping.canonical import Canonical, CanonicalContact, CanonicalNote, CanonicalTask
+
+
+class Flow(StrEnum):
+    """Which way an entity moves between GHL and the app."""
+
+    TO_APP = "to_app"
+    FROM_APP = "from_app"
+    BOTH = "both"
+
+
+class Operation(StrEnum):
+    READ = "read"  # get one record by id
+    FIND = "find"  # identity lookup by email / phone (contacts)
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    LIST = "list"  # the records under one contact (tasks, notes)
+
+
+ALL_OPERATIONS = frozenset(Operation)
+
+
+@dataclass(frozen=True)
+class EntitySupport:
+    """How the app holds one kind of record.
+
+    - `rereadable`: the record can be read again by id. When it cannot (a Kixie call event), the
+      change event carries the record (`ChangeEvent.record`) and the engine uses that instead.
+    - `contact_scoped`: the record hangs under a contact on this side (GHL tasks and notes); eKyte
+      tasks live in workspaces instead.
+    """
+
+    flow: Flow = Flow.BOTH
+    operations: frozenset[Operation] = ALL_OPERATIONS
+    rereadable: bool = True
+    contact_scoped: bool = True
+
+    def can(self, operation: Operation) -> bool:
+        return operation in self.operations
+
+    @property
+    def to_app(self) -> bool:
+        return self.flow is not Flow.FROM_APP
+
+    @property
+    def from_app(self) -> bool:
+        return self.flow is not Flow.TO_APP
+
+
+class TagWrites(StrEnum):
+    ADD_REMOVE = "add_remove"
+    ADD_ONLY = "add_only"  # Payaca documents no removal
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class TagSupport:
+    """Whether the app's contact tags can be written, and how it compares tag names. The engine
+    always treats tag identity case-insensitively and writes each side in that side's spelling;
+    `case_insensitive` says whether the app itself does (the contract suite checks it)."""
+
+    writes: TagWrites = TagWrites.ADD_REMOVE
+    case_insensitive: bool = False
+
+    @property
+    def can_add(self) -> bool:
+        return self.writes is not TagWrites.NONE
+
+    @property
+    def can_remove(self) -> bool:
+        return self.writes is TagWrites.ADD_REMOVE
+
+
+@dataclass(frozen=True)
+class ChangeFeed:
+    """The app lists its changes since a checkpoint (sweeps; apps without webhooks).
+
+    - `ordered`: changes come oldest first, so a read cut short resumes after the last one;
+    - `window`: how far back a listing can see (eKyte: the last 15 minutes); None: any checkpoint.
+      A checkpoint older than the window is a gap the sweep reports and, with `full_listing`,
+      recovers by listing everything (`FullListingConnector.list_all_changes`).
+    """
+
+    ordered: bool = False
+    window: timedelta | None = None
+    full_listing: bool = False
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """How the app tells us about changes: webhooks, a change feed, both, or neither."""
+
+    webhooks: bool = False
+    feed: ChangeFeed | None = None
+
+
+class Lookup(StrEnum):
+    """Synchronous lookups an app calls on us (answered by our own endpoint, not by the connector)."""
+
+    CALLER_ID = "caller_id"  # Kixie asks who is calling: GET /kixie/{conn}/lookup
 
 
 @dataclass(frozen=True)
 class Capabilities:
-    entities: frozenset[EntityKind]
-    tags: bool = True
-    deletes: bool = True
-    webhooks: bool = True
-    change_listing: bool = True
-    # Canonical fields the app stores as one value (Kayako keeps one `full_name` for first and
-    # last name). Writing any of a group rewrites all of it, and what the app reads back may split
-    # differently from what we sent, so the engine takes the whole group from the write's result.
+    """What a connector declares it can do; anything not declared is never called.
+
+    `entities` maps each kind the app syncs to how it holds it (absent: not synced). `lookups` lists
+    the synchronous lookups the app calls on us (Kixie's caller-ID lookup). `coupled_fields` lists the
+    canonical fields the app stores as one value (Kayako keeps one `full_name` for first and last
+    name): the engine merges such a group as one joined value, and what the app reads back may
+    split differently from what we sent, so after a write the whole group comes from its result.
+    """
+
+    entities: Mapping[EntityKind, EntitySupport]
+    tags: TagSupport = field(default_factory=TagSupport)
+    inbound: Inbound = field(default_factory=Inbound)
+    lookups: frozenset[Lookup] = frozenset()
     coupled_fields: tuple[frozenset[str], ...] = ()
+
+    def support(self, entity: EntityKind) -> EntitySupport | None:
+        return self.entities.get(entity)
+
+    def can(self, entity: EntityKind, operation: Operation) -> bool:
+        support = self.entities.get(entity)
+        return support is not None and support.can(operation)
+
+    def rereadable(self, entity: EntityKind) -> bool:
+        support = self.entities.get(entity)
+        return support is not None and support.rereadable and support.can(Operation.READ)
+
+
+def every_operation(*kinds: EntityKind) -> dict[EntityKind, EntitySupport]:
+    """`entities` for kinds that flow both ways with every operation (GHL, Kayako)."""
+    return {kind: EntitySupport() for kind in kinds}
 
 
 @dataclass(frozen=True)
@@ -41,7 +175,7 @@ class InboundRequest:
     path_params: Mapping[str, str]
 
 
-# The Connector methods that change a side (dry runs and test doubles record these).
+# The connector methods that change a side (dry runs and test doubles record these).
 WRITE_METHODS = frozenset(
     {
         "create_contact",
@@ -60,10 +194,13 @@ WRITE_METHODS = frozenset(
 
 
 class Connector(Protocol):
+    """What every connector has; the rest comes from the protocols its capabilities declare."""
+
     name: str
     capabilities: Capabilities
 
-    # -- contacts ------------------------------------------------------------------------
+
+class ContactConnector(Connector, Protocol):
     def get_contact(self, contact_id: str) -> CanonicalContact | None: ...
     def find_contacts(self, *, email: str | None, phone: str | None) -> list[CanonicalContact]: ...
     def create_contact(self, contact: CanonicalContact) -> CanonicalContact: ...
@@ -71,10 +208,19 @@ class Connector(Protocol):
         self, contact_id: str, contact: CanonicalContact, changed: frozenset[str]
     ) -> CanonicalContact: ...
     def delete_contact(self, contact_id: str) -> None: ...
-    def add_tags(self, contact_id: str, tags: frozenset[str]) -> None: ...
-    def remove_tags(self, contact_id: str, tags: frozenset[str]) -> None: ...
 
-    # -- tasks (parent = contact id on this side) ---------------------------------------
+
+class TagConnector(Connector, Protocol):
+    """Tag writes. Each returns the contact's tags as the app's answer lists them (the engine checks
+    that the write took), or None when the answer lists none."""
+
+    def add_tags(self, contact_id: str, tags: frozenset[str]) -> list[str] | None: ...
+    def remove_tags(self, contact_id: str, tags: frozenset[str]) -> list[str] | None: ...
+
+
+class TaskConnector(Connector, Protocol):
+    """Tasks; `contact_id` is the parent contact's id on this side."""
+
     def get_task(self, contact_id: str, task_id: str) -> CanonicalTask | None: ...
     def list_tasks(self, contact_id: str) -> list[CanonicalTask]: ...
     def create_task(self, contact_id: str, task: CanonicalTask) -> CanonicalTask: ...
@@ -83,14 +229,16 @@ class Connector(Protocol):
     ) -> CanonicalTask: ...
     def delete_task(self, contact_id: str, task_id: str) -> None: ...
 
-    # -- notes --------------------------------------------------------------------------
+
+class NoteConnector(Connector, Protocol):
     def get_note(self, contact_id: str, note_id: str) -> CanonicalNote | None: ...
     def list_notes(self, contact_id: str) -> list[CanonicalNote]: ...
     def create_note(self, contact_id: str, note: CanonicalNote) -> CanonicalNote: ...
     def update_note(self, contact_id: str, note_id: str, note: CanonicalNote) -> CanonicalNote: ...
     def delete_note(self, contact_id: str, note_id: str) -> None: ...
 
-    # -- inbound ------------------------------------------------------------------------
+
+class WebhookConnector(Connector, Protocol):
     def verify_webhook(self, request: InboundRequest) -> None:
         """Raise WebhookRejected unless the request provably comes from the app."""
         ...
@@ -101,6 +249,128 @@ class Connector(Protocol):
         """Normalise a verified request into change events; raise MalformedWebhook if unreadable."""
         ...
 
+
+class ChangeFeedConnector(Connector, Protocol):
     def list_changes(self, since: datetime) -> Iterator[ChangeEvent]:
         """Changes since a checkpoint, for sweeps and apps without webhooks."""
         ...
+
+
+class FullListingConnector(Connector, Protocol):
+    def list_all_changes(self) -> Iterator[ChangeEvent]:
+        """Every record as an upsert event: the recovery when a checkpoint fell out of the feed's
+        window."""
+        ...
+
+
+# -- the one entity-dispatch table -------------------------------------------------------------
+# `parent_id` is the record's contact id on the connector's side (ignored for contacts).
+
+
+def _read_contact(connector: Connector, parent_id: str, record_id: str) -> Canonical | None:
+    return cast(ContactConnector, connector).get_contact(record_id)
+
+
+def _read_task(connector: Connector, parent_id: str, record_id: str) -> Canonical | None:
+    return cast(TaskConnector, connector).get_task(parent_id, record_id)
+
+
+def _read_note(connector: Connector, parent_id: str, record_id: str) -> Canonical | None:
+    return cast(NoteConnector, connector).get_note(parent_id, record_id)
+
+
+def _list_tasks(connector: Connector, parent_id: str) -> list[Canonical]:
+    return list(cast(TaskConnector, connector).list_tasks(parent_id))
+
+
+def _list_notes(connector: Connector, parent_id: str) -> list[Canonical]:
+    return list(cast(NoteConnector, connector).list_notes(parent_id))
+
+
+def _create_contact(connector: Connector, parent_id: str, record: Any) -> Canonical:
+    return cast(ContactConnector, connector).create_contact(record)
+
+
+def _create_task(connector: Connector, parent_id: str, record: Any) -> Canonical:
+    return cast(TaskConnector, connector).create_task(parent_id, record)
+
+
+def _create_note(connector: Connector, parent_id: str, record: Any) -> Canonical:
+    return cast(NoteConnector, connector).create_note(parent_id, record)
+
+
+def _update_contact(
+    connector: Connector, parent_id: str, record_id: str, record: Any, changed: frozenset[str]
+) -> Canonical:
+    return cast(ContactConnector, connector).update_contact(record_id, record, changed)
+
+
+def _update_task(
+    connector: Connector, parent_id: str, record_id: str, record: Any, changed: frozenset[str]
+) -> Canonical:
+    return cast(TaskConnector, connector).update_task(parent_id, record_id, record, changed)
+
+
+def _update_note(
+    connector: Connector, parent_id: str, record_id: str, record: Any, changed: frozenset[str]
+) -> Canonical:
+    return cast(NoteConnector, connector).update_note(parent_id, record_id, record)
+
+
+def _delete_contact(connector: Connector, parent_id: str, record_id: str) -> None:
+    cast(ContactConnector, connector).delete_contact(record_id)
+
+
+def _delete_task(connector: Connector, parent_id: str, record_id: str) -> None:
+    cast(TaskConnector, connector).delete_task(parent_id, record_id)
+
+
+def _delete_note(connector: Connector, parent_id: str, record_id: str) -> None:
+    cast(NoteConnector, connector).delete_note(parent_id, record_id)
+
+
+@dataclass(frozen=True)
+class RecordOps:
+    """The calls that reach one kind of record on a connector that declares it."""
+
+    model: type[Canonical]
+    read: Callable[[Connector, str, str], Canonical | None]
+    create: Callable[[Connector, str, Any], Canonical]
+    update: Callable[[Connector, str, str, Any, frozenset[str]], Canonical]
+    delete: Callable[[Connector, str, str], None]
+    # The records under one contact (None: the kind is not listed per contact).
+    list_under: Callable[[Connector, str], list[Canonical]] | None = None
+
+
+RECORD_OPS: dict[EntityKind, RecordOps] = {
+    EntityKind.CONTACT: RecordOps(
+        CanonicalContact, _read_contact, _create_contact, _update_contact, _delete_contact
+    ),
+    EntityKind.TASK: RecordOps(
+        CanonicalTask, _read_task, _create_task, _update_task, _delete_task, _list_tasks
+    ),
+    EntityKind.NOTE: RecordOps(
+        CanonicalNote, _read_note, _create_note, _update_note, _delete_note, _list_notes
+    ),
+}
+
+
+def as_contacts(connector: Connector) -> ContactConnector:
+    """The connector's contact calls (callers check `capabilities` first)."""
+    return cast(ContactConnector, connector)
+
+
+def as_tags(connector: Connector) -> TagConnector:
+    return cast(TagConnector, connector)
+
+
+def as_webhooks(connector: Connector) -> WebhookConnector:
+    return cast(WebhookConnector, connector)
+
+
+def as_change_feed(connector: Connector) -> ChangeFeedConnector:
+    return cast(ChangeFeedConnector, connector)
+
+
+def as_full_listing(connector: Connector) -> FullListingConnector:
+    return cast(FullListingConnector, connector)

@@ -12,7 +12,7 @@ Errors other than "not found" propagate as GhlError (with `.transient`) for the 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
-from ghlsync.apps.base import Capabilities, InboundRequest
+from ghlsync.apps.base import Capabilities, ChangeFeed, Inbound, InboundRequest, TagSupport, every_operation
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import WebhookRejected
 from ghlsync.core.events import ChangeAction, ChangeEvent
@@ -37,7 +37,14 @@ GHL_NAME = "ghl"
 
 class GhlHub:
     name = GHL_NAME
-    capabilities = Capabilities(entities=frozenset({EntityKind.CONTACT, EntityKind.TASK, EntityKind.NOTE}))
+    capabilities = Capabilities(
+        entities=every_operation(EntityKind.CONTACT, EntityKind.TASK, EntityKind.NOTE),
+        # Whether GHL compares (or lower-cases) tag names is unconfirmed (ghl-api.md): not claimed.
+        tags=TagSupport(case_insensitive=False),
+        # Webhooks arrive at /webhooks/ghl (GhlIngress), not through this connector's routes; the
+        # contact search by dateUpdated is the sweep's ordered feed, with no window.
+        inbound=Inbound(webhooks=True, feed=ChangeFeed(ordered=True)),
+    )
 
     def __init__(
         self,
@@ -91,11 +98,13 @@ class GhlHub:
         except GhlNotFound:
             return
 
-    def add_tags(self, contact_id: str, tags: frozenset[str]) -> None:
-        self._client.add_tags(contact_id, sorted(tags))
+    def add_tags(self, contact_id: str, tags: frozenset[str]) -> list[str] | None:
+        """GHL's `tags` answer: every tag added is in it, whether it lists all or only those."""
+        return self._client.add_tags(contact_id, sorted(tags)) if tags else None
 
-    def remove_tags(self, contact_id: str, tags: frozenset[str]) -> None:
-        self._client.remove_tags(contact_id, sorted(tags))
+    def remove_tags(self, contact_id: str, tags: frozenset[str]) -> list[str] | None:
+        """GHL's `tags` answer: the tags the contact keeps."""
+        return self._client.remove_tags(contact_id, sorted(tags)) if tags else None
 
     # -- tasks ----------------------------------------------------------------------------
     def get_task(self, contact_id: str, task_id: str) -> CanonicalTask | None:

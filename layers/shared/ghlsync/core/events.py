@@ -32,6 +32,10 @@ class ChangeEvent(BaseModel):
     - `occurred_at` is the source's own timestamp, for out-of-order skips.
     - `data` is the source payload fragment, kept for the audit trail and for fields the
       source cannot be re-read for (deleted records, GHL tag lists).
+    - `record` is the changed record itself, as a canonical model dump (`model_dump(mode="json")`
+      of the entity's canonical class), for sources whose records cannot be re-read (a Kixie call
+      event carries its call): the engine uses it instead of reading the source again. None: the
+      engine re-reads the source, as it does for every re-readable record.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -48,6 +52,7 @@ class ChangeEvent(BaseModel):
     received_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     event_type: str = Field(description="the source's own event name, e.g. ContactCreate")
     data: dict[str, Any] = Field(default_factory=dict)
+    record: dict[str, Any] | None = None
     # Set by dlq_redrive so a redriven event can be told apart in the audit trail.
     redriven: bool = False
 

@@ -34,8 +34,11 @@ class Canonical(BaseModel):
         return data
 
     def content_hash(self) -> str:
-        body = json.dumps(self.fields(), sort_keys=True, separators=(",", ":"), default=str)
+        body = json.dumps(self._hashed_content(), sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(body.encode()).hexdigest()
+
+    def _hashed_content(self) -> dict[str, Any]:
+        return self.fields()
 
 
 class CanonicalContact(Canonical):
@@ -52,6 +55,13 @@ class CanonicalContact(Canonical):
     def fields(self) -> dict[str, Any]:
         data = super().fields()
         data["tags"] = sorted(self.tags)
+        return data
+
+    def _hashed_content(self) -> dict[str, Any]:
+        # Tag identity is case-insensitive (DESIGN §4 rule 4): a side that stores `Probe-Mixed` as
+        # `probe-mixed` holds the same content, so its echo is still recognised.
+        data = self.fields()
+        data["tags"] = sorted({tag.strip().lower() for tag in self.tags})
         return data
 
 

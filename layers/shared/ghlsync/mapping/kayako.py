@@ -1,7 +1,8 @@
 """Kayako ⇄ canonical (shared/reference/target-apps.md §1). Pure: no HTTP, no AWS.
 
 - Contact ⇄ user: `full_name` is split on the first space (first name, rest = last name) and joined
-  back with one space; the primary email and phone identities carry email and phone; canonical
+  back with one space (`mapping.names`; the engine merges the pair as one value, see
+  `Capabilities.coupled_fields`); the primary email and phone identities carry email and phone; canonical
   custom fields go to Kayako user custom fields through `custom_field_map`.
 - Task ⇄ case: Kayako has no tasks (§1.8), so a GHL task becomes a case requested by the contact's
   user. Title ⇄ subject, completed ⇄ a completed status, assignee ⇄ agent through `assignee_map`;
@@ -19,6 +20,7 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask
+from ghlsync.mapping.names import join_name, split_full_name
 
 CASE_STATUS_TYPES = ("NEW", "OPEN", "PENDING", "COMPLETED", "CLOSED")
 
@@ -140,20 +142,6 @@ def _primary(values: list[tuple[str, bool]]) -> str | None:
         if is_primary:
             return value
     return values[0][0] if values else None
-
-
-# -- names ----------------------------------------------------------------------------------
-def split_full_name(full_name: str) -> tuple[str | None, str | None]:
-    """'Ada King Lovelace' -> ('Ada', 'King Lovelace'); 'Cher' -> ('Cher', None)."""
-    parts = full_name.strip().split(maxsplit=1)
-    if not parts:
-        return None, None
-    return parts[0], parts[1] if len(parts) > 1 else None
-
-
-def join_name(first_name: str | None, last_name: str | None) -> str | None:
-    joined = " ".join(p.strip() for p in (first_name, last_name) if p and p.strip())
-    return joined or None
 
 
 # -- contacts -------------------------------------------------------------------------------

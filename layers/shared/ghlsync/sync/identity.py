@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ghlsync.apps.base import Connector
+from ghlsync.apps.base import ContactConnector
 from ghlsync.mapping.canonical import CanonicalContact
 
 _PHONE_NOISE = re.compile(r"[\s\-().]")
@@ -80,7 +80,7 @@ Match = Matched | NoMatch | Ambiguous
 
 def find_match(
     source: CanonicalContact,
-    target: Connector,
+    target: ContactConnector,
     *,
     external_id_field: str,
     default_country_code: str | None,

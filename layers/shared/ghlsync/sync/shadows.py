@@ -4,8 +4,10 @@ A link keeps, per side, the canonical content (and its hash) of the record as la
 inbound change whose content hashes to the shadow is our own write coming back (or a change that
 touches nothing we sync): the engine drops it and counts `echo_suppressed`.
 
-Records are normalised before hashing so both sides agree on what "equal" means: tags lower-cased,
-datetimes in UTC at millisecond precision (GHL's).
+Records are normalised before hashing so both sides agree on what "equal" means: tags trimmed,
+one spelling per tag (each side keeps its own; the contact's content hash folds case, so a side
+that stores `Probe-Mixed` as `probe-mixed` still echoes), datetimes in UTC at millisecond
+precision (GHL's).
 """
 
 from datetime import UTC, datetime

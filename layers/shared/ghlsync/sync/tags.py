@@ -2,16 +2,41 @@
 
 GHL's contact PUT replaces every tag and its ContactTagUpdate webhook carries the full list, so the
 engine never writes a tag list: it diffs the list against the side's shadow and sends add / remove
-calls for the difference only. Tags compare case-insensitively (GHL stores them lower-cased), so
-every set here is normalised first.
+calls for the difference only.
+
+Tag identity is case-insensitive (`tag_key`): `Probe-Mixed` and `probe-mixed` are one tag, since
+GHL may lower-case what it stores. Spelling is kept, though: every set here holds each side's own
+spelling, a delta adds in the spelling of the side the tag came from and removes in the spelling
+of the set it is removed from, so a removal sent to a side names the tag exactly as that side
+stores it (an app that compares tag names case-sensitively still removes it).
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 
+def tag_key(tag: str) -> str:
+    """A tag's identity: trimmed and lower-cased."""
+    return tag.strip().lower()
+
+
+def keys(tags: Iterable[str]) -> frozenset[str]:
+    return frozenset(tag_key(tag) for tag in tags)
+
+
 def normalize_tags(tags: Iterable[str]) -> frozenset[str]:
-    return frozenset(tag.strip().lower() for tag in tags if tag.strip())
+    """Trimmed, empty ones dropped, one spelling per tag (the first in sorted order, so the result
+    does not depend on the order the side listed them in)."""
+    spelled: dict[str, str] = {}
+    for tag in sorted(t.strip() for t in tags):
+        if tag:
+            spelled.setdefault(tag_key(tag), tag)
+    return frozenset(spelled.values())
+
+
+def same(left: Iterable[str], right: Iterable[str]) -> bool:
+    """The two sets name the same tags, whatever the spelling."""
+    return keys(left) == keys(right)
 
 
 def deleted_tag(side_name: str) -> str:
@@ -29,11 +54,36 @@ class TagDelta:
         return not self.add and not self.remove
 
     def apply(self, tags: frozenset[str]) -> frozenset[str]:
-        return (tags | self.add) - self.remove
+        """`tags` without the removed ones (by identity) and with the added ones it lacks; the tags
+        it keeps keep their spelling."""
+        removed = keys(self.remove)
+        kept = frozenset(t for t in tags if tag_key(t) not in removed)
+        present = keys(kept)
+        return kept | frozenset(t for t in self.add if tag_key(t) not in present)
+
+    def spelled_for(self, side_tags: frozenset[str]) -> "TagDelta":
+        """This delta as writes to a side holding `side_tags`: removals of tags it holds, in its own
+        spelling; additions of tags it lacks."""
+        return diff(side_tags, self.apply(side_tags))
 
 
 def diff(before: frozenset[str], after: frozenset[str]) -> TagDelta:
-    return TagDelta(add=after - before, remove=before - after)
+    """Tags added (in `after`'s spelling) and removed (in `before`'s), compared by identity."""
+    before_keys, after_keys = keys(before), keys(after)
+    return TagDelta(
+        add=frozenset(t for t in after if tag_key(t) not in before_keys),
+        remove=frozenset(t for t in before if tag_key(t) not in after_keys),
+    )
+
+
+def missing_after_write(reported: Iterable[str], delta: TagDelta) -> tuple[frozenset[str], frozenset[str]]:
+    """What a side's answer to a tag write contradicts: (added tags it does not list, removed tags
+    it still lists). Both empty when the write took."""
+    listed = keys(reported)
+    return (
+        frozenset(t for t in delta.add if tag_key(t) not in listed),
+        frozenset(t for t in delta.remove if tag_key(t) in listed),
+    )
 
 
 def merge(

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from ghlsync.apps.base import Capabilities, InboundRequest
+from ghlsync.apps.base import Capabilities, ChangeFeed, Inbound, InboundRequest, TagSupport, every_operation
 from ghlsync.apps.kayako.api import KayakoApi
 from ghlsync.apps.kayako.errors import KayakoNotFound, KayakoValidationError
 from ghlsync.apps.kayako.settings import KayakoCredentials, KayakoSettings
@@ -102,7 +102,11 @@ def _tags_param(tags: frozenset[str]) -> str:
 class KayakoConnector:
     name = SOURCE
     capabilities = Capabilities(
-        entities=frozenset({EntityKind.CONTACT, EntityKind.TASK, EntityKind.NOTE}),
+        entities=every_operation(EntityKind.CONTACT, EntityKind.TASK, EntityKind.NOTE),
+        # Kayako's tag name matching is undocumented (target-apps.md §1.7): not claimed.
+        tags=TagSupport(case_insensitive=False),
+        # Automation webhooks, and users/cases listed by updated_at (unordered, no window).
+        inbound=Inbound(webhooks=True, feed=ChangeFeed(ordered=False)),
         coupled_fields=(frozenset({"first_name", "last_name"}),),
     )
 
