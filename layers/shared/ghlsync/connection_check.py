@@ -16,7 +16,16 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from ghlsync.apps.base import Capabilities, Connector, InboundRequest
+from ghlsync.apps.base import (
+    RECORD_OPS,
+    Capabilities,
+    Connector,
+    InboundRequest,
+    Operation,
+    as_change_feed,
+    as_contacts,
+    as_webhooks,
+)
 from ghlsync.apps.spec import ConnectorSpec, InboundRoute
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import ConnectorError, WebhookRejected, redact
@@ -43,7 +52,8 @@ class Verdict:
 class _Declared:
     """The parts of a connector's capabilities the check reads (one place to follow their shape)."""
 
-    entities: frozenset[EntityKind]
+    readable: frozenset[EntityKind]
+    finds_contacts: bool
     change_listing: bool
     webhooks: bool
     tags: bool
@@ -51,10 +61,11 @@ class _Declared:
 
 def _declared(capabilities: Capabilities) -> _Declared:
     return _Declared(
-        entities=frozenset(capabilities.entities),
-        change_listing=capabilities.change_listing,
-        webhooks=capabilities.webhooks,
-        tags=capabilities.tags,
+        readable=frozenset(kind for kind in _ENTITIES if capabilities.can(kind, Operation.READ)),
+        finds_contacts=capabilities.can(EntityKind.CONTACT, Operation.FIND),
+        change_listing=capabilities.inbound.feed is not None,
+        webhooks=capabilities.inbound.webhooks,
+        tags=capabilities.tags.can_add or capabilities.tags.can_remove,
     )
 
 
@@ -72,17 +83,17 @@ def check_connection(
     reason = _reason(secrets)
 
     def first_change() -> ChangeEvent | None:
-        return next(islice(connector.list_changes(since), 1), None)
+        return next(islice(as_change_feed(connector).list_changes(since), 1), None)
 
     def probe() -> int:
-        return len(connector.find_contacts(email=PROBE_EMAIL, phone=None))
+        return len(as_contacts(connector).find_contacts(email=PROBE_EMAIL, phone=None))
 
     listed: ChangeEvent | None = None
     found: int | None = None
     try:
         if declared.change_listing:
             listed = first_change()
-        elif EntityKind.CONTACT in declared.entities:
+        elif declared.finds_contacts:
             found = probe()
     except ConnectorError as error:
         return [Verdict("auth", False, reason(error))]
@@ -94,7 +105,7 @@ def check_connection(
     else:
         verdicts.append(Verdict("list changes", None, "not declared"))
 
-    if EntityKind.CONTACT in declared.entities:
+    if declared.finds_contacts:
         verdicts.append(
             _attempt("find contact", lambda: _found(found if found is not None else probe()), reason)
         )
@@ -133,20 +144,14 @@ def _read_verdict(
     reason: Callable[[Exception], str],
 ) -> Verdict:
     capability = f"read {entity.value}"
-    if entity not in declared.entities:
+    if entity not in declared.readable:
         return Verdict(capability, None, "not declared")
     if listed is None or listed.entity is not entity:
         return Verdict(capability, None, f"declared; no recent {entity.value} to read")
     record_id, parent_id = listed.entity_id, listed.parent_id or ""
 
     def read() -> str:
-        if entity is EntityKind.CONTACT:
-            record: object = connector.get_contact(record_id)
-        elif entity is EntityKind.TASK:
-            record = connector.get_task(parent_id, record_id)
-        else:
-            record = connector.get_note(parent_id, record_id)
-        if record is None:
+        if RECORD_OPS[entity].read(connector, parent_id, record_id) is None:
             raise _Unreadable(f"the listed {entity.value} {record_id} reads as missing")
         return f"{entity.value} {record_id}"
 
@@ -182,7 +187,7 @@ def _webhook_verdict(
         return Verdict("webhooks", None, "declared; signed by the app, not checkable from here")
     for route in shared:
         try:
-            connector.verify_webhook(_as_the_app_sends_it(route, credentials, connection_id))
+            as_webhooks(connector).verify_webhook(_as_the_app_sends_it(route, credentials, connection_id))
         except WebhookRejected as error:
             return Verdict("webhooks", False, f"{route.path_for(connection_id)}: {error}")
     paths = ", ".join(route.path_for(connection_id) for route in shared)
