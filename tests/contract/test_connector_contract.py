@@ -4,11 +4,15 @@ Each test runs once per subject in `tests/fixtures/contract.py` (GHL as the hub,
 app that joins). The connector is the real one, talking HTTP to its fake in-process.
 """
 
+from datetime import UTC, datetime
+
 import pytest
 
+from ghlsync.apps.base import RECORD_OPS, Operation
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import ConnectorError, MalformedWebhook, WebhookRejected
 from ghlsync.core.events import ChangeAction
+from ghlsync.mapping.canonical import CanonicalNote, CanonicalTask
 from tests.fixtures.contract import ContractSubject, unique_contact
 
 pytestmark = pytest.mark.integration
@@ -16,11 +20,20 @@ pytestmark = pytest.mark.integration
 CONTACT_FIELDS = ["first_name", "last_name", "email", "phone", "company_name"]
 
 
+def _declares(subject: ContractSubject, *operations: Operation) -> None:
+    """Skip a check of what the connector does not declare (it need not implement it)."""
+    capabilities = subject.connector.capabilities
+    missing = [op.value for op in operations if not capabilities.can(EntityKind.CONTACT, op)]
+    if missing:
+        pytest.skip(f"{subject.name} declares no contact {', '.join(missing)}")
+
+
 def _person(contact: object) -> tuple[object, ...]:
     return tuple(getattr(contact, name) for name in ("first_name", "last_name", "email", "phone"))
 
 
 def test_a_lookup_finds_nothing_before_the_create(subject: ContractSubject) -> None:
+    _declares(subject, Operation.FIND)
     # GIVEN a contact that exists nowhere yet
     contact = unique_contact()
     # WHEN the connector looks it up by e-mail and phone
@@ -30,6 +43,7 @@ def test_a_lookup_finds_nothing_before_the_create(subject: ContractSubject) -> N
 
 
 def test_a_lookup_finds_the_created_contact_by_email(subject: ContractSubject) -> None:
+    _declares(subject, Operation.CREATE, Operation.FIND)
     # GIVEN a contact created through the connector
     created = subject.connector.create_contact(unique_contact())
     # WHEN it is looked up by its e-mail alone
@@ -39,6 +53,7 @@ def test_a_lookup_finds_the_created_contact_by_email(subject: ContractSubject) -
 
 
 def test_a_created_contact_reads_back_equal(subject: ContractSubject) -> None:
+    _declares(subject, Operation.CREATE, Operation.READ)
     # GIVEN a contact
     contact = unique_contact()
     # WHEN it is created and read back
@@ -52,6 +67,7 @@ def test_a_created_contact_reads_back_equal(subject: ContractSubject) -> None:
 
 @pytest.mark.parametrize("field_name", CONTACT_FIELDS)
 def test_each_mapped_field_updates(subject: ContractSubject, field_name: str) -> None:
+    _declares(subject, Operation.CREATE, Operation.UPDATE, Operation.READ)
     if field_name not in subject.mapped_updates:
         pytest.skip(f"{subject.name} does not map {field_name}")
     # GIVEN a created contact
@@ -68,6 +84,7 @@ def test_each_mapped_field_updates(subject: ContractSubject, field_name: str) ->
 
 
 def test_a_missing_record_reads_as_none(subject: ContractSubject) -> None:
+    _declares(subject, Operation.READ)
     # GIVEN an id that names no record
     # WHEN it is read
     # THEN the answer is None, not an error
@@ -75,6 +92,7 @@ def test_a_missing_record_reads_as_none(subject: ContractSubject) -> None:
 
 
 def test_deleting_twice_is_fine(subject: ContractSubject) -> None:
+    _declares(subject, Operation.CREATE, Operation.DELETE, Operation.READ)
     # GIVEN a created contact
     created = subject.connector.create_contact(unique_contact())
     assert created.id
@@ -86,6 +104,8 @@ def test_deleting_twice_is_fine(subject: ContractSubject) -> None:
 
 
 def test_a_webhook_from_the_app_parses_into_the_changed_contact(subject: ContractSubject) -> None:
+    if not subject.connector.capabilities.inbound.webhooks:
+        pytest.skip(f"{subject.name} declares no webhooks")
     # GIVEN a contact changed in the app, which sent its webhook
     created = subject.connector.create_contact(unique_contact())
     assert created.id
@@ -102,6 +122,8 @@ def test_a_webhook_from_the_app_parses_into_the_changed_contact(subject: Contrac
 
 
 def test_a_webhook_with_a_wrong_secret_or_signature_is_rejected(subject: ContractSubject) -> None:
+    if not subject.connector.capabilities.inbound.webhooks:
+        pytest.skip(f"{subject.name} declares no webhooks")
     # GIVEN a real webhook, with its secret or signature no longer matching
     created = subject.connector.create_contact(unique_contact())
     assert created.id
@@ -113,6 +135,8 @@ def test_a_webhook_with_a_wrong_secret_or_signature_is_rejected(subject: Contrac
 
 
 def test_a_webhook_body_that_is_not_the_apps_is_malformed(subject: ContractSubject) -> None:
+    if not subject.connector.capabilities.inbound.webhooks:
+        pytest.skip(f"{subject.name} declares no webhooks")
     # GIVEN a verified-looking request whose body is not JSON
     created = subject.connector.create_contact(unique_contact())
     assert created.id
@@ -127,6 +151,8 @@ def test_a_webhook_body_that_is_not_the_apps_is_malformed(subject: ContractSubje
 
 
 def test_change_listing_includes_a_change_at_its_checkpoint(subject: ContractSubject) -> None:
+    if subject.connector.capabilities.inbound.feed is None:
+        pytest.skip(f"{subject.name} declares no change feed")
     # GIVEN a checkpoint taken at the moment a contact is created
     checkpoint = subject.now()
     created = subject.connector.create_contact(unique_contact())
@@ -137,6 +163,8 @@ def test_change_listing_includes_a_change_at_its_checkpoint(subject: ContractSub
 
 
 def test_change_listing_resumes_after_its_checkpoint(subject: ContractSubject) -> None:
+    if subject.connector.capabilities.inbound.feed is None:
+        pytest.skip(f"{subject.name} declares no change feed")
     # GIVEN one contact changed, then later another
     first = subject.connector.create_contact(unique_contact())
     subject.advance(120)
@@ -151,6 +179,7 @@ def test_change_listing_resumes_after_its_checkpoint(subject: ContractSubject) -
 
 @pytest.mark.parametrize("status", [429, 503])
 def test_rate_limits_and_server_errors_are_transient(subject: ContractSubject, status: int) -> None:
+    _declares(subject, Operation.READ)
     # GIVEN a side that answers every request with 429 or 5xx
     subject.fail_every_request(status)
     # WHEN a read gives up after its retries
@@ -161,6 +190,7 @@ def test_rate_limits_and_server_errors_are_transient(subject: ContractSubject, s
 
 
 def test_a_refused_request_is_permanent(subject: ContractSubject) -> None:
+    _declares(subject, Operation.CREATE)
     # GIVEN a contact the side refuses (an e-mail that is not one)
     bad = unique_contact().model_copy(update={"email": "not-an-email"})
     # WHEN the connector creates it
@@ -171,6 +201,7 @@ def test_a_refused_request_is_permanent(subject: ContractSubject) -> None:
 
 
 def test_a_create_whose_answer_was_lost_is_not_sent_again(subject: ContractSubject) -> None:
+    _declares(subject, Operation.CREATE, Operation.READ)
     # GIVEN a connector that has talked to its side (signed in), and a side that from now on
     # applies every request and then loses the answer
     assert subject.connector.get_contact(subject.missing_id()) is None
@@ -186,6 +217,8 @@ def test_a_create_whose_answer_was_lost_is_not_sent_again(subject: ContractSubje
 
 
 def test_adding_tags_twice_keeps_one_of_each(subject: ContractSubject) -> None:
+    if not subject.connector.capabilities.tags.can_add:
+        pytest.skip(f"{subject.name} declares no tag writes")
     # GIVEN a created contact
     created = subject.connector.create_contact(unique_contact())
     assert created.id
@@ -198,6 +231,8 @@ def test_adding_tags_twice_keeps_one_of_each(subject: ContractSubject) -> None:
 
 
 def test_removing_a_tag_twice_is_fine(subject: ContractSubject) -> None:
+    if not subject.connector.capabilities.tags.can_remove:
+        pytest.skip(f"{subject.name} declares no tag removal")
     # GIVEN a contact with two tags
     created = subject.connector.create_contact(unique_contact(frozenset({"vip", "lead"})))
     assert created.id
@@ -210,7 +245,7 @@ def test_removing_a_tag_twice_is_fine(subject: ContractSubject) -> None:
 
 
 def test_tags_differing_only_in_case_are_one_tag_where_the_app_says_so(subject: ContractSubject) -> None:
-    if not subject.tags_case_insensitive:
+    if not subject.connector.capabilities.tags.case_insensitive:
         pytest.skip(f"{subject.name} does not declare case-insensitive tags")
     # GIVEN a contact tagged "Probe-Mixed"
     created = subject.connector.create_contact(unique_contact(frozenset({"Probe-Mixed"})))
@@ -220,3 +255,58 @@ def test_tags_differing_only_in_case_are_one_tag_where_the_app_says_so(subject: 
     # THEN the contact has no tag left
     read = subject.connector.get_contact(created.id)
     assert read is not None and read.tags == frozenset()
+
+
+CHILDREN = {
+    EntityKind.TASK: lambda: CanonicalTask(
+        title="Call back about the quote", due_date=datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    ),
+    EntityKind.NOTE: lambda: CanonicalNote(body="Prefers e-mail after 5pm"),
+}
+
+
+def _declares_child(subject: ContractSubject, entity: EntityKind) -> None:
+    capabilities = subject.connector.capabilities
+    needed = (Operation.CREATE, Operation.READ, Operation.DELETE)
+    if not all(capabilities.can(entity, op) for op in needed) or not capabilities.can(
+        EntityKind.CONTACT, Operation.CREATE
+    ):
+        pytest.skip(f"{subject.name} declares no {entity.value} create/read/delete under a contact")
+
+
+@pytest.mark.parametrize("entity", list(CHILDREN), ids=str)
+def test_a_child_record_created_under_a_contact_reads_back_equal(
+    subject: ContractSubject, entity: EntityKind
+) -> None:
+    _declares_child(subject, entity)
+    # GIVEN a contact
+    contact = subject.connector.create_contact(unique_contact())
+    assert contact.id
+    # WHEN a task or note is created under it and read back
+    ops = RECORD_OPS[entity]
+    record = CHILDREN[entity]()
+    created = ops.create(subject.connector, contact.id, record)
+    assert created.id
+    read = ops.read(subject.connector, contact.id, created.id)
+    # THEN the side holds what was sent, in every field it stores
+    assert read is not None
+    stored = subject.child_fields[entity]
+    assert {k: v for k, v in read.fields().items() if k in stored} == {
+        k: v for k, v in record.fields().items() if k in stored
+    }
+
+
+@pytest.mark.parametrize("entity", list(CHILDREN), ids=str)
+def test_a_child_record_deleted_twice_reads_as_none(subject: ContractSubject, entity: EntityKind) -> None:
+    _declares_child(subject, entity)
+    # GIVEN a task or note under a contact
+    contact = subject.connector.create_contact(unique_contact())
+    assert contact.id
+    ops = RECORD_OPS[entity]
+    created = ops.create(subject.connector, contact.id, CHILDREN[entity]())
+    assert created.id
+    # WHEN it is deleted twice
+    ops.delete(subject.connector, contact.id, created.id)
+    ops.delete(subject.connector, contact.id, created.id)
+    # THEN it reads as missing
+    assert ops.read(subject.connector, contact.id, created.id) is None
