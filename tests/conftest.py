@@ -3,5 +3,6 @@
 pytest_plugins = [
     "tests.fixtures.aws",
     "tests.fixtures.ghl",
+    "tests.fixtures.http",
     "tests.fixtures.kayako",
 ]
