@@ -15,15 +15,11 @@ from typing import Any
 
 from ghlsync.ghl.errors import GhlPaginationError
 from ghlsync.ghl.models import Contact
-from ghlsync.http.paging import guarded
+from ghlsync.http.paging import StartAfter, guarded
 
-
-@dataclass(frozen=True)
-class ListCursor:
-    """GET /contacts/ (deprecated list): the `meta.startAfter` (ms epoch) + `meta.startAfterId` pair."""
-
-    start_after: int | None
-    start_after_id: str
+# GET /contacts/ (deprecated list): the `meta.startAfter` (ms epoch) + `meta.startAfterId` pair, the
+# kit's own cursor for that style.
+ListCursor = StartAfter
 
 
 @dataclass(frozen=True)
