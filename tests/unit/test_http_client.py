@@ -195,10 +195,11 @@ def test_a_secret_echoed_in_an_error_body_never_reaches_the_error(fake_time: Fak
     # GIVEN an API key the side echoes back in its error message
     script = Script([httpx.Response(400, json={"message": f"key {KEY} is not valid"})])
     client = rest_client(script, fake_time, authenticator=ApiKeyAuth("apiKey", KEY))
-    # WHEN the call fails / THEN the key is in neither the message nor the string form
-    with pytest.raises(ConnectorError) as caught:
+    # WHEN the call fails / THEN the key is in neither the message, the rule list nor the string form
+    with pytest.raises(Validation) as caught:
         client.request("GET", "items")
     assert KEY not in caught.value.message and KEY not in str(caught.value)
+    assert caught.value.messages and all(KEY not in m for m in caught.value.messages)
 
 
 def test_a_secret_in_a_transport_message_never_reaches_the_error(fake_time: FakeTime) -> None:
