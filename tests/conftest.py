@@ -3,6 +3,7 @@
 pytest_plugins = [
     "tests.fixtures.aws",
     "tests.fixtures.ghl",
+    "tests.fixtures.http",
     "tests.fixtures.kayako",
     "tests.fixtures.contract",
 ]

@@ -508,15 +508,17 @@ def test_persistent_429_gives_up_after_the_bounded_retries(
     assert kayako_sleeps == [1.0, 1.0, 1.0]
 
 
-def test_server_errors_on_reads_are_retried_with_backoff(
-    connector: KayakoConnector, kayako_sandbox: KayakoSandbox, kayako_sleeps: list[float]
+def test_server_errors_on_reads_are_retried_with_full_jitter_backoff(
+    kayako_sandbox: KayakoSandbox, kayako_clock: FakeClock, kayako_sleeps: list[float]
 ) -> None:
-    # GIVEN every request fails with 500 / WHEN reading / THEN retried with growing waits, then transient
+    # GIVEN a jitter source drawing half of each range, and every request failing with 500
+    connector = make_kayako_connector(kayako_sandbox, kayako_clock, kayako_sleeps, rng=lambda: 0.5)
     kayako_sandbox.faults.configure(rate_5xx=1.0)
+    # WHEN reading / THEN retried with waits of that share of 0.5 s * 2^attempt, then transient
     with pytest.raises(KayakoServerError) as caught:
         connector.get_contact("1")
     assert caught.value.transient is True
-    assert kayako_sleeps == [0.5, 1.0, 2.0]
+    assert kayako_sleeps == [0.25, 0.5, 1.0]
 
 
 def test_server_errors_on_creates_are_not_retried(

@@ -67,6 +67,12 @@ class ConnectorError(Exception):
         self.trace_id = trace_id
         super().__init__(self._describe())
 
+    def redact_secrets(self, *secrets: str) -> None:
+        """Remove these secrets (the ones only the caller knows, such as a session id) from the
+        message and the string form."""
+        self.message = redact(self.message, *secrets)
+        self.args = (self._describe(),)
+
     def _describe(self) -> str:
         parts = [self.message]
         if self.status is not None:
@@ -96,6 +102,10 @@ class Validation(ConnectorError):
     ) -> None:
         self.messages = [redact(m) for m in (messages if messages is not None else [message])]
         super().__init__(message, **options)
+
+    def redact_secrets(self, *secrets: str) -> None:
+        self.messages = [redact(m, *secrets) for m in self.messages]
+        super().redact_secrets(*secrets)
 
 
 class Unauthorized(ConnectorError):

@@ -1,7 +1,8 @@
 """GHL API v2 client for one location: contacts, tasks, notes, tags and appointments.
 
 Every request carries `Authorization: Bearer <token>` (from a TokenProvider), `Version: 2021-07-28`
-and `Accept: application/json`. Around each request the client:
+and `Accept: application/json`. The send loop is the shared one (`ghlsync.http.client.RestClient`),
+configured so that around each request the client:
 
 - paces against the location's budget from the X-RateLimit-* headers (ratelimit.RateLimitPacer);
 - on 401 "invalid token" tells the provider and retries once with a fresh token (a missing scope or a
@@ -12,6 +13,7 @@ and `Accept: application/json`. Around each request the client:
     DELETE, and the POSTs that are idempotent by nature (search, upsert, tags). Creating a contact,
     task or note is not retried once the request may have reached GHL;
   * a connection that was never established (connect error/timeout) for every method;
+  * within `max_total_wait_s`, when given (one deadline per call, waits included);
 - maps failures to typed errors (ghlsync.ghl.errors) and parses bodies into pydantic models.
 
 Tokens never reach logs or exceptions. The client is not thread-safe (one per worker and location).
@@ -21,23 +23,18 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Literal
-from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
 from ghlsync.config import GHL_PRODUCTION_API
-from ghlsync.core.errors import redact
 from ghlsync.ghl.auth import TokenProvider
 from ghlsync.ghl.errors import (
     GhlError,
+    GhlErrorMap,
     GhlPaginationError,
-    GhlRateLimited,
-    GhlServerError,
-    GhlTransportError,
-    GhlUnauthorized,
     GhlUnexpectedResponse,
-    error_from_response,
+    is_rejected_token,
 )
 from ghlsync.ghl.models import (
     Appointment,
@@ -75,7 +72,9 @@ from ghlsync.ghl.pagination import (
     contacts_of,
     paginate,
 )
-from ghlsync.ghl.ratelimit import RateLimitPacer, RateLimitSnapshot
+from ghlsync.ghl.ratelimit import RateLimitPacer
+from ghlsync.http.auth import BearerAuth
+from ghlsync.http.client import RestClient, RetryPolicy, segment
 from ghlsync.observability import logger
 
 GHL_API_VERSION = "2021-07-28"
@@ -85,19 +84,6 @@ MAX_PAGE_SIZE = 100
 SEARCH_PAGE_REACH = 10_000
 
 Method = Literal["GET", "POST", "PUT", "DELETE"]
-
-# Exceptions raised before any byte of the request left: repeating them cannot duplicate anything.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-# Exceptions that mean the request itself cannot be sent (a programming or configuration error).
-_UNSENDABLE = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL)
-
-
-def _segment(value: str, what: str) -> str:
-    """One path segment, percent-encoded: ids come from webhooks and apps, so "../x" must stay one
-    segment, and an empty id must not silently turn /contacts/{id} into the list endpoint."""
-    if not value or not value.strip():
-        raise ValueError(f"{what} must not be empty")
-    return quote(value, safe="")
 
 
 class GhlClient:
@@ -116,27 +102,45 @@ class GhlClient:
         backoff_base_s: float = 0.5,
         backoff_cap_s: float = 30.0,
         pacer: RateLimitPacer | None = None,
+        wall_clock: Callable[[], float] = time.time,
+        max_total_wait_s: float | None = None,
     ) -> None:
+        """`clock` is monotonic (pacing, the deadline); `wall_clock` reads Retry-After dates. A
+        Retry-After above `backoff_cap_s` is raised rather than slept on."""
         if not location_id.strip():
             raise ValueError("location_id must not be empty")
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
-        self._http = http
-        self._tokens = tokens
         self.location_id = location_id
-        self._base_url = base_url.rstrip("/")
-        self._version = version
-        self._sleep = sleep
-        self._max_retries = max_retries
-        self._rng = rng
-        self._backoff_base_s = backoff_base_s
-        self._backoff_cap_s = backoff_cap_s
         self.pacer = pacer if pacer is not None else RateLimitPacer(clock=clock, sleep=sleep)
+        self._rest = RestClient(
+            http,
+            base_url=base_url,
+            errors=GhlErrorMap(),
+            # A rejected token is refreshed once; a missing scope or a bad Version header is not.
+            authenticator=BearerAuth(tokens, location_id, refresh_on=is_rejected_token),
+            headers={"Version": version, "Accept": "application/json"},
+            retry=RetryPolicy(
+                max_retries=max_retries,
+                backoff_base_s=backoff_base_s,
+                backoff_cap_s=backoff_cap_s,
+                max_retry_after_s=backoff_cap_s,
+                deadline_s=max_total_wait_s,
+            ),
+            budgets=(self.pacer,),
+            sleep=sleep,
+            clock=clock,
+            wall_clock=wall_clock,
+            rng=rng,
+            name="GHL",
+            log_context={"location_id": location_id},
+            log=logger,
+        )
 
     # ------------------------------------------------------------------ contacts
 
     def get_contact(self, contact_id: str) -> Contact:
-        path = f"/contacts/{_segment(contact_id, 'contact_id')}"
+        path = f"/contacts/{segment(contact_id, 'contact_id')}"
         return self._call("GET", path, ContactEnvelope).contact
 
     def create_contact(self, contact: ContactCreate) -> Contact:
@@ -144,7 +148,7 @@ class GhlClient:
         return self._call("POST", "/contacts/", ContactEnvelope, body=body, retry_safe=False).contact
 
     def update_contact(self, contact_id: str, changes: ContactUpdate) -> Contact:
-        path = f"/contacts/{_segment(contact_id, 'contact_id')}"
+        path = f"/contacts/{segment(contact_id, 'contact_id')}"
         return self._call("PUT", path, ContactEnvelope, body=changes.to_body()).contact
 
     def upsert_contact(self, contact: ContactUpsert) -> UpsertResult:
@@ -153,7 +157,7 @@ class GhlClient:
         return self._call("POST", "/contacts/upsert", UpsertResult, body=body, retry_safe=True)
 
     def delete_contact(self, contact_id: str) -> None:
-        path = f"/contacts/{_segment(contact_id, 'contact_id')}"
+        path = f"/contacts/{segment(contact_id, 'contact_id')}"
         self._check_deleted(self._call("DELETE", path, DeleteResponse), path)
 
     def add_tags(self, contact_id: str, tags: Iterable[str]) -> list[str]:
@@ -169,7 +173,7 @@ class GhlClient:
         wanted = list(dict.fromkeys(tags))
         if not wanted:
             return []
-        path = f"/contacts/{_segment(contact_id, 'contact_id')}/tags"
+        path = f"/contacts/{segment(contact_id, 'contact_id')}/tags"
         body = TagsBody(tags=wanted).to_body()
         return self._call(method, path, TagsResponse, body=body, retry_safe=True).tags
 
@@ -273,7 +277,7 @@ class GhlClient:
         start: SkipCursor | None = None,
     ) -> Iterator[ContactPage[SkipCursor]]:
         _check_page_size(limit)
-        path = f"/contacts/business/{_segment(business_id, 'business_id')}"
+        path = f"/contacts/business/{segment(business_id, 'business_id')}"
 
         def fetch(cursor: SkipCursor | None) -> ContactPage[SkipCursor]:
             skip = cursor.skip if cursor else 0
@@ -320,8 +324,8 @@ class GhlClient:
 
     @staticmethod
     def _tasks_path(contact_id: str, task_id: str | None = None) -> str:
-        path = f"/contacts/{_segment(contact_id, 'contact_id')}/tasks"
-        return path if task_id is None else f"{path}/{_segment(task_id, 'task_id')}"
+        path = f"/contacts/{segment(contact_id, 'contact_id')}/tasks"
+        return path if task_id is None else f"{path}/{segment(task_id, 'task_id')}"
 
     # ------------------------------------------------------------------ notes
 
@@ -345,13 +349,13 @@ class GhlClient:
 
     @staticmethod
     def _notes_path(contact_id: str, note_id: str | None = None) -> str:
-        path = f"/contacts/{_segment(contact_id, 'contact_id')}/notes"
-        return path if note_id is None else f"{path}/{_segment(note_id, 'note_id')}"
+        path = f"/contacts/{segment(contact_id, 'contact_id')}/notes"
+        return path if note_id is None else f"{path}/{segment(note_id, 'note_id')}"
 
     # ------------------------------------------------------------------ appointments
 
     def list_appointments(self, contact_id: str) -> list[Appointment]:
-        path = f"/contacts/{_segment(contact_id, 'contact_id')}/appointments"
+        path = f"/contacts/{segment(contact_id, 'contact_id')}/appointments"
         return self._call("GET", path, AppointmentListResponse).events
 
     # ------------------------------------------------------------------ transport
@@ -372,8 +376,7 @@ class GhlClient:
         retry_safe: bool | None = None,
     ) -> M:
         """Send one operation and parse its body. `retry_safe` defaults to True for GET, PUT, DELETE."""
-        safe = method in ("GET", "PUT", "DELETE") if retry_safe is None else retry_safe
-        response = self._send(method, path, params=params, json_body=body, retry_safe=safe)
+        response = self._rest.request(method, path, params=params, json=body, retry_safe=retry_safe)
         try:
             data = response.json() if response.content else {}
         except ValueError:
@@ -388,89 +391,6 @@ class GhlClient:
             raise GhlUnexpectedResponse(
                 f"{method} {path} answered an unexpected shape: {problems}", status=response.status_code
             ) from None
-
-    def _send(
-        self,
-        method: Method,
-        path: str,
-        *,
-        params: Mapping[str, str | int] | None,
-        json_body: dict[str, Any] | None,
-        retry_safe: bool,
-    ) -> httpx.Response:
-        url = f"{self._base_url}{path}"
-        attempt = 0
-        rejected_token: str | None = None
-        rejection: GhlUnauthorized | None = None
-        while True:
-            self.pacer.before_request()
-            token = self._tokens.access_token(self.location_id)
-            if rejection is not None and token == rejected_token:
-                # The provider had nothing fresher (a private-integration token): retrying is futile.
-                raise rejection
-            headers = {
-                "Authorization": f"Bearer {token}",
-                "Version": self._version,
-                "Accept": "application/json",
-            }
-            try:
-                response = self._http.request(method, url, params=params, json=json_body, headers=headers)
-            except _UNSENDABLE as exc:
-                raise GhlError(f"{method} {path} cannot be sent: {redact(str(exc), token)}") from None
-            except httpx.TransportError as exc:
-                sent = not isinstance(exc, _NOT_SENT)
-                transport_error = GhlTransportError(
-                    f"{method} {path} failed: {type(exc).__name__}: {redact(str(exc), token)}",
-                    request_sent=sent,
-                )
-                if attempt < self._max_retries and (retry_safe or not sent):
-                    self._back_off(method, path, attempt, transport_error, None)
-                    attempt += 1
-                    continue
-                raise transport_error from None
-
-            self.pacer.observe(RateLimitSnapshot.from_headers(response.headers))
-            if response.is_success:
-                return response
-
-            error = error_from_response(response)
-            if isinstance(error, GhlUnauthorized) and error.kind == "invalid_token" and rejection is None:
-                self._tokens.token_rejected(self.location_id, token)
-                rejected_token, rejection = token, error
-                continue
-            retry_after = error.retry_after if isinstance(error, GhlRateLimited) else None
-            if retry_after is not None and retry_after > self._backoff_cap_s:
-                # Waiting that long inside one invocation wastes it; the caller retries later.
-                raise error
-            retryable = isinstance(error, GhlRateLimited) or (
-                isinstance(error, GhlServerError) and retry_safe
-            )
-            if retryable and attempt < self._max_retries:
-                self._back_off(method, path, attempt, error, retry_after)
-                attempt += 1
-                continue
-            raise error
-
-    def _back_off(
-        self, method: str, path: str, attempt: int, error: GhlError, retry_after: float | None
-    ) -> None:
-        if retry_after is not None:
-            delay = retry_after
-        else:
-            delay = self._rng() * min(self._backoff_cap_s, self._backoff_base_s * 2**attempt)
-        logger.warning(
-            "GHL request failed; retrying",
-            extra={
-                "method": method,
-                "path": path,
-                "status": error.status,
-                "error": type(error).__name__,
-                "attempt": attempt + 1,
-                "delay_s": round(delay, 3),
-                "location_id": self.location_id,
-            },
-        )
-        self._sleep(delay)
 
 
 def _check_page_size(size: int) -> None:

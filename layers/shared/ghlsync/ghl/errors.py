@@ -26,6 +26,7 @@ from ghlsync.core.errors import (
     Validation,
     redact,
 )
+from ghlsync.http.errors import json_object, parse_retry_after
 
 UnauthorizedKind = Literal["invalid_token", "missing_scope", "version"]
 
@@ -115,15 +116,6 @@ class GhlPaginationError(GhlError, PaginationError):
     """A paginated listing stopped making progress (a cursor that does not advance, a repeated page)."""
 
 
-def error_body(response: httpx.Response) -> dict[str, Any]:
-    """The JSON object of an error response, or {} when the body is not a JSON object."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
 def _messages(body: dict[str, Any], fallback: str) -> list[str]:
     raw = body.get("message")
     if isinstance(raw, list):
@@ -141,21 +133,6 @@ def _trace_id(response: httpx.Response, body: dict[str, Any]) -> str | None:
     return response.headers.get("traceid") or response.headers.get("x-trace-id")
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds form); None when absent or not a number.
-
-    The HTTP-date form would need a wall clock the client deliberately does not read; GHL's 429
-    headers are undocumented, so delta-seconds is the form worth honouring.
-    """
-    if value is None:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
-
-
 def unauthorized_kind(message: str) -> UnauthorizedKind:
     lowered = message.lower()
     if "scope" in lowered:
@@ -168,7 +145,7 @@ def unauthorized_kind(message: str) -> UnauthorizedKind:
 def error_from_response(response: httpx.Response) -> GhlError:
     """The typed error for a non-2xx response."""
     status = response.status_code
-    body = error_body(response)
+    body = json_object(response)
     messages = _messages(body, response.reason_phrase or f"HTTP {status}")
     message = "; ".join(messages)
     trace_id = _trace_id(response, body)
@@ -207,3 +184,21 @@ def error_from_response(response: httpx.Response) -> GhlError:
     if status >= 500:
         return GhlServerError(message, status=status, trace_id=trace_id)
     return GhlError(message, status=status, trace_id=trace_id)
+
+
+class GhlErrorMap:
+    """GHL's error map for the shared send loop: every non-2xx is `error_from_response`."""
+
+    def error_for(self, response: httpx.Response) -> GhlError | None:
+        return None if response.is_success else error_from_response(response)
+
+    def transport_error(self, message: str, *, request_sent: bool) -> GhlError:
+        return GhlTransportError(message, request_sent=request_sent)
+
+    def unsendable(self, message: str) -> GhlError:
+        return GhlError(message)
+
+
+def is_rejected_token(error: ConnectorError) -> bool:
+    """A 401 a fresh token can cure (not a missing scope or a bad Version header)."""
+    return isinstance(error, GhlUnauthorized) and error.kind == "invalid_token"

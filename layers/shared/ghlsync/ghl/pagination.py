@@ -1,9 +1,9 @@
 """Streaming pagination with loop guards.
 
-A listing is a `fetch(cursor) -> Page` function; `paginate` calls it page after page and yields each
-page as it arrives (constant memory: nothing but the current page and the previous cursor and first
-id are held). A server that hands back the cursor it was given, or the same page again, would make a
-naive loop spin forever and burn the location's rate budget; here it raises GhlPaginationError.
+A listing is a `fetch(cursor) -> ContactPage` function; `paginate` calls it page after page and
+yields each page as it arrives, under the shared loop guard (`ghlsync.http.paging.guarded`): a
+server that hands back the cursor it was given, or the same page again, raises GhlPaginationError
+instead of spinning forever and burning the location's rate budget.
 
 Each page carries `next_cursor`, the cursor that resumes *after* it, so a sweep can checkpoint
 between pages and continue in a later invocation.
@@ -15,14 +15,11 @@ from typing import Any
 
 from ghlsync.ghl.errors import GhlPaginationError
 from ghlsync.ghl.models import Contact
+from ghlsync.http.paging import StartAfter, guarded
 
-
-@dataclass(frozen=True)
-class ListCursor:
-    """GET /contacts/ (deprecated list): the `meta.startAfter` (ms epoch) + `meta.startAfterId` pair."""
-
-    start_after: int | None
-    start_after_id: str
+# GET /contacts/ (deprecated list): the `meta.startAfter` (ms epoch) + `meta.startAfterId` pair, the
+# kit's own cursor for that style.
+ListCursor = StartAfter
 
 
 @dataclass(frozen=True)
@@ -52,20 +49,13 @@ def paginate[C](
     fetch: Callable[[C | None], ContactPage[C]], start: C | None = None
 ) -> Iterator[ContactPage[C]]:
     """Yield pages from `start` until one has no `next_cursor`; raise if the listing stops advancing."""
-    cursor = start
-    previous_first_id: str | None = None
-    while True:
-        page = fetch(cursor)
-        first_id = page.contacts[0].id if page.contacts else None
-        if first_id is not None and first_id == previous_first_id:
-            raise GhlPaginationError(f"the page after cursor {cursor!r} repeats the previous page")
-        yield page
-        if page.next_cursor is None:
-            return
-        if page.next_cursor == cursor:
-            raise GhlPaginationError(f"cursor {cursor!r} did not advance")
-        cursor = page.next_cursor
-        previous_first_id = first_id
+    return guarded(
+        fetch,
+        start,
+        cursor_of=lambda page: page.next_cursor,
+        first_of=lambda page: page.contacts[0].id if page.contacts else None,
+        error=GhlPaginationError,
+    )
 
 
 def contacts_of[C](pages: Iterator[ContactPage[C]]) -> Iterator[Contact]:

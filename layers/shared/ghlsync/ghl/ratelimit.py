@@ -22,6 +22,9 @@ for both. Policy, before each request:
 - Daily remaining is 0: raise GhlRateLimited at once (waiting hours inside a Lambda is pointless);
   after `daily_probe_after_s` one request is let through to learn whether the day has rolled over.
 
+The pacer is a budget plug-in of the shared send loop (`ghlsync.http.budget.Budget`): the loop calls
+`before_request` before every attempt and `after_response` with every response.
+
 One pacer belongs to one location. It is not thread-safe; a worker uses one client per location.
 """
 
@@ -29,6 +32,8 @@ import math
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+import httpx
 
 from ghlsync.ghl.errors import GhlRateLimited
 
@@ -144,6 +149,9 @@ class RateLimitPacer:
         if self._answered:
             return self._answered[0] + self._interval_s
         return now + self._interval_s / self._max if self._max else now + self._interval_s
+
+    def after_response(self, response: httpx.Response) -> None:
+        self.observe(RateLimitSnapshot.from_headers(response.headers))
 
     def observe(self, snapshot: RateLimitSnapshot) -> None:
         """Record what one response said about the budget (call it for every response, errors too)."""

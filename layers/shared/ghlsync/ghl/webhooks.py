@@ -14,8 +14,6 @@ fields without notice) and tolerate the documented gaps: TaskCreate without `con
 Note* without `userId`/`title`, UNINSTALL with only `companyId`.
 """
 
-import base64
-import binascii
 import hashlib
 import json
 from collections.abc import Mapping
@@ -23,17 +21,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import MalformedWebhook, WebhookRejected
 from ghlsync.core.events import GHL_SOURCE, ChangeAction, ChangeEvent
+from ghlsync.http.verify import Ed25519Verifier, RsaVerifier, load_ed25519_keys, load_rsa_keys
 
 ED25519_HEADER = "x-ghl-signature"
 RSA_HEADER = "x-wh-signature"
@@ -49,43 +44,11 @@ class StaleWebhook(WebhookRejected):
 # ---- verification ---------------------------------------------------------------------------
 
 
-def _load_spki(spki_list: str, what: str) -> list[PublicKeyTypes]:
-    keys: list[PublicKeyTypes] = []
-    for item in spki_list.split(","):
-        encoded = item.strip()
-        if not encoded:
-            continue
-        try:
-            keys.append(serialization.load_der_public_key(base64.b64decode(encoded, validate=True)))
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError(f"{what}: not a base64 SPKI DER public key") from exc
-    return keys
-
-
-def _ed25519_keys(spki_list: str) -> tuple[Ed25519PublicKey, ...]:
-    keys = _load_spki(spki_list, "Ed25519 webhook key")
-    if not all(isinstance(key, Ed25519PublicKey) for key in keys):
-        raise ValueError("Ed25519 webhook key: not an Ed25519 key")
-    return tuple(key for key in keys if isinstance(key, Ed25519PublicKey))
-
-
-def _rsa_keys(spki_list: str) -> tuple[RSAPublicKey, ...]:
-    keys = _load_spki(spki_list, "RSA webhook key")
-    if not all(isinstance(key, RSAPublicKey) for key in keys):
-        raise ValueError("RSA webhook key: not an RSA key")
-    return tuple(key for key in keys if isinstance(key, RSAPublicKey))
-
-
-def _b64_signature(value: str) -> bytes:
-    try:
-        return base64.b64decode(value.strip(), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise WebhookRejected("signature is not base64") from exc
-
-
 @dataclass(frozen=True)
 class WebhookVerifier:
-    """Checks that a body was signed by GHL. Build it once per container (key parsing is not free)."""
+    """Checks that a body was signed by GHL: which header decides, and the RSA cutoff. The signature
+    checks themselves are the shared Ed25519Verifier and RsaVerifier (ghlsync.http.verify). Build it
+    once per container (key parsing is not free)."""
 
     ed25519_keys: tuple[Ed25519PublicKey, ...]
     rsa_keys: tuple[RSAPublicKey, ...]
@@ -95,8 +58,8 @@ class WebhookVerifier:
     def from_config(cls, *, ed25519_keys: str, rsa_keys: str, rsa_cutoff: datetime) -> "WebhookVerifier":
         """Keys are comma-separated base64 SPKI DER strings, as the stack parameters hold them."""
         return cls(
-            ed25519_keys=_ed25519_keys(ed25519_keys),
-            rsa_keys=_rsa_keys(rsa_keys),
+            ed25519_keys=load_ed25519_keys(ed25519_keys),
+            rsa_keys=load_rsa_keys(rsa_keys),
             rsa_cutoff=rsa_cutoff,
         )
 
@@ -104,7 +67,7 @@ class WebhookVerifier:
         """Raise WebhookRejected unless `body` carries a valid GHL signature. Header names lower-case."""
         ed25519_signature = headers.get(ED25519_HEADER)
         if ed25519_signature and self.ed25519_keys:
-            self._verify_ed25519(body, _b64_signature(ed25519_signature))
+            Ed25519Verifier(self.ed25519_keys, header=ED25519_HEADER).verify(body, headers)
             return
         rsa_signature = headers.get(RSA_HEADER)
         if rsa_signature and self.rsa_keys:
@@ -112,27 +75,9 @@ class WebhookVerifier:
                 raise WebhookRejected(
                     f"{RSA_HEADER} is no longer accepted (cutoff {self.rsa_cutoff.isoformat()})"
                 )
-            self._verify_rsa(body, _b64_signature(rsa_signature))
+            RsaVerifier(self.rsa_keys, header=RSA_HEADER).verify(body, headers)
             return
         raise WebhookRejected("no usable signature header")
-
-    def _verify_ed25519(self, body: bytes, signature: bytes) -> None:
-        for key in self.ed25519_keys:
-            try:
-                key.verify(signature, body)
-            except InvalidSignature:
-                continue
-            return
-        raise WebhookRejected(f"{ED25519_HEADER} does not match the body")
-
-    def _verify_rsa(self, body: bytes, signature: bytes) -> None:
-        for key in self.rsa_keys:
-            try:
-                key.verify(signature, body, padding.PKCS1v15(), hashes.SHA256())
-            except InvalidSignature:
-                continue
-            return
-        raise WebhookRejected(f"{RSA_HEADER} does not match the body")
 
 
 # ---- event models ---------------------------------------------------------------------------

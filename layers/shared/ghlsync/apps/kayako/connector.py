@@ -10,7 +10,7 @@ sandbox/kayako/automations.py. Sweeps list users and cases by `updated_at`.
 """
 
 import hashlib
-import hmac
+import random
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -24,8 +24,9 @@ from ghlsync.apps.kayako.api import KayakoApi
 from ghlsync.apps.kayako.errors import KayakoNotFound, KayakoValidationError
 from ghlsync.apps.kayako.settings import KayakoCredentials, KayakoSettings
 from ghlsync.core.entities import EntityKind
-from ghlsync.core.errors import MalformedWebhook, WebhookRejected
+from ghlsync.core.errors import MalformedWebhook
 from ghlsync.core.events import ChangeAction, ChangeEvent
+from ghlsync.http.verify import SharedSecretVerifier
 from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask
 from ghlsync.mapping.kayako import (
     KayakoAutomationPayload,
@@ -120,10 +121,16 @@ class KayakoConnector:
         connection_id: str,
         sleep: Callable[[float], None],
         clock: Callable[[], float],
+        rng: Callable[[], float] = random.random,
     ) -> None:
-        self._api = KayakoApi(http, settings, secret, sleep=sleep, clock=clock)
+        self._api = KayakoApi(http, settings, secret, sleep=sleep, clock=clock, rng=rng)
         self._settings = settings
-        self._webhook_token = secret.webhook_token
+        self._webhook_verifier = SharedSecretVerifier(
+            secret.webhook_token.get_secret_value(),
+            query=TOKEN_QUERY,
+            header=TOKEN_HEADER,
+            label="Kayako endpoint token",
+        )
         self._location_id = location_id
         self._connection_id = connection_id
         # The last reads of users (record, ETag, tags), consumed by the next update of that user:
@@ -303,12 +310,7 @@ class KayakoConnector:
 
     # -- inbound ----------------------------------------------------------------------------
     def verify_webhook(self, request: InboundRequest) -> None:
-        presented = request.query.get(TOKEN_QUERY) or request.headers.get(TOKEN_HEADER)
-        if not presented:
-            raise WebhookRejected("missing Kayako endpoint token")
-        expected = self._webhook_token.get_secret_value().encode()
-        if not hmac.compare_digest(presented.encode(), expected):
-            raise WebhookRejected("wrong Kayako endpoint token")
+        self._webhook_verifier.verify(request.body, request.headers, request.query)
 
     def parse_webhook(
         self, request: InboundRequest, *, location_id: str, connection_id: str

@@ -12,6 +12,7 @@ from ghlsync.core.errors import (
     Unauthorized,
     Validation,
 )
+from ghlsync.http.errors import json_object, parse_retry_after
 
 
 class KayakoError(ConnectorError):
@@ -43,7 +44,11 @@ class KayakoServerError(KayakoError, ServerError):
 
 
 class KayakoTransportError(KayakoError, TransportError):
-    """Timeout or connection failure: the request may or may not have been applied."""
+    """Timeout or connection failure; `request_sent` says whether it may have been applied."""
+
+    def __init__(self, message: str, *, request_sent: bool = True) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent
 
 
 class KayakoConflict(KayakoError, Conflict):
@@ -67,16 +72,12 @@ def error_from_response(response: httpx.Response) -> KayakoError:
     status = response.status_code
     code = parameter = None
     message = response.reason_phrase or f"HTTP {status}"
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
-        first = body["errors"][0]
-        if isinstance(first, dict):
-            code = first.get("code")
-            parameter = first.get("parameter")
-            message = str(first.get("message") or message)
+    errors = json_object(response).get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        first = errors[0]
+        code = first.get("code")
+        parameter = first.get("parameter")
+        message = str(first.get("message") or message)
     text = f"Kayako {status} {code or ''}: {message}" + (f" (parameter {parameter})" if parameter else "")
     kind: type[KayakoError]
     if status == 404:
@@ -88,7 +89,9 @@ def error_from_response(response: httpx.Response) -> KayakoError:
     elif status >= 500:
         kind = KayakoServerError
     elif status == 429:
-        return KayakoRateLimited(text, retry_after=retry_after_seconds(response), code=code)
+        # Without a readable Retry-After, one second (Kayako's own answers always carry one).
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        return KayakoRateLimited(text, retry_after=1.0 if retry_after is None else retry_after, code=code)
     elif status == 400:
         kind = KayakoValidationError
     else:
@@ -96,9 +99,14 @@ def error_from_response(response: httpx.Response) -> KayakoError:
     return kind(text, status=status, code=code, parameter=parameter)
 
 
-def retry_after_seconds(response: httpx.Response, default: float = 1.0) -> float:
-    raw = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        return default
+class KayakoErrorMap:
+    """Kayako's error map for the shared send loop: any status from 400 up is `error_from_response`."""
+
+    def error_for(self, response: httpx.Response) -> KayakoError | None:
+        return error_from_response(response) if response.status_code >= 400 else None
+
+    def transport_error(self, message: str, *, request_sent: bool) -> KayakoError:
+        return KayakoTransportError(f"Kayako {message}", request_sent=request_sent)
+
+    def unsendable(self, message: str) -> KayakoError:
+        return KayakoError(f"Kayako {message}")

@@ -1,0 +1,1 @@
+"""Kixie (dialer). So far only its error map; the connector comes with its own issue."""
