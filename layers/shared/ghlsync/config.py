@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # Full-jitter exponential backoff between attempts of a transiently failing event.
     retry_base_seconds: int = Field(default=10, ge=1)
     retry_max_seconds: int = Field(default=900, ge=1, le=43_200)
+    # Most one GHL call may spend waiting between its retries (429 Retry-After, backoff), so a
+    # worker invocation (30 s) ends inside its timeout; past it the event goes back to the queue.
+    ghl_max_wait_seconds: float = Field(default=20.0, ge=0, le=600)
     # Long-poll wait of DLQ scans (a short poll may answer "empty" while messages remain).
     dlq_receive_wait_seconds: int = Field(default=1, ge=0, le=20)
 

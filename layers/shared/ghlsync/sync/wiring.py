@@ -80,6 +80,7 @@ class ConnectorCache:
                 location_id,
                 base_url=self._settings.ghl_api_base_url,
                 version=self._settings.ghl_api_version,
+                max_total_wait_s=self._settings.ghl_max_wait_seconds,
                 sleep=self._sleep,
                 clock=self._clock,
             )
