@@ -5,8 +5,8 @@ import signal
 import sys
 import threading
 
+from sandbox.fakes.server import PortInUseError, serve
 from sandbox.ghl.sandbox import GhlSandbox
-from sandbox.ghl.server import PortInUseError, serve
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed_contacts:
         sandbox.seed(args.location_id, args.seed_contacts)
     try:
-        server = serve(sandbox, host=args.host, port=args.port)
+        server = serve(sandbox, host=args.host, port=args.port, name="ghl-sandbox")
     except PortInUseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.demo import OAUTH_CLIENT_ID, OAUTH_LOCATION_ID, Demo, demo_config, run_demo
-from sandbox.dev import DevStack
+from sandbox.demo.scenario import OAUTH_CLIENT_ID, OAUTH_LOCATION_ID, Demo, demo_config, run_demo
+from sandbox.stack.dev import DevStack
 
 pytestmark = pytest.mark.integration
 

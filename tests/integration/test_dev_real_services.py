@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.dev import DevConfig, DevStack, StackError, config_from_args, parse_args
+from sandbox.stack.dev import DevConfig, DevStack, StackError, config_from_args, parse_args
 
 pytestmark = pytest.mark.integration
 

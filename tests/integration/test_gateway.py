@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.dev import ServerThread
-from sandbox.gateway import LocalGateway, Route, build_proxy_event, routes_from_template
+from sandbox.stack.dev import ServerThread
+from sandbox.stack.gateway import LocalGateway, Route, build_proxy_event, routes_from_template
 
 REPO = Path(__file__).resolve().parents[2]
 SAM = Path(sys.executable).parent / "sam"

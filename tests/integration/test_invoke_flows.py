@@ -1,12 +1,12 @@
 """Every Kayako/GHL flow runs by hand: `make invoke` with an events/ file, next to a running `make dev`.
 
 The stack runs in this process (free ports, nothing in the background). Each file goes through the
-real invoker (`sandbox.invoke.main`, what `make invoke` runs) the way a second terminal runs it: the
+real invoker (`sandbox.stack.invoke.main`, what `make invoke` runs) the way a second terminal runs it: the
 developer's shell environment (not the stack's), AWS_ENDPOINT_URL pointing at the stack's moto, the
 events/ env-vars file, and a container (layer modules) of its own. The stack's queue is then
 drained, so its worker runs the engine, and the effect is looked for on the other side.
 
-The files name the dev fixtures (sandbox.dev.DEV_FIXTURES): GHL contact Grace Hopper with a tag,
+The files name the dev fixtures (sandbox.stack.dev.DEV_FIXTURES): GHL contact Grace Hopper with a tag,
 a completed task and a note; Kayako customer Alan Turing with a tag, a case and a note.
 """
 
@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from sandbox import invoke
-from sandbox.dev import (
+from sandbox.stack import invoke
+from sandbox.stack.dev import (
     DEV_CONNECTION_ID,
     DEV_FIXTURES,
     DEV_KAYAKO_WEBHOOK_TOKEN,

@@ -1,23 +1,23 @@
 """`make dev`: the whole stack on 127.0.0.1, in one process.
 
-    python -m sandbox.dev [--gateway-port 3000] [--moto-port 5000] [--ghl-port 8081]
+    python -m sandbox.stack.dev [--gateway-port 3000] [--moto-port 5000] [--ghl-port 8081]
                           [--kayako-port 8082] [--schedule-speed 1] [--visibility-timeout S]
                           [--ghl-base-url URL --location-id ID] [--kayako-url URL --kayako-email E]
                           [--dry-run]
 
 What runs (each in its own thread, logs in one stream with a prefix per component):
-- [moto]      a moto server: template.yaml's tables, queues and secrets (sandbox.aws);
+- [moto]      a moto server: template.yaml's tables, queues and secrets (sandbox.stack.aws);
 - [ghl]       the GHL sandbox, its webhooks aimed at the gateway's /webhooks/ghl;
 - [kayako]    the Kayako fake, its automation endpoint aimed at /webhooks/kayako/<connectionId>;
-- [gateway]   the local API Gateway for every Api route of the template (sandbox.gateway);
-- [poller]    the SQS event source of sync_worker (sandbox.poller);
+- [gateway]   the local API Gateway for every Api route of the template (sandbox.stack.gateway);
+- [poller]    the SQS event source of sync_worker (sandbox.stack.poller);
 - [schedules] every ScheduleV2 function at its rate, or `--schedule-speed` times faster;
 - [webhooks]  the sandboxes' delivery loop (they queue webhooks; this posts them every 200 ms);
 - [<function>] each handler's own Powertools log lines.
 
 With --ghl-base-url / --kayako-url the real service replaces its sandbox (its secret comes from
 $GHL_PRIVATE_INTEGRATION_TOKEN / $KAYAKO_PASSWORD); --dry-run records writes instead of sending
-them (sandbox.dryrun).
+them (sandbox.stack.dryrun).
 
 Dev-only values, so that the events/ files reach real records when `make invoke` runs next to the
 stack: the Kayako connection is DEV_CONNECTION_ID with endpoint token DEV_KAYAKO_WEBHOOK_TOKEN (a
@@ -56,18 +56,18 @@ import boto3
 import httpx
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from sandbox.aws import provision
-from sandbox.gateway import LocalGateway, routes_from_template
-from sandbox.lambda_runtime import LAYER_DIR, LambdaContext, load_handler
-from sandbox.logstream import HandlerLogWriter, LogStream, StdoutRouter, running_function
-from sandbox.poller import SqsPoller, sqs_sources_from_template
-from sandbox.schedules import ScheduleTicker, schedules_from_template
-from sandbox.template import DEFAULT_STACK_NAME, DEFAULT_TEMPLATE, Template, load_template
+from sandbox.stack.aws import provision
+from sandbox.stack.gateway import LocalGateway, routes_from_template
+from sandbox.stack.lambda_runtime import LAYER_DIR, LambdaContext, load_handler
+from sandbox.stack.logstream import HandlerLogWriter, LogStream, StdoutRouter, running_function
+from sandbox.stack.poller import SqsPoller, sqs_sources_from_template
+from sandbox.stack.schedules import ScheduleTicker, schedules_from_template
+from sandbox.stack.template import DEFAULT_STACK_NAME, DEFAULT_TEMPLATE, Template, load_template
 
 if TYPE_CHECKING:
-    from sandbox.dryrun import WriteLog
+    from sandbox.stack.dryrun import WriteLog
 
-# The layer is on Lambda's path (/opt/python); `python -m sandbox.dev` puts it on ours.
+# The layer is on Lambda's path (/opt/python); `python -m sandbox.stack.dev` puts it on ours.
 if str(LAYER_DIR) not in sys.path:
     sys.path.insert(0, str(LAYER_DIR))
 
@@ -351,7 +351,7 @@ class DevConfig:
     # Real services instead of a sandbox (see "Real services" in the docs): None = the sandbox.
     ghl_base_url: str | None = None
     kayako_base_url: str | None = None
-    # Read both sides, plan, and record every write instead of sending it (sandbox.dryrun).
+    # Read both sides, plan, and record every write instead of sending it (sandbox.stack.dryrun).
     dry_run: bool = False
 
 
@@ -378,7 +378,7 @@ class DevStack:
         self.physical_ids: dict[str, str] = {}
         self.session: boto3.session.Session | None = None
         self.ghl: Any = None  # sandbox.ghl.GhlSandbox
-        self.kayako: Any = None  # sandbox.kayako.KayakoSandbox
+        self.kayako: Any = None  # sandbox.apps.kayako.KayakoSandbox
         self.connection_id = ""
         self.fixtures: DevFixtures | None = None
         self.sandbox_clock = SandboxClock()
@@ -455,8 +455,8 @@ class DevStack:
         self.env = {**env, "AWS_ENDPOINT_URL": self.moto_url}
         self._restore_modules = cold_start()
         if cfg.dry_run:
-            from sandbox.dryrun import WriteLog
-            from sandbox.dryrun import install as install_dry_run
+            from sandbox.stack.dryrun import WriteLog
+            from sandbox.stack.dryrun import install as install_dry_run
 
             self.planned_writes = WriteLog(log=log("dry-run"))
             self._stoppers.insert(0, install_dry_run(self.planned_writes))
@@ -679,7 +679,7 @@ class DevStack:
 
 # Modules that make up "the container": the layer, the loaded functions, and the dry-run wrapper
 # (it subclasses nothing but checks the layer's classes with isinstance).
-_CONTAINER_MODULES = ("ghlsync", "_lambda_", "sandbox.dryrun")
+_CONTAINER_MODULES = ("ghlsync", "_lambda_", "sandbox.stack.dryrun")
 
 
 def _is_container_module(name: str) -> bool:
@@ -721,7 +721,7 @@ def ghl_key_parameters(ghl: Any) -> dict[str, str]:
 
 
 def new_kayako_sandbox(base_url: str, clock: Callable[[], float] = time.time) -> Any:
-    from sandbox.kayako import KayakoSandbox
+    from sandbox.apps.kayako import KayakoSandbox
 
     return KayakoSandbox(seed=0, base_url=base_url, clock=clock)
 
@@ -730,7 +730,7 @@ def new_kayako_sandbox(base_url: str, clock: Callable[[], float] = time.time) ->
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m sandbox.dev", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m sandbox.stack.dev", description=__doc__.split("\n\n")[0])
     parser.add_argument("--gateway-port", type=int, default=3000)
     parser.add_argument("--moto-port", type=int, default=5000)
     parser.add_argument("--ghl-port", type=int, default=8081)

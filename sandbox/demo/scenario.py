@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from sandbox.dev import DevConfig, DevStack, PortBusy
+from sandbox.stack.dev import DevConfig, DevStack, PortBusy
 
 if TYPE_CHECKING:
     from ghlsync.store.tokens import OAuthTokens

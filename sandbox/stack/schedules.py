@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sandbox.gateway import ACCOUNT_ID
+from sandbox.stack.gateway import ACCOUNT_ID
 
 _RATE = re.compile(r"rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}

@@ -1,0 +1,5 @@
+import sys
+
+from sandbox.demo.scenario import main
+
+sys.exit(main())
