@@ -80,6 +80,8 @@ class SandboxedApp:
     api_path: str
     # (base URL, clock, seed) -> the sandbox, with its dev login set up.
     build: Callable[[str, Clock, int], AppSandbox]
+    # The ids `seed_dev_fixtures` gives on a fresh fake (the events/ files name them).
+    dev_fixture_ids: Mapping[str, int | str]
     # For a real service instead of the fake (make dev --<app>-url): its login fields from the
     # command line (field -> (option, default)) and its secret fields from the environment.
     login_options: Mapping[str, tuple[str, str]]

@@ -1,3 +1,5 @@
+"""`python -m sandbox.demo` (what `make demo` runs)."""
+
 import sys
 
 from sandbox.demo.scenario import main

@@ -10,6 +10,7 @@ fake's webhook delivery every `delivery_interval_s` in a background thread.
 """
 
 import errno
+import signal
 import socket
 import threading
 from collections.abc import Callable
@@ -154,3 +155,15 @@ def serve(
     """Bind and start serving `sandbox` (and delivering its webhooks) in background threads."""
     thread = ServerThread(name, host, port, standalone=True)
     return SandboxServer(sandbox, thread, delivery_interval_s).start()
+
+
+def serve_until_stopped(server: SandboxServer) -> None:
+    """A fake's command line: keep serving until SIGTERM or Ctrl-C, then shut down."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()

@@ -1,11 +1,9 @@
 """`python -m sandbox.ghl --port 8081 --location-id LOC --token TOKEN [--host 127.0.0.1]`"""
 
 import argparse
-import signal
 import sys
-import threading
 
-from sandbox.fakes.server import PortInUseError, serve
+from sandbox.fakes.server import PortInUseError, serve, serve_until_stopped
 from sandbox.ghl.sandbox import GhlSandbox
 
 
@@ -47,14 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"GHL sandbox on {server.url} (location {args.location_id}); admin API under /_sandbox/", flush=True
     )
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.shutdown()
+    serve_until_stopped(server)
     return 0
 
 

@@ -202,7 +202,7 @@ def _check_properties(
     unknown = sorted(set(properties) - known - ignored)
     if unknown:
         raise ProvisioningError(
-            f"{logical_id}: sandbox/aws.py cannot create {', '.join(unknown)} locally; "
+            f"{logical_id}: sandbox/stack/aws.py cannot create {', '.join(unknown)} locally; "
             "teach it before using them"
         )
 

@@ -1,28 +1,30 @@
 """`make dev`: the whole stack on 127.0.0.1, in one process.
 
     python -m sandbox.stack.dev [--gateway-port 3000] [--moto-port 5000] [--ghl-port 8081]
-                          [--kayako-port 8082] [--schedule-speed 1] [--visibility-timeout S]
-                          [--ghl-base-url URL --location-id ID] [--kayako-url URL --kayako-email E]
-                          [--dry-run]
+                          [--<app>-port N, e.g. --kayako-port 8082] [--schedule-speed 1]
+                          [--visibility-timeout S] [--ghl-base-url URL --location-id ID]
+                          [--<app>-url URL and its login options, e.g. --kayako-email E] [--dry-run]
 
 What runs (each in its own thread, logs in one stream with a prefix per component):
 - [moto]      a moto server: template.yaml's tables, queues and secrets (sandbox.stack.aws);
 - [ghl]       the GHL sandbox, its webhooks aimed at the gateway's /webhooks/ghl;
-- [kayako]    the Kayako fake, its automation endpoint aimed at /webhooks/kayako/<connectionId>;
+- [<app>]     every registered app's fake (sandbox.apps: Kayako on 8082), its webhooks aimed at
+              /webhooks/<app>/<connectionId> with the connection's secret;
 - [gateway]   the local API Gateway for every Api route of the template (sandbox.stack.gateway);
 - [poller]    the SQS event source of sync_worker (sandbox.stack.poller);
 - [schedules] every ScheduleV2 function at its rate, or `--schedule-speed` times faster;
 - [webhooks]  the sandboxes' delivery loop (they queue webhooks; this posts them every 200 ms);
 - [<function>] each handler's own Powertools log lines.
 
-With --ghl-base-url / --kayako-url the real service replaces its sandbox (its secret comes from
-$GHL_PRIVATE_INTEGRATION_TOKEN / $KAYAKO_PASSWORD); --dry-run records writes instead of sending
-them (sandbox.stack.dryrun).
+With --ghl-base-url / --<app>-url the real service replaces its sandbox (its secret comes from
+$GHL_PRIVATE_INTEGRATION_TOKEN / the app's variable, e.g. $KAYAKO_PASSWORD); --dry-run records
+writes instead of sending them (sandbox.stack.dryrun).
 
 Dev-only values, so that the events/ files reach real records when `make invoke` runs next to the
-stack: the Kayako connection is DEV_CONNECTION_ID with endpoint token DEV_KAYAKO_WEBHOOK_TOKEN (a
-random token against a real Kayako), the location is DevConfig.location_id with its PIT, and with
-both sandboxes the DEV_FIXTURES are seeded, unsynced, dated DEV_FIXTURE_TIME. The stack's
+stack: each app's connection id and webhook secret are its registered dev ones (Kayako:
+conn-dev-kayako, dev-kayako-webhook-token; a random secret against a real service), the location
+is DevConfig.location_id with its PIT, and with every sandbox running the DEV_FIXTURES are
+seeded, unsynced, dated DEV_FIXTURE_TIME. The stack's
 GhlWebhookFunction trusts the GHL sandbox's signing key (its live webhooks); the GHL events/ files
 are signed with the events/ dev key, which `make invoke` trusts through
 events/ghl_webhook_dev_env.json.
@@ -33,12 +35,10 @@ variables resolved against the moto resources) plus AWS_ENDPOINT_URL and fake cr
 """
 
 import argparse
-import errno
 import logging
 import os
 import secrets
 import signal
-import socket
 import sys
 import threading
 import time
@@ -54,15 +54,20 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import boto3
 import httpx
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler
 
+from sandbox.apps import AppSandbox, SandboxedApp, registered_apps
+from sandbox.fakes.server import PortInUseError, ServerThread
 from sandbox.stack.aws import provision
+from sandbox.stack.environ import EnvPatch
+from sandbox.stack.functions import FunctionHost, cold_start
 from sandbox.stack.gateway import LocalGateway, routes_from_template
-from sandbox.stack.lambda_runtime import LAYER_DIR, LambdaContext, load_handler
-from sandbox.stack.logstream import HandlerLogWriter, LogStream, StdoutRouter, running_function
+from sandbox.stack.lambda_runtime import LAYER_DIR
+from sandbox.stack.logstream import LogStream, StdoutRouter
 from sandbox.stack.poller import SqsPoller, sqs_sources_from_template
 from sandbox.stack.schedules import ScheduleTicker, schedules_from_template
-from sandbox.stack.template import DEFAULT_STACK_NAME, DEFAULT_TEMPLATE, Template, load_template
+from sandbox.stack.setup import AppConnection, StackSetup
+from sandbox.stack.template import DEFAULT_STACK_NAME, DEFAULT_TEMPLATE, load_template
 
 if TYPE_CHECKING:
     from sandbox.stack.dryrun import WriteLog
@@ -86,16 +91,13 @@ LOCAL_POWERTOOLS = {"AWS_SAM_LOCAL": "true", "POWERTOOLS_TRACE_DISABLED": "true"
 DELIVERY_INTERVAL_S = 0.2
 # Where real services' secrets come from (never the command line: it lands in shell history).
 GHL_TOKEN_ENV = "GHL_PRIVATE_INTEGRATION_TOKEN"
-KAYAKO_PASSWORD_ENV = "KAYAKO_PASSWORD"
 
 
 # ---- dev fixtures ------------------------------------------------------------------------------
 # Dev-only values, known so that the events/ files can name them: `make invoke` against a running
 # `make dev` then reaches real records. They live only in the local sandboxes and moto.
-DEV_CONNECTION_ID = "conn-dev-kayako"
-# The Kayako sandbox's automation endpoint token. Against a real Kayako (--kayako-url), which posts
-# to a URL the developer exposes, the token is random instead.
-DEV_KAYAKO_WEBHOOK_TOKEN = "dev-kayako-webhook-token"
+# Each app's connection id and webhook secret are its registered dev values (sandbox.apps); against
+# a real service, which posts to a URL the developer exposes, the secret is random instead.
 # The fixtures' creation time; the events/ files are dated after it (2026-01-15T12:00:00Z), so the
 # engine never takes them for events older than what it already synced.
 DEV_FIXTURE_TIME = datetime(2026, 1, 15, 11, 0, tzinfo=UTC)
@@ -107,16 +109,14 @@ class DevFixtures:
 
     GHL (location DevConfig.location_id): contact Grace Hopper <grace.hopper@dev.example>, tag
     `lead`, a completed task "Send the quote" and a note "Met at the conference".
-    Kayako: customer Alan Turing <alan.turing@dev.example>, tag `vip`, a case "Cannot log in" and
-    a note "Asked about the enterprise plan". (Kayako user 1 is the sync's agent login.)
+    Each app: its `AppSandbox.seed_dev_fixtures` (Kayako: customer Alan Turing, see
+    sandbox.apps.kayako.stack), by app name.
     """
 
     ghl_contact_id: str
     ghl_task_id: str
     ghl_note_id: str
-    kayako_user_id: int
-    kayako_case_id: int
-    kayako_note_id: int
+    apps: Mapping[str, Mapping[str, int | str]]
 
 
 # The sandboxes' ids are deterministic (seed 0, fixed order of creation): these are what they give.
@@ -124,9 +124,7 @@ DEV_FIXTURES = DevFixtures(
     ghl_contact_id="V4RiTMlO4GUwh2CYbuau",
     ghl_task_id="pVEO0tP9ChMkHHYWiLwZ",
     ghl_note_id="NxeQnrj4eaZCpZp0sI7s",
-    kayako_user_id=2,
-    kayako_case_id=1,
-    kayako_note_id=1,
+    apps={app.app: dict(app.dev_fixture_ids) for app in registered_apps()},
 )
 
 
@@ -149,96 +147,11 @@ class SandboxClock:
             self._frozen = None
 
 
-class PortBusy(Exception):
-    """A port the stack needs is taken by another program."""
-
-
 class StackError(Exception):
     """The stack cannot start (the message says why and what to do)."""
 
 
 # ---- servers ----------------------------------------------------------------------------------
-
-
-def _bind(name: str, host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise PortBusy(
-                f"{name}: port {port} on {host} is already in use; stop what uses it or pick another "
-                f"port (--{name}-port)"
-            ) from exc
-        raise
-    sock.listen(128)
-    return sock
-
-
-def _quiet_handler(log: Callable[[str], None] | None) -> type[WSGIRequestHandler]:
-    """A request handler that logs `METHOD path status` to the stream (or nothing)."""
-
-    class Handler(WSGIRequestHandler):
-        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            if log is not None:
-                log(f"{self.command} {self.path.split('?')[0]} {code}")
-
-        def log_error(self, format: str, *args: Any) -> None:
-            if log is not None:
-                log(format % args)
-
-    return Handler
-
-
-class ServerThread:
-    """A threaded werkzeug server on a socket bound up front.
-
-    Binding first makes a busy port fail fast with a clear message (werkzeug itself would print
-    and `sys.exit`), and tells a sandbox its own URL (port 0 = any free port) before it is built.
-    """
-
-    def __init__(self, name: str, host: str, port: int) -> None:
-        self.name = name
-        self._host = host
-        self._socket = _bind(name, host, port)
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return int(self._socket.getsockname()[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://{self._host}:{self.port}"
-
-    def serve(
-        self,
-        app: Any,
-        *,
-        log: Callable[[str], None] | None = None,
-        request_handler: type[WSGIRequestHandler] | None = None,
-    ) -> None:
-        self._server = make_server(
-            self._host,
-            self.port,
-            app,
-            threaded=True,
-            request_handler=request_handler or _quiet_handler(log),
-            fd=self._socket.fileno(),
-        )
-        self._thread = threading.Thread(target=self._server.serve_forever, name=self.name, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(10)
-        self._socket.close()
 
 
 def moto_app() -> tuple[Any, type[WSGIRequestHandler]]:
@@ -256,64 +169,6 @@ def moto_app() -> tuple[Any, type[WSGIRequestHandler]]:
     return DomainDispatcherApplication(create_backend_app), Handler
 
 
-# ---- functions --------------------------------------------------------------------------------
-
-
-class FunctionHost:
-    """Runs the template's functions in this process.
-
-    One warm "container" per function: invocations of one function are serialised (handlers
-    build their clients lazily once per container and need not be thread-safe), different
-    functions run in parallel, as they would in Lambda. Handlers load on first use, so a
-    function whose code is missing fails its own invocations only.
-    """
-
-    def __init__(
-        self, template: Template, stream: LogStream, *, stack_name: str = DEFAULT_STACK_NAME
-    ) -> None:
-        self._template = template
-        self._stream = stream
-        self._stack_name = stack_name
-        self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
-        self._locks = {logical_id: threading.Lock() for logical_id in template.function_ids()}
-        self._log_writer = HandlerLogWriter(stream)
-
-    def short_name(self, logical_id: str) -> str:
-        """The function's folder name (ghl_webhook, sync_worker...): what the log prefix shows."""
-        return self._template.function(logical_id).code_dir.name
-
-    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
-        spec = self._template.function(logical_id)
-        context = LambdaContext(
-            function_name=f"{self._stack_name}-{logical_id}",
-            memory_limit_in_mb=spec.memory_size,
-            timeout_seconds=spec.timeout,
-            log_group_name=f"/aws/lambda/{self._stack_name}-{logical_id}",
-        )
-        with self._locks[logical_id], running_function(spec.code_dir.name):
-            handler = self._handlers.get(logical_id)
-            if handler is None:
-                handler = load_handler(spec.code_dir, spec.handler)
-                self._handlers[logical_id] = handler
-                self._capture_powertools_logs()
-            self._forget_previous_correlation_id()
-            return handler(event, context)
-
-    @staticmethod
-    def _forget_previous_correlation_id() -> None:
-        """In Lambda each function has its own process and Logger; here they share one, so the
-        correlation id one function set would otherwise label the next function's lines."""
-        observability = sys.modules.get("ghlsync.observability")
-        if observability is not None:
-            observability.logger.remove_keys(["correlation_id"])
-
-    def _capture_powertools_logs(self) -> None:
-        service = os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
-        for handler in logging.getLogger(service).handlers:
-            if isinstance(handler, logging.StreamHandler) and handler.stream is not self._log_writer:
-                handler.setStream(self._log_writer)
-
-
 # ---- the stack --------------------------------------------------------------------------------
 
 
@@ -322,7 +177,8 @@ class DevConfig:
     gateway_port: int = 3000
     moto_port: int = 5000
     ghl_port: int = 8081
-    kayako_port: int = 8082
+    # Per app (its registry name): the fake's port (absent: the app's dev port; 0: any free port).
+    app_ports: dict[str, int] = field(default_factory=dict)
     schedule_speed: float = 1.0
     # Seconds a failed sync event stays invisible before its retry (None: the template's value).
     visibility_timeout: int | None = None
@@ -331,10 +187,7 @@ class DevConfig:
     template_path: Path = DEFAULT_TEMPLATE
     location_id: str = "devLocation000000001"
     location_token: str = "pit-dev-location-token"
-    kayako_email: str = "sync-agent@dev.example"
-    kayako_password: str = "dev-agent-password"
-    connection_id: str = DEV_CONNECTION_ID
-    # Seed DEV_FIXTURES (when both sandboxes run): the records the events/ files name.
+    # Seed DEV_FIXTURES (when every sandbox runs): the records the events/ files name.
     fixtures: bool = True
     # Lifetime of the GHL sandbox's OAuth access tokens (None: GHL's ~24 h), e.g. to show a refresh.
     ghl_access_token_ttl_s: int | None = None
@@ -344,13 +197,16 @@ class DevConfig:
     # Function environment on top of the template's (like `sam local --env-vars`), e.g. the
     # demo's shorter RETRY_BASE_SECONDS.
     env_overrides: dict[str, str] = field(default_factory=dict)
-    # Extra non-secret Kayako connector settings for the dev connection (merged into `app`).
-    kayako_settings: dict[str, Any] = field(default_factory=dict)
+    # Per app: extra non-secret connector settings of its dev connection (merged into `app`).
+    app_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Route what handlers print (EMF metrics) into the log stream; for processes the stack owns.
     capture_stdout: bool = False
     # Real services instead of a sandbox (see "Real services" in the docs): None = the sandbox.
     ghl_base_url: str | None = None
-    kayako_base_url: str | None = None
+    # Per app: a real service's base URL, and its login (fields from the command line, secrets
+    # from the environment: SandboxedApp.login_options / secret_env).
+    app_base_urls: dict[str, str] = field(default_factory=dict)
+    app_logins: dict[str, dict[str, str]] = field(default_factory=dict)
     # Read both sides, plan, and record every write instead of sending it (sandbox.stack.dryrun).
     dry_run: bool = False
 
@@ -370,7 +226,7 @@ class DevStack:
         self.functions = FunctionHost(self.template, self.stream, stack_name=self.config.stack_name)
         self._servers: list[ServerThread] = []
         self._stoppers: list[Callable[[], None]] = []
-        self._saved_env: dict[str, str | None] = {}
+        self._env = EnvPatch()
         self._stop = threading.Event()
         self.pollers: list[SqsPoller] = []
         self.ticker: ScheduleTicker | None = None
@@ -378,11 +234,13 @@ class DevStack:
         self.physical_ids: dict[str, str] = {}
         self.session: boto3.session.Session | None = None
         self.ghl: Any = None  # sandbox.ghl.GhlSandbox
-        self.kayako: Any = None  # sandbox.apps.kayako.KayakoSandbox
-        self.connection_id = ""
+        # The running app fakes, and every app's base URL (its fake's, or a real service's).
+        self.apps: dict[str, AppSandbox] = {}
+        self.app_urls: dict[str, str] = {}
+        self.connection_ids: dict[str, str] = {}
         self.fixtures: DevFixtures | None = None
         self.sandbox_clock = SandboxClock()
-        self.gateway_url = self.moto_url = self.ghl_url = self.kayako_url = ""
+        self.gateway_url = self.moto_url = self.ghl_url = ""
         self.planned_writes: WriteLog | None = None
         self._restore_modules: Callable[[], None] | None = None
 
@@ -421,17 +279,24 @@ class DevStack:
         gateway = ServerThread("gateway", HOST, cfg.gateway_port)
         self._servers.append(gateway)
         ghl = None if cfg.ghl_base_url else ServerThread("ghl", HOST, cfg.ghl_port)
-        kayako = None if cfg.kayako_base_url else ServerThread("kayako", HOST, cfg.kayako_port)
-        self._servers += [server for server in (ghl, kayako) if server is not None]
+        app_servers: dict[str, ServerThread] = {}
+        for app in registered_apps():
+            if app.app in cfg.app_base_urls:
+                self.app_urls[app.app] = cfg.app_base_urls[app.app].rstrip("/")
+            else:
+                server = app_servers[app.app] = ServerThread(
+                    app.app, HOST, cfg.app_ports.get(app.app, app.dev_port)
+                )
+                self.app_urls[app.app] = f"{server.url}{app.api_path}"
+        self._servers += [server for server in (ghl, *app_servers.values()) if server is not None]
         self.moto_url, self.gateway_url = moto.url, gateway.url
         self.ghl_url = (cfg.ghl_base_url or (ghl.url if ghl else "")).rstrip("/")
-        self.kayako_url = (cfg.kayako_base_url or (f"{kayako.url}/api/v1" if kayako else "")).rstrip("/")
 
         app, handler = moto_app()
         moto.serve(app, request_handler=handler)
         # moto keeps its state in module globals: an earlier stack in this process must not leak in.
         httpx.post(f"{self.moto_url}/moto-api/reset", timeout=10).raise_for_status()
-        self._set_env({"AWS_ENDPOINT_URL": self.moto_url, **FAKE_CREDENTIALS, **LOCAL_POWERTOOLS})
+        self._env.set({"AWS_ENDPOINT_URL": self.moto_url, **FAKE_CREDENTIALS, **LOCAL_POWERTOOLS})
         self.session = boto3.session.Session(region_name=REGION)
 
         overrides = {"Stage": cfg.stage, "GhlApiBaseUrl": self.ghl_url}
@@ -439,9 +304,10 @@ class DevStack:
             self.ghl = new_ghl_sandbox(self.sandbox_clock, cfg.ghl_access_token_ttl_s)
             ghl.serve(self.ghl.wsgi_app, log=log("ghl"))
             overrides.update(ghl_key_parameters(self.ghl))
-        if kayako is not None:
-            self.kayako = new_kayako_sandbox(self.kayako_url, self.sandbox_clock)
-            kayako.serve(self.kayako.wsgi_app, log=log("kayako"))
+        for app in registered_apps():
+            if app.app in app_servers:
+                sandbox = self.apps[app.app] = app.build(self.app_urls[app.app], self.sandbox_clock, 0)
+                app_servers[app.app].serve(sandbox.fake.wsgi_app, log=log(app.app))
         overrides.update(cfg.parameter_overrides)
         stack = provision(
             self.template, session=self.session, stack_name=cfg.stack_name, parameter_overrides=overrides
@@ -451,7 +317,7 @@ class DevStack:
         for spec in self.template.functions():
             env.update(stack.function_environment(spec.logical_id))
         env.update(cfg.env_overrides)
-        self._set_env(env)
+        self._env.set(env)
         self.env = {**env, "AWS_ENDPOINT_URL": self.moto_url}
         self._restore_modules = cold_start()
         if cfg.dry_run:
@@ -470,7 +336,7 @@ class DevStack:
                 log=log("gateway"),
             )
         )
-        self.connection_id = self._wire_sandboxes(log("dev"))
+        self._wire_sandboxes(log("dev"))
 
         for source in sqs_sources_from_template(self.template.document, stack.intrinsics.resolve):
             queue_url = next(
@@ -508,79 +374,71 @@ class DevStack:
             pump.start()
             self._stoppers.append(lambda: pump.join(10))
         log("dev")(
-            f"gateway {self.gateway_url} | GHL {self.ghl_url} | Kayako {self.kayako_url} "
-            f"| AWS {self.moto_url}" + (" | DRY RUN: writes are recorded, not sent" if cfg.dry_run else "")
+            f"gateway {self.gateway_url} | GHL {self.ghl_url} | "
+            + "".join(f"{app} {url} | " for app, url in self.app_urls.items())
+            + f"AWS {self.moto_url}"
+            + (" | DRY RUN: writes are recorded, not sent" if cfg.dry_run else "")
         )
 
-    def _wire_sandboxes(self, log: Callable[[str], None]) -> str:
-        """The demo location (PIT in its token secret), its webhooks, and one Kayako connection."""
-        from ghlsync.store.connections import (
-            Connection,
-            ConnectionSecrets,
-            ConnectionSettings,
-            ConnectionStore,
-        )
-        from ghlsync.store.tenants import AuthKind, Tenant, TenantStore
-        from ghlsync.store.tokens import PrivateIntegrationToken, TokenStore
-
+    def _wire_sandboxes(self, log: Callable[[str], None]) -> None:
+        """The dev location (PIT in its token secret), its GHL webhooks, and one connection per
+        app (sandbox.stack.setup) with the app's webhooks aimed at it."""
         cfg = self.config
         table = self.session.resource("dynamodb").Table(self.env["SYNC_TABLE_NAME"])  # type: ignore[union-attr]
-        secrets_client = self.client("secretsmanager")
-
+        setup = StackSetup(
+            table,
+            self.client("secretsmanager"),
+            token_secret_prefix=self.env["TOKEN_SECRET_PREFIX"],
+            connection_secret_prefix=self.env["CONNECTION_SECRET_PREFIX"],
+        )
         if self.ghl is not None:
             self.ghl.add_location(cfg.location_id, token=cfg.location_token)
-        if self.kayako is not None:
-            self.kayako.add_agent(cfg.kayako_email, cfg.kayako_password)
-        if cfg.fixtures and self.ghl is not None and self.kayako is not None:
+        if cfg.fixtures and self.ghl is not None and len(self.apps) == len(registered_apps()):
             # Before any webhook target exists: the fixtures stay unsynced until an event names them.
             self.fixtures = self._seed_fixtures()
         if self.ghl is not None:
             self.ghl.register_webhook(f"{self.gateway_url}/webhooks/ghl", location_id=cfg.location_id)
-        token_store = TokenStore(secrets_client, self.env["TOKEN_SECRET_PREFIX"])
-        token_store.put(cfg.location_id, PrivateIntegrationToken(access_token=cfg.location_token))
-        TenantStore(table).register(
-            Tenant(location_id=cfg.location_id, installed_at=datetime.now(UTC), auth_kind=AuthKind.PIT)
-        )
-
-        connection = Connection(
-            connection_id=cfg.connection_id,
-            location_id=cfg.location_id,
-            app="kayako",
-            settings=ConnectionSettings(app={"base_url": self.kayako_url, **cfg.kayako_settings}),
-        )
-        # A real Kayako posts from the internet to a URL the developer exposes: never a known token.
-        webhook_token = DEV_KAYAKO_WEBHOOK_TOKEN if self.kayako is not None else secrets.token_urlsafe(24)
-        connection_secrets = ConnectionSecrets(secrets_client, self.env["CONNECTION_SECRET_PREFIX"])
-        connection_secrets.put(
-            connection.connection_id,
-            {"email": cfg.kayako_email, "password": cfg.kayako_password, "webhook_token": webhook_token},
-        )
-        ConnectionStore(table).put(connection)
-        if self.kayako is not None:
-            self.kayako.register_automation(
-                f"{self.gateway_url}{connection.webhook_path}?token={webhook_token}"
-            )
         else:
-            log(
-                f"Kayako automation endpoint: <public URL of {self.gateway_url}>{connection.webhook_path}"
-                f"?token=<webhook_token of secret {connection_secrets.secret_id(connection.connection_id)}>"
-            )
-        if self.ghl is None:
             log(
                 f"GHL webhooks: <public URL of {self.gateway_url}>/webhooks/ghl "
                 "(your Marketplace app's webhook URL)"
             )
-        log(
-            f"location {cfg.location_id} (token in secret {token_store.secret_name(cfg.location_id)}) "
-            f"⇄ Kayako connection {connection.connection_id}"
-        )
+        setup.add_location(cfg.location_id, cfg.location_token, installed_at=datetime.now(UTC))
+        for app in registered_apps():
+            wanted = self._dev_connection(app)
+            connection = setup.add_connection(cfg.location_id, wanted)
+            self.connection_ids[app.app] = connection.connection_id
+            url = f"{self.gateway_url}{connection.webhook_path}"
+            sandbox = self.apps.get(app.app)
+            if sandbox is not None:
+                sandbox.register_webhooks(url, wanted.credentials)
+            else:
+                secret = setup.connection_secrets.secret_id(connection.connection_id)
+                log(f"{app.app} webhooks: <public URL of {url}> with the webhook secret in secret {secret}")
+        token_secret = setup.tokens.secret_name(cfg.location_id)
+        connections = ", ".join(f"{app} connection {conn}" for app, conn in self.connection_ids.items())
+        log(f"location {cfg.location_id} (token in secret {token_secret}) ⇄ {connections}")
         if self.fixtures is not None:
+            people = "; ".join(f"{app} {ids}" for app, ids in self.fixtures.apps.items())
             log(
-                f"dev fixtures (not synced yet): GHL contact {self.fixtures.ghl_contact_id} Grace Hopper, "
-                f"Kayako user #{self.fixtures.kayako_user_id} Alan Turing; the events/ files name them "
-                "(make invoke FN=... EVENT=events/...)"
+                f"dev fixtures (not synced yet): GHL contact {self.fixtures.ghl_contact_id} Grace Hopper; "
+                f"{people}; the events/ files name them (make invoke FN=... EVENT=events/...)"
             )
-        return connection.connection_id
+
+    def _dev_connection(self, app: SandboxedApp) -> AppConnection:
+        """The app's dev connection: to its fake with the dev secret, or to the real service."""
+        extra = self.config.app_settings.get(app.app, {})
+        sandbox = self.apps.get(app.app)
+        if sandbox is not None:
+            settings = {**sandbox.connection_settings(), **extra}
+            credentials = sandbox.credentials(app.dev_webhook_secret)
+        else:
+            login = self.config.app_logins.get(app.app, {})
+            settings, credentials = app.real_connection(
+                self.app_urls[app.app], login, secrets.token_urlsafe(24)
+            )
+            settings = {**settings, **extra}
+        return AppConnection(app.app, settings, credentials, connection_id=app.dev_connection_id)
 
     def _seed_fixtures(self) -> "DevFixtures":
         """The documented dev records (DEV_FIXTURES), dated DEV_FIXTURE_TIME, without webhooks."""
@@ -599,18 +457,13 @@ class DevStack:
             )
             self.ghl.ui_complete_task(cfg.location_id, contact.id, task.id)
             note = self.ghl.ui_create_note(cfg.location_id, contact.id, body="Met at the conference")
-            user = self.kayako.ui_create_user(
-                "Alan Turing", email="alan.turing@dev.example", phone="+14155550145"
-            )
-            self.kayako.ui_add_tags(user.id, "vip")
-            case = self.kayako.ui_create_case(user.id, "Cannot log in", "The password reset mail never came")
-            kayako_note = self.kayako.ui_add_note(user.id, "Asked about the enterprise plan")
-        seeded = DevFixtures(contact.id, task.id, note.id, user.id, case.id, kayako_note.id)
+            apps = {app: sandbox.seed_dev_fixtures() for app, sandbox in self.apps.items()}
+        seeded = DevFixtures(contact.id, task.id, note.id, apps)
         if seeded != DEV_FIXTURES:
             # The events/ files name DEV_FIXTURES: with other ids they would reach nothing.
             raise StackError(
                 f"the sandboxes seeded {seeded}, not the documented {DEV_FIXTURES}; "
-                "update DEV_FIXTURES and the events/ files that name them"
+                "update DEV_FIXTURES (or the app's dev_fixture_ids) and the events/ files that name them"
             )
         return seeded
 
@@ -631,7 +484,19 @@ class DevStack:
     def deliver_webhooks(self) -> int:
         """Post every webhook the sandboxes have queued (to the gateway); returns how many."""
         sent = len(self.ghl.deliver_webhooks()) if self.ghl is not None else 0
-        return sent + (len(self.kayako.deliver_automations()) if self.kayako is not None else 0)
+        return sent + sum(len(sandbox.fake.deliver_webhooks()) for sandbox in self.apps.values())
+
+    @property
+    def connection_id(self) -> str:
+        """The connection of the only registered app."""
+        [connection_id] = self.connection_ids.values()
+        return connection_id
+
+    @property
+    def kayako(self) -> Any:
+        """The Kayako fake (sandbox.apps.kayako.KayakoSandbox), None against a real Kayako."""
+        sandbox = self.apps.get("kayako")
+        return None if sandbox is None else sandbox.fake
 
     def drain(self) -> int:
         """Poll every queue until it returns nothing; returns the records processed."""
@@ -660,51 +525,11 @@ class DevStack:
             except Exception as exc:  # a sandbox bug must not stop later deliveries
                 log(f"delivery failed: {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
 
-    def _set_env(self, values: Mapping[str, str]) -> None:
-        for name, value in values.items():
-            self._saved_env.setdefault(name, os.environ.get(name))
-            os.environ[name] = value
-
     def _restore_env(self) -> None:
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_env.clear()
+        self._env.restore()
         if self._restore_modules is not None:
             self._restore_modules()
             self._restore_modules = None
-
-
-# Modules that make up "the container": the layer, the loaded functions, and the dry-run wrapper
-# (it subclasses nothing but checks the layer's classes with isinstance).
-_CONTAINER_MODULES = ("ghlsync", "_lambda_", "sandbox.stack.dryrun")
-
-
-def _is_container_module(name: str) -> bool:
-    return name.startswith(_CONTAINER_MODULES)
-
-
-def cold_start() -> Callable[[], None]:
-    """Make the next handler import the layer afresh, under the current environment: a new container.
-
-    The layer builds per-container objects at import and on first use (Logger and Metrics read
-    POWERTOOLS_* when created, clients are `functools.cache`d); in a process that imported it
-    earlier under another environment (a test run, or a stack running next to a hand invocation)
-    those would be wrong. The modules present before are set aside and put back by the returned
-    function, so code outside keeps the objects it already holds.
-    """
-    saved = {name: module for name, module in sys.modules.items() if _is_container_module(name)}
-    for name in saved:
-        del sys.modules[name]
-
-    def restore() -> None:
-        for name in [name for name in sys.modules if _is_container_module(name)]:
-            del sys.modules[name]
-        sys.modules.update(saved)
-
-    return restore
 
 
 def new_ghl_sandbox(clock: Callable[[], float] = time.time, access_token_ttl_s: int | None = None) -> Any:
@@ -720,12 +545,6 @@ def ghl_key_parameters(ghl: Any) -> dict[str, str]:
     return {"GhlWebhookEd25519PublicKeys": keys["ed25519"], "GhlWebhookRsaPublicKeys": keys["rsa"]}
 
 
-def new_kayako_sandbox(base_url: str, clock: Callable[[], float] = time.time) -> Any:
-    from sandbox.apps.kayako import KayakoSandbox
-
-    return KayakoSandbox(seed=0, base_url=base_url, clock=clock)
-
-
 # ---- command line -----------------------------------------------------------------------------
 
 
@@ -734,7 +553,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--gateway-port", type=int, default=3000)
     parser.add_argument("--moto-port", type=int, default=5000)
     parser.add_argument("--ghl-port", type=int, default=8081)
-    parser.add_argument("--kayako-port", type=int, default=8082)
+    for app in registered_apps():
+        parser.add_argument(f"--{app.app}-port", type=int, default=app.dev_port, dest=f"port_{app.app}")
     parser.add_argument(
         "--host", default=HOST, choices=[HOST], help="always 127.0.0.1: the stack is never exposed"
     )
@@ -753,8 +573,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
     real = parser.add_argument_group(
         "real services",
-        f"point the stack at a real GHL location and/or Kayako instance (tokens from ${GHL_TOKEN_ENV}"
-        f" and ${KAYAKO_PASSWORD_ENV}, never from the command line)",
+        f"point the stack at a real GHL location and/or app (tokens from ${GHL_TOKEN_ENV} and the"
+        " apps' variables, never from the command line)",
     )
     real.add_argument(
         "--ghl-base-url", help="e.g. https://services.leadconnectorhq.com (default: the GHL sandbox)"
@@ -762,12 +582,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     real.add_argument(
         "--location-id", default=DevConfig.location_id, help="the GHL location (sub-account) id"
     )
-    real.add_argument(
-        "--kayako-url", help="e.g. https://acme.kayako.com/api/v1 (default: the Kayako sandbox)"
-    )
-    real.add_argument(
-        "--kayako-email", default=DevConfig.kayako_email, help="the Kayako agent the sync logs in as"
-    )
+    for app in registered_apps():
+        secrets_from = ", ".join(f"{field} from ${env}" for field, env in app.secret_env.items())
+        real.add_argument(
+            f"--{app.app}-url", dest=f"url_{app.app}", help=f"a real {app.app} API ({secrets_from})"
+        )
+        for field_name, (option, default) in app.login_options.items():
+            real.add_argument(
+                option, default=default, dest=f"login_{app.app}_{field_name}", help=f"{app.app} {field_name}"
+            )
     real.add_argument(
         "--dry-run", action="store_true", help="read and plan, but record writes instead of sending them"
     )
@@ -780,15 +603,13 @@ def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> De
         gateway_port=args.gateway_port,
         moto_port=args.moto_port,
         ghl_port=args.ghl_port,
-        kayako_port=args.kayako_port,
+        app_ports={app.app: getattr(args, f"port_{app.app}") for app in registered_apps()},
         schedule_speed=args.schedule_speed,
         visibility_timeout=args.visibility_timeout,
         template_path=args.template,
         capture_stdout=True,
         location_id=args.location_id,
-        kayako_email=args.kayako_email,
         ghl_base_url=args.ghl_base_url,
-        kayako_base_url=args.kayako_url,
         dry_run=args.dry_run,
     )
     if args.ghl_base_url:
@@ -798,11 +619,17 @@ def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> De
                 f"--ghl-base-url needs the location's private-integration token in ${GHL_TOKEN_ENV}"
             )
         config.location_token = token
-    if args.kayako_url:
-        password = environ.get(KAYAKO_PASSWORD_ENV)
-        if not password:
-            raise StackError(f"--kayako-url needs the agent's password in ${KAYAKO_PASSWORD_ENV}")
-        config.kayako_password = password
+    for app in registered_apps():
+        url = getattr(args, f"url_{app.app}")
+        if not url:
+            continue
+        login = {field: getattr(args, f"login_{app.app}_{field}") for field in app.login_options}
+        for field_name, env in app.secret_env.items():
+            if not environ.get(env):
+                raise StackError(f"--{app.app}-url needs the {app.app} {field_name} in ${env}")
+            login[field_name] = environ[env]
+        config.app_base_urls[app.app] = url
+        config.app_logins[app.app] = login
     return config
 
 
@@ -831,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
         stack = DevStack(config, out=sys.stdout)
         try:
             stack.start()
-        except PortBusy as exc:
+        except PortInUseError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         except StackError as exc:

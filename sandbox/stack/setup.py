@@ -17,20 +17,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ghlsync.apps.registry import validate_app_config
-from ghlsync.store.connections import (
-    ConflictPolicy,
-    Connection,
-    ConnectionSecrets,
-    ConnectionSettings,
-    ConnectionStore,
-    new_connection_id,
-)
-from ghlsync.store.tenants import AuthKind, Tenant, TenantStore
-from ghlsync.store.tokens import PrivateIntegrationToken, TokenStore
-
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+
+    from ghlsync.store.connections import Connection
+
+# The layer is imported when a StackSetup is made, not with this module: the dev stack imports the
+# layer afresh after its cold start (sandbox.stack.functions.cold_start), and objects of an earlier
+# import must not be mixed with it.
 
 
 @dataclass(frozen=True)
@@ -48,6 +42,10 @@ class StackSetup:
     def __init__(
         self, table: "Table", secrets_client: Any, *, token_secret_prefix: str, connection_secret_prefix: str
     ) -> None:
+        from ghlsync.store.connections import ConnectionSecrets, ConnectionStore
+        from ghlsync.store.tenants import TenantStore
+        from ghlsync.store.tokens import TokenStore
+
         self.tokens = TokenStore(secrets_client, token_secret_prefix)
         self.tenants = TenantStore(table)
         self.connections = ConnectionStore(table)
@@ -55,13 +53,24 @@ class StackSetup:
 
     def add_location(self, location_id: str, token: str, *, installed_at: datetime) -> None:
         """A location on a private-integration token: its token secret, then its tenant row."""
+        from ghlsync.store.tenants import AuthKind, Tenant
+        from ghlsync.store.tokens import PrivateIntegrationToken
+
         self.tokens.put(location_id, PrivateIntegrationToken(access_token=token))
         self.tenants.register(
             Tenant(location_id=location_id, installed_at=installed_at, auth_kind=AuthKind.PIT)
         )
 
-    def add_connection(self, location_id: str, wanted: AppConnection) -> Connection:
+    def add_connection(self, location_id: str, wanted: AppConnection) -> "Connection":
         """Validate, store the secret, then the row (as connections_cli create does)."""
+        from ghlsync.apps.registry import validate_app_config
+        from ghlsync.store.connections import (
+            ConflictPolicy,
+            Connection,
+            ConnectionSettings,
+            new_connection_id,
+        )
+
         validate_app_config(wanted.app, wanted.settings, wanted.credentials)
         sync_settings = dict(wanted.sync_settings)
         if "conflict_policy" in sync_settings:

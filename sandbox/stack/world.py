@@ -42,7 +42,6 @@ Stand-ins (the World patches only these):
 import contextlib
 import io
 import json
-import os
 import random
 import secrets
 import sys
@@ -65,6 +64,7 @@ from sandbox.apps import AppSandbox, registered_apps
 from sandbox.fakes.base import FakeApp
 from sandbox.ghl import FakeClock, GhlSandbox
 from sandbox.stack.aws import ProvisionedStack, provision
+from sandbox.stack.environ import EnvPatch
 from sandbox.stack.gateway import build_proxy_event, find_route, routes_from_template
 from sandbox.stack.lambda_runtime import LAYER_DIR, LambdaContext, load_handler, load_module
 from sandbox.stack.poller import SqsPoller, sqs_sources_from_template
@@ -261,7 +261,7 @@ class World:
         self.worker_records: list[ChangeEvent] = []
         self._capture: list[Webhook] | None = None
         self._in_flight: dict[str, str] = {}  # message id -> latest receipt handle
-        self._saved_env: dict[str, str | None] = {}
+        self._env = EnvPatch()
         self._routes = routes_from_template(self.template.document)
         self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
         self._emf = io.StringIO()
@@ -289,8 +289,8 @@ class World:
         return self
 
     def _start(self) -> None:
-        self._set_env(_FAKE_AWS)
-        self._saved_env.setdefault("AWS_ENDPOINT_URL", os.environ.pop("AWS_ENDPOINT_URL", None))
+        self._env.set(_FAKE_AWS)
+        self._env.unset("AWS_ENDPOINT_URL")
         self._mock = mock_aws()
         self._mock.start()
         self._session = boto3.session.Session(region_name=DEFAULT_REGION)
@@ -309,7 +309,7 @@ class World:
             env.update(self.stack.function_environment(spec.logical_id))
         env["DLQ_RECEIVE_WAIT_SECONDS"] = "0"
         env.update(self._env_overrides)
-        self._set_env(env)
+        self._env.set(env)
         _clear_containers()
         self._random_state = random.getstate()
         # The clients' and the worker's backoff jitter draw from `random`: seeded, runs repeat.
@@ -356,18 +356,8 @@ class World:
         if self._random_state is not None:
             random.setstate(self._random_state)
             self._random_state = None
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_env.clear()
+        self._env.restore()
         get_settings.cache_clear()
-
-    def _set_env(self, values: dict[str, str]) -> None:
-        for name, value in values.items():
-            self._saved_env.setdefault(name, os.environ.get(name))
-            os.environ[name] = value
 
     def _wire_sandboxes(self) -> None:
         """The PIT location (token secret + tenant row) and its GHL webhooks; per app, one

@@ -31,7 +31,7 @@ def free_port() -> int:
 @pytest.fixture
 def stack() -> Iterator[DevStack]:
     """The whole stack in-process on free ports, nothing running in the background."""
-    config = DevConfig(gateway_port=0, moto_port=0, ghl_port=0, kayako_port=0, background=False)
+    config = DevConfig(gateway_port=0, moto_port=0, ghl_port=0, app_ports={"kayako": 0}, background=False)
     with DevStack(config, out=io.StringIO()) as started:
         yield started
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.stack.dev import ServerThread
+from sandbox.fakes.server import ServerThread
 from sandbox.stack.gateway import LocalGateway, Route, build_proxy_event, routes_from_template
 
 REPO = Path(__file__).resolve().parents[2]

@@ -20,16 +20,14 @@ from typing import Any
 import pytest
 
 from sandbox.stack import invoke
-from sandbox.stack.dev import (
-    DEV_CONNECTION_ID,
-    DEV_FIXTURES,
-    DEV_KAYAKO_WEBHOOK_TOKEN,
-    DevConfig,
-    DevStack,
-    cold_start,
-)
+from sandbox.stack.dev import DEV_FIXTURES, DevConfig, DevStack
+from sandbox.stack.functions import cold_start
 
 pytestmark = pytest.mark.integration
+
+# The Kayako dev connection the events/ files name (DESIGN.md §5 "Dev stack fixtures").
+DEV_CONNECTION_ID = "conn-dev-kayako"
+DEV_KAYAKO_WEBHOOK_TOKEN = "dev-kayako-webhook-token"
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "events"
@@ -41,7 +39,7 @@ KAYAKO_COMPLETED_STATUS = 4
 
 
 def start_stack() -> DevStack:
-    config = DevConfig(gateway_port=0, moto_port=0, ghl_port=0, kayako_port=0, background=False)
+    config = DevConfig(gateway_port=0, moto_port=0, ghl_port=0, app_ports={"kayako": 0}, background=False)
     return DevStack(config, out=io.StringIO()).start()
 
 

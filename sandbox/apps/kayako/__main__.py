@@ -7,12 +7,10 @@ payloads are posted by a background thread every --deliver-interval seconds.
 """
 
 import argparse
-import signal
 import sys
-import threading
 
 from sandbox.apps.kayako.sandbox import KayakoSandbox
-from sandbox.fakes.server import PortInUseError, serve
+from sandbox.fakes.server import PortInUseError, serve, serve_until_stopped
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,14 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     print(f"Kayako sandbox on {server.url}/api/v1 (agent {args.email})", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.shutdown()
+    serve_until_stopped(server)
     return 0
 
 

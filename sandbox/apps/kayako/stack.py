@@ -79,6 +79,8 @@ KAYAKO = SandboxedApp(
     dev_webhook_secret="dev-kayako-webhook-token",
     api_path="/api/v1",
     build=KayakoAppSandbox,
+    # Kayako user 1 is the sync's agent: Alan Turing is user 2.
+    dev_fixture_ids={"user_id": 2, "case_id": 1, "note_id": 1},
     login_options={"email": ("--kayako-email", AGENT_EMAIL)},
     secret_env={"password": "KAYAKO_PASSWORD"},
     real_connection=real_connection,
