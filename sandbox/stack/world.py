@@ -49,7 +49,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache, cached_property, partial
 from typing import TYPE_CHECKING, Any
@@ -64,6 +63,7 @@ from sandbox.apps import AppSandbox, registered_apps
 from sandbox.fakes.base import FakeApp
 from sandbox.ghl import FakeClock, GhlSandbox
 from sandbox.stack.aws import ProvisionedStack, provision
+from sandbox.stack.calls import Answered, ApiCall, RecordingTransport, Source, Unrouted, Webhook
 from sandbox.stack.environ import EnvPatch
 from sandbox.stack.gateway import build_proxy_event, find_route, routes_from_template
 from sandbox.stack.lambda_runtime import LAYER_DIR, LambdaContext, load_handler, load_module
@@ -84,7 +84,6 @@ from ghlsync.core.entities import EntityKind
 from ghlsync.core.events import ChangeEvent
 from ghlsync.ghl.auth import StaticTokenProvider
 from ghlsync.ghl.client import GhlClient
-from ghlsync.mapping.canonical import CanonicalContact
 from ghlsync.mapping.ghl import GhlFieldMap
 from ghlsync.store import dynamo, tokens
 from ghlsync.store.audit import AuditRecord, AuditStore
@@ -92,6 +91,7 @@ from ghlsync.store.connections import ConnectionSecrets, ConnectionStore
 from ghlsync.store.links import Link, LinkStore, Side
 from ghlsync.sync import wiring
 from ghlsync.sync.engine import SyncEngine
+from sandbox.stack.consistency import differences
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -115,16 +115,10 @@ _FAKE_AWS = {
     # There is no X-Ray daemon in-process.
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
-_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# POST calls that only read (GHL's contact search).
-_READ_ONLY_POSTS = ("/contacts/search",)
 GHL_WEBHOOK_FUNCTION = "GhlWebhookFunction"
 APP_WEBHOOK_FUNCTION = "AppWebhookFunction"
 WORKER_FUNCTION = "SyncWorkerFunction"
 REDRIVE_FUNCTION = "DlqRedriveFunction"
-
-Source = str
-"""Who a call went to or a webhook came from: "ghl", or an app's registry name."""
 
 
 class NotSettled(AssertionError):
@@ -133,75 +127,6 @@ class NotSettled(AssertionError):
 
 class ClockRanAhead(RuntimeError):
     """The fake clock ran so far ahead that GHL webhooks would be refused as from the future."""
-
-
-@dataclass(frozen=True)
-class ApiCall:
-    """One request the sync sent to a sandbox, as it left the client."""
-
-    side: Source
-    method: str
-    path: str
-    status: int  # 0: no answer (an injected timeout or reset)
-    body: Any  # the JSON body sent, or None
-    query: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def is_write(self) -> bool:
-        return self.method in _WRITE_METHODS and not self.path.endswith(_READ_ONLY_POSTS)
-
-    @property
-    def is_login(self) -> bool:
-        """A session login (Kayako's GET /session); GHL has no such path."""
-        return self.path.endswith("/session")
-
-
-class RecordingTransport(httpx.BaseTransport):
-    """Records every request (with its JSON body) before the sandbox's own transport handles it."""
-
-    def __init__(self, side: Source, inner: httpx.BaseTransport, calls: list[ApiCall]) -> None:
-        self._side = side
-        self._inner = inner
-        self._calls = calls
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        try:
-            body = json.loads(request.content) if request.content else None
-        except ValueError:
-            body = request.content.decode("utf-8", "replace")
-        status = 0
-        try:
-            response = self._inner.handle_request(request)
-            status = response.status_code
-            return response
-        finally:
-            self._calls.append(
-                ApiCall(self._side, request.method, request.url.path, status, body, dict(request.url.params))
-            )
-
-
-class _Unrouted(httpx.BaseTransport):
-    """Anything not addressed to a sandbox fails: a World never opens a socket."""
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError(f"World: no sandbox serves {request.url.host}", request=request)
-
-
-@dataclass(frozen=True)
-class Webhook:
-    """One delivery a sandbox made (or was about to make) to the stack."""
-
-    source: Source
-    url: str
-    body: bytes
-    headers: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Answered:
-    webhook: Webhook
-    status: int
-    answer: dict[str, Any]
 
 
 def _clear_containers() -> None:
@@ -317,7 +242,7 @@ class World:
 
         self.http = httpx.Client(
             timeout=wiring.HTTP_TIMEOUT,
-            transport=_Unrouted(),
+            transport=Unrouted(),
             mounts={
                 GHL_BASE_URL: RecordingTransport("ghl", self.ghl.transport(), self.calls),
                 **{
@@ -716,62 +641,9 @@ class World:
         return self.apps[self._app(app)].person_ids()
 
     def differences(self) -> list[str]:
-        """Where GHL and each app disagree, read through the real connectors (faults off).
-
-        Every GHL contact must be linked to a person of every app and the reverse; linked pairs
-        must agree on full name, email, phone and tags, on their tasks (title, completed) and notes
-        (bodies); no two GHL contacts may share an email (a duplicate the sync created)."""
+        """Where GHL and each app disagree (sandbox.stack.consistency), faults off."""
         self.quiet()
-        ghl = self.ghl_reader()
-        found: list[str] = []
-        emails: dict[str, str] = {}
-        for contact_id in self.ghl_contact_ids():
-            contact = ghl.get_contact(contact_id)
-            assert contact is not None
-            if contact.email:
-                if contact.email in emails:
-                    found.append(f"duplicate GHL contacts {emails[contact.email]} and {contact_id}")
-                emails[contact.email] = contact_id
-        for app in self.apps:
-            found += self._app_differences(app, ghl)
-        return found
-
-    def _app_differences(self, app: str, ghl: GhlHub) -> list[str]:
-        reader = self.app_reader(app)
-        found: list[str] = []
-        linked: set[str] = set()
-        for contact_id in self.ghl_contact_ids():
-            contact = ghl.get_contact(contact_id)
-            assert contact is not None
-            link = self.link(EntityKind.CONTACT, Side.GHL, contact_id, app=app)
-            if link is None or not link.active:
-                found.append(f"GHL contact {contact_id} is not linked to {app}")
-                continue
-            linked.add(link.app.id)
-            person = reader.get_contact(link.app.id)
-            if person is None:
-                found.append(f"GHL contact {contact_id}: {app} record {link.app.id} is gone")
-                continue
-            if _person(contact) != _person(person):
-                found.append(f"contact {contact_id}: {_person(contact)} vs {_person(person)}")
-            ghl_tasks = sorted((t.title, t.completed) for t in ghl.list_tasks(contact_id))
-            app_tasks = sorted((t.title, t.completed) for t in reader.list_tasks(link.app.id))
-            if ghl_tasks != app_tasks:
-                found.append(f"tasks of {contact_id}: {ghl_tasks} vs {app_tasks}")
-            ghl_notes = sorted(n.body for n in ghl.list_notes(contact_id))
-            app_notes = sorted(n.body for n in reader.list_notes(link.app.id))
-            if ghl_notes != app_notes:
-                found.append(f"notes of {contact_id}: {ghl_notes} vs {app_notes}")
-        for person_id in self.app_person_ids(app):
-            if person_id not in linked:
-                found.append(f"{app} record {person_id} has no linked GHL contact")
-        return found
-
-
-def _person(contact: CanonicalContact) -> tuple[Any, ...]:
-    # An app may hold one full name (Kayako) with first/last split from it: the full name compares.
-    full_name = " ".join(part for part in (contact.first_name, contact.last_name) if part)
-    return (full_name, contact.email, contact.phone, sorted(contact.tags))
+        return differences(self)
 
 
 def _origin(url: str) -> str:
