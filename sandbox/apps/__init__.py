@@ -1,13 +1,16 @@
-"""The app fakes the stacks run, behind one protocol: `AppSandbox`, registered in `APPS`.
+"""The app fakes the stacks run, behind one protocol: `AppSandbox`, listed by `registered_apps()`.
 
-World (the in-process stack of the tests), `make dev` and the demo loop over `APPS`: each
-registered app gets its fake (in-process, or served on its dev port), one connection created as
+World (the in-process stack of the tests), `make dev` and the demo loop over `registered_apps()`:
+each registered app gets its fake (in-process, or served on its dev port), one connection created as
 `connections_cli create` would (sandbox.stack.setup), and its webhooks aimed at the stack's URL for
 that connection with the connection's secret. Adding an app to all three is:
 
 1. its fake on the kit (sandbox/fakes): `sandbox/apps/<app>/`, a FakeApp subclass;
 2. an `AppSandbox` over it (`sandbox/apps/<app>/stack.py`, Kayako's is the example);
-3. one `SandboxedApp` entry in `APPS` below, with the dev fixtures of DESIGN.md §5.
+3. its `SandboxedApp` (how to build it, its dev port, connection id and webhook secret of
+   DESIGN.md §5, its real-service options) added to `registered_apps()` below;
+4. for the demo, a part in sandbox/demo (sandbox.demo.scenario.demo_parts; Kayako's is
+   sandbox/demo/kayako.py). An app without one still runs in World and `make dev`.
 """
 
 from collections.abc import Callable, Mapping
@@ -91,6 +94,7 @@ class SandboxedApp:
 
 
 def _kayako() -> SandboxedApp:
+    # Imported on use: the app's module imports this one (SandboxedApp).
     from sandbox.apps.kayako import stack
 
     return stack.KAYAKO
@@ -99,10 +103,3 @@ def _kayako() -> SandboxedApp:
 def registered_apps() -> list[SandboxedApp]:
     """Every app the stacks run, in a fixed order."""
     return [_kayako()]
-
-
-def app_named(name: str) -> SandboxedApp:
-    for app in registered_apps():
-        if app.app == name:
-            return app
-    raise KeyError(f"no sandboxed app {name!r}")
