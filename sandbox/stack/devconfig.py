@@ -71,7 +71,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--moto-port", type=int, default=5000)
     parser.add_argument("--ghl-port", type=int, default=8081)
     for app in registered_apps():
-        parser.add_argument(f"--{app.app}-port", type=int, default=app.dev_port, dest=f"port_{app.app}")
+        parser.add_argument(
+            f"--{app.app}-port", type=int, default=app.dev_port, dest=f"port_{app.app}", metavar="PORT"
+        )
     parser.add_argument(
         "--host", default=HOST, choices=[HOST], help="always 127.0.0.1: the stack is never exposed"
     )
@@ -102,11 +104,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for app in registered_apps():
         secrets_from = ", ".join(f"{field} from ${env}" for field, env in app.secret_env.items())
         real.add_argument(
-            f"--{app.app}-url", dest=f"url_{app.app}", help=f"a real {app.app} API ({secrets_from})"
+            f"--{app.app}-url",
+            dest=f"url_{app.app}",
+            metavar="URL",
+            help=f"a real {app.app} API ({secrets_from})",
         )
         for field_name, (option, default) in app.login_options.items():
             real.add_argument(
-                option, default=default, dest=f"login_{app.app}_{field_name}", help=f"{app.app} {field_name}"
+                option,
+                default=default,
+                dest=f"login_{app.app}_{field_name}",
+                metavar=field_name.upper(),
+                help=f"{app.app} {field_name}",
             )
     real.add_argument(
         "--dry-run", action="store_true", help="read and plan, but record writes instead of sending them"
