@@ -55,7 +55,7 @@ build: $(STAMP)
 
 invoke: $(STAMP)
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=events/<file>.json [ENV_VARS=env.json]" >&2; exit 2; }
-	$(PY) -m sandbox.invoke $(FN) --event $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS))
+	$(PY) -m sandbox.stack.invoke $(FN) --event $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS))
 
 bench: $(STAMP)
 	$(PY) -m bench
@@ -64,7 +64,7 @@ demo: $(STAMP)
 	$(PY) -m sandbox.demo
 
 dev: $(STAMP)
-	$(PY) -m sandbox.dev
+	$(PY) -m sandbox.stack.dev
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -37,10 +37,10 @@ from typing import Any
 
 from moto import mock_aws
 
-from sandbox.aws import provision
-from sandbox.invoke import FAKE_CREDENTIALS, lambda_runtime_environment
-from sandbox.lambda_runtime import LAYER_DIR
-from sandbox.template import DEFAULT_REGION, FunctionSpec, Template, load_template
+from sandbox.stack.aws import provision
+from sandbox.stack.invoke import FAKE_CREDENTIALS, lambda_runtime_environment
+from sandbox.stack.lambda_runtime import LAYER_DIR
+from sandbox.stack.template import DEFAULT_REGION, FunctionSpec, Template, load_template
 
 GOAL_RATIO = 1.15
 OWN_TOP_LEVEL = frozenset({"ghlsync", "__main__"})

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from sandbox.ghl import FakeClock, GhlSandbox
-from sandbox.lambda_runtime import LAYER_DIR
+from sandbox.stack.lambda_runtime import LAYER_DIR
 
 # The layer is on Lambda's path (/opt/python); running this module puts it on ours.
 if str(LAYER_DIR) not in sys.path:

@@ -1,4 +1,4 @@
-"""Sync throughput and API economy, in-process through the real handlers (sandbox.world).
+"""Sync throughput and API economy, in-process through the real handlers (sandbox.stack.world).
 
 Two figures:
 
@@ -29,13 +29,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from sandbox.lambda_runtime import LAYER_DIR
+from sandbox.stack.lambda_runtime import LAYER_DIR
 
 # The layer is on Lambda's path (/opt/python); running this module puts it on ours.
 if str(LAYER_DIR) not in sys.path:
     sys.path.insert(0, str(LAYER_DIR))
 
-from ghlsync.apps.base import InboundRequest
+from ghlsync.apps.base import InboundRequest, as_webhooks
 from ghlsync.core.events import ChangeEvent
 from ghlsync.ghl.webhooks import (
     InstallWebhook,
@@ -47,7 +47,7 @@ from ghlsync.ghl.webhooks import (
 from ghlsync.ghl.webhooks import to_change_event as ghl_change_event
 from ghlsync.observability import logger
 from ghlsync.sync import wiring
-from sandbox.world import World
+from sandbox.stack.world import World
 
 CHANGES = 200
 PEOPLE = 40
@@ -136,7 +136,7 @@ def _people(world: World) -> list[tuple[str, int]]:
         )
     world.settle(max_rounds=100)
     world.clock.advance(60)
-    return world.linked_pairs()
+    return [(contact_id, int(user_id)) for contact_id, user_id in world.linked_pairs()]
 
 
 def _make_changes(world: World, flow: Flow, pairs: list[tuple[str, int]], count: int, start: int) -> None:
@@ -149,7 +149,7 @@ def _make_changes(world: World, flow: Flow, pairs: list[tuple[str, int]], count:
 def _engine_events(world: World) -> list[ChangeEvent]:
     """The ChangeEvents ingress would enqueue for the webhooks now waiting (parsed, not sent)."""
     events: list[ChangeEvent] = []
-    connector = world.kayako_reader()
+    connector = as_webhooks(world.app_reader("kayako"))
     for webhook in world.capture_webhooks():
         if webhook.source == "ghl":
             parsed = parse_webhook(webhook.body)

@@ -10,8 +10,8 @@ NestJS-style 422s, listing/search cursors, the OAuth token endpoint with rotatin
 tokens, signed webhooks delivered with GHL's retry-on-429-only rule, and seeded fault injection.
 """
 
-from sandbox.ghl.clock import FakeClock
-from sandbox.ghl.faults import Fault, FaultInjector, FaultKind
+from sandbox.fakes.clock import FakeClock
+from sandbox.fakes.faults import Fault, FaultInjector, FaultKind
 from sandbox.ghl.sandbox import GhlSandbox
 from sandbox.ghl.webhooks import Delivery
 

@@ -1,12 +1,10 @@
 """`python -m sandbox.ghl --port 8081 --location-id LOC --token TOKEN [--host 127.0.0.1]`"""
 
 import argparse
-import signal
 import sys
-import threading
 
+from sandbox.fakes.server import PortInUseError, serve, serve_until_stopped
 from sandbox.ghl.sandbox import GhlSandbox
-from sandbox.ghl.server import PortInUseError, serve
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -40,21 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed_contacts:
         sandbox.seed(args.location_id, args.seed_contacts)
     try:
-        server = serve(sandbox, host=args.host, port=args.port)
+        server = serve(sandbox, host=args.host, port=args.port, name="ghl-sandbox")
     except PortInUseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(
         f"GHL sandbox on {server.url} (location {args.location_id}); admin API under /_sandbox/", flush=True
     )
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.shutdown()
+    serve_until_stopped(server)
     return 0
 
 

@@ -1,5 +1,6 @@
 """The sandbox's own admin API under /_sandbox/: set up locations, apps and webhook targets,
-act as the consent screen, seed data, configure faults, edit like a UI user, inspect."""
+act as the consent screen, seed data, edit like a UI user, inspect deliveries. Faults, the request
+log and the clock are the kit's admin routes (sandbox.fakes.admin)."""
 
 from collections.abc import Callable
 from functools import wraps
@@ -130,16 +131,6 @@ def admin_blueprint(sb: "GhlSandbox") -> Blueprint:
         )
         return jsonify({"ids": ids}), 201
 
-    @bp.get("/faults")
-    def get_faults() -> Any:
-        return jsonify(sb.faults.settings())
-
-    @bp.post("/faults")
-    @_admin_errors
-    def configure_faults() -> Any:
-        sb.faults.configure(**body())
-        return jsonify(sb.faults.settings())
-
     @bp.post("/tags")
     @_admin_errors
     def configure_tags() -> Any:
@@ -163,10 +154,6 @@ def admin_blueprint(sb: "GhlSandbox") -> Blueprint:
     @bp.get("/deliveries")
     def deliveries() -> Any:
         return jsonify({"deliveries": [_delivery_json(d) for d in sb.deliveries]})
-
-    @bp.get("/requests")
-    def requests_log() -> Any:
-        return jsonify({"requests": [{"method": m, "path": p, "status": s} for m, p, s in sb.request_log]})
 
     @bp.get("/locations/<location_id>/contacts")
     @_admin_errors

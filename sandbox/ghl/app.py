@@ -1,11 +1,9 @@
 """The GHL API v2 (Version 2021-07-28) routes: contacts, tags, tasks, notes, appointments,
 search, and the OAuth token endpoint. Admin routes live in admin.py; faults, the lock and the
-request log in the middleware at the bottom.
+request log in the kit's middleware (sandbox.fakes), which answers injected faults in GHL's shape.
 """
 
 import json
-import socket
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -13,10 +11,10 @@ from urllib.parse import urlencode
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from sandbox.fakes.faults import Fault
 from sandbox.ghl import serialize
 from sandbox.ghl import validation as dto
 from sandbox.ghl.errors import ApiError, OAuthError, unprocessable
-from sandbox.ghl.faults import Fault, FaultKind, decided_fault
 from sandbox.ghl.oauth import Credential
 from sandbox.ghl.search import LIST_MAX_LIMIT, by_date_added, list_page, matches_query, search
 from sandbox.ghl.state import Contact
@@ -346,8 +344,7 @@ def create_app(sb: "GhlSandbox") -> Flask:
     from sandbox.ghl.admin import admin_blueprint
 
     app.register_blueprint(admin_blueprint(sb))
-    app.wsgi_app = SandboxMiddleware(app.wsgi_app, sb)  # type: ignore[method-assign]
-    return app
+    return sb.mount(app, fault_response=lambda fault: fault_response(sb, fault))
 
 
 def _int_arg(name: str, default: int | None, *, maximum: int | None = None) -> int:
@@ -367,99 +364,23 @@ def _int_arg(name: str, default: int | None, *, maximum: int | None = None) -> i
     return value
 
 
-StartResponse = Callable[..., Any]
-WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-
 _FAULT_MESSAGES = {
     429: "Too Many Requests",
     500: "Internal server error",
     502: "Bad Gateway",
     503: "Service Unavailable",
+    504: "Gateway Timeout",
 }
 
 
-class SandboxMiddleware:
-    """Around every request: injected faults, the request log, and the sandbox lock.
-
-    The lock serialises requests, delivery bookkeeping and `ui_*` calls in server mode; it is
-    never held while sleeping for a timeout fault.
-    """
-
-    def __init__(self, inner: WSGIApp, sb: "GhlSandbox") -> None:
-        self.inner = inner
-        self.sb = sb
-
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if path.startswith("/_sandbox"):
-            with self.sb.lock:
-                return self.inner(environ, start_response)
-        method = environ.get("REQUEST_METHOD", "GET")
-        preset = decided_fault.get()
-        if preset is not None:
-            fault = preset[0]
-        else:
-            fault = self.sb.faults.draw() if self.sb.faults.applies_to(path) else None
-        if fault is None:
-            return self._handle(environ, start_response, method, path)
-        if fault.kind in (FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR):
-            return self._fault_response(fault, environ, start_response, method, path)
-        if fault.kind is FaultKind.TIMEOUT:
-            return self._time_out(fault, environ, start_response, method, path)
-        return self._reset(environ, start_response, method, path)
-
-    def _handle(
-        self, environ: dict[str, Any], start_response: StartResponse, method: str, path: str
-    ) -> Iterable[bytes]:
-        statuses: list[int] = []
-
-        def recording(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            statuses.append(int(status.split(" ", 1)[0]))
-            return start_response(status, headers, exc_info)
-
-        with self.sb.lock:
-            result = self.inner(environ, recording)
-            self.sb.request_log.append((method, path, statuses[-1] if statuses else 0))
-        return result
-
-    def _fault_response(
-        self, fault: Fault, environ: dict[str, Any], start_response: StartResponse, method: str, path: str
-    ) -> Iterable[bytes]:
-        body = {
-            "statusCode": fault.status,
-            "message": _FAULT_MESSAGES[fault.status],
-            "traceId": self.sb.next_trace_id(),
-        }
-        response = Response(json.dumps(body), status=fault.status, mimetype="application/json")
-        if fault.status == 429:
-            response.headers["Retry-After"] = str(max(self.sb.rate_limiter.burst_interval_ms // 1000, 1))
-        with self.sb.lock:
-            self.sb.request_log.append((method, path, fault.status))
-        return response(environ, start_response)
-
-    def _time_out(
-        self, fault: Fault, environ: dict[str, Any], start_response: StartResponse, method: str, path: str
-    ) -> Iterable[bytes]:
-        """Server mode: answer only after the client's timeout (applied or not, per the draw)."""
-        if fault.applied:
-            result = self._handle(environ, start_response, method, path)
-            self.sb.sleep(self.sb.faults.timeout_delay_s)
-            return result
-        self.sb.sleep(self.sb.faults.timeout_delay_s)
-        with self.sb.lock:
-            self.sb.request_log.append((method, path, 0))
-        body = {"statusCode": 504, "message": "Gateway Timeout", "traceId": self.sb.next_trace_id()}
-        return Response(json.dumps(body), status=504, mimetype="application/json")(environ, start_response)
-
-    def _reset(
-        self, environ: dict[str, Any], start_response: StartResponse, method: str, path: str
-    ) -> Iterable[bytes]:
-        with self.sb.lock:
-            self.sb.request_log.append((method, path, 0))
-        connection = environ.get("werkzeug.socket")
-        if connection is None:
-            raise ConnectionResetError("sandbox: injected connection reset")
-        connection.shutdown(socket.SHUT_RDWR)
-        # The server's write of this response now fails, and it drops the request quietly.
-        start_response("500 Internal Server Error", [("Content-Length", "0")])
-        return [b""]
+def fault_response(sb: "GhlSandbox", fault: Fault) -> Response:
+    """An injected 429/5xx (or a server-mode timeout's 504) in GHL's shape, with a traceId."""
+    body = {
+        "statusCode": fault.status,
+        "message": _FAULT_MESSAGES[fault.status],
+        "traceId": sb.next_trace_id(),
+    }
+    response = Response(json.dumps(body), status=fault.status, mimetype="application/json")
+    if fault.status == 429:
+        response.headers["Retry-After"] = str(max(sb.rate_limiter.burst_interval_ms // 1000, 1))
+    return response

@@ -8,8 +8,8 @@ Callers validate bodies first (validation.py); this module normalises and applie
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from sandbox.fakes.clock import Clock
 from sandbox.ghl import serialize
-from sandbox.ghl.clock import Clock
 from sandbox.ghl.errors import ApiError
 from sandbox.ghl.state import (
     Appointment,

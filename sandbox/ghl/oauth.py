@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sandbox.ghl.clock import Clock
+from sandbox.fakes.clock import Clock
 from sandbox.ghl.errors import OAuthError, unprocessable
 from sandbox.ghl.state import IdFactory
 

@@ -1,35 +1,25 @@
 """GhlSandbox: one object holding a fake GHL (state, auth, limits, webhooks, faults) and its app."""
 
-import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import httpx
-
+from sandbox.fakes.base import FakeApp
+from sandbox.fakes.clock import Clock
+from sandbox.fakes.faults import FaultInjector
+from sandbox.fakes.webhooks import Outbox, Sender, http_sender
 from sandbox.ghl import validation as dto
 from sandbox.ghl.app import create_app
-from sandbox.ghl.clock import Clock
 from sandbox.ghl.crm import Crm
-from sandbox.ghl.faults import FaultInjector, FaultyTransport
 from sandbox.ghl.oauth import ACCESS_TOKEN_TTL_S, OAuthApp, OAuthServer
-from sandbox.ghl.ratelimit import RateLimiter
+from sandbox.ghl.ratelimit import GhlBudget
 from sandbox.ghl.state import Appointment, Contact, IdFactory, Location, Note, Store, Task, iso_ms
-from sandbox.ghl.webhooks import (
-    MAX_RETRIES,
-    Delivery,
-    Outbox,
-    Signer,
-    Target,
-    WebhookSender,
-    compact_json,
-    httpx_sender,
-)
+from sandbox.ghl.webhooks import MAX_RETRIES, Delivery, Signer, Target, compact_json, retry_rule
 
 _UI_CONTACT_FIELDS = set(dto.CREATE_CONTACT.rules) - {"locationId"}
 
 
-class GhlSandbox:
+class GhlSandbox(FakeApp):
     """A faithful fake of GHL API v2 for one or more locations. See the package docstring."""
 
     def __init__(
@@ -46,17 +36,16 @@ class GhlSandbox:
         access_token_ttl_s: int = ACCESS_TOKEN_TTL_S,
         sign_rsa: bool = False,
         sleep: Callable[[float], None] = time.sleep,
-        webhook_sender: WebhookSender | None = None,
+        webhook_sender: Sender | None = None,
         lowercase_tags: bool = False,
     ) -> None:
         prefix = f"ghl-sandbox:{seed}"
-        self.clock = clock
-        self.sleep = sleep
+        super().__init__(
+            clock=clock, sleep=sleep, faults=FaultInjector(f"{prefix}:faults", auth_paths=("/oauth",))
+        )
         self.seed_value = seed
         self.sign_rsa = sign_rsa
-        self.lock = threading.RLock()
         self.store = Store()
-        self.request_log: list[tuple[str, str, int]] = []
         self._ids = IdFactory(f"{prefix}:ids")
         self._trace_ids = IdFactory(f"{prefix}:trace")
         self._webhook_ids = IdFactory(f"{prefix}:webhooks")
@@ -69,18 +58,21 @@ class GhlSandbox:
             lowercase_tags=lowercase_tags,
         )
         self.oauth = OAuthServer(clock, IdFactory(f"{prefix}:oauth"), access_token_ttl_s)
-        self.rate_limiter = RateLimiter(
+        self.rate_limiter = GhlBudget(
             clock, burst_limit=burst_limit, burst_interval_ms=burst_interval_ms, daily_limit=daily_limit
         )
-        self.faults = FaultInjector(seed)
         self.signer = Signer(seed)
-        self.outbox = Outbox(retry_interval_s=webhook_retry_interval_s, max_retries=webhook_max_retries)
-        self.webhook_sender: WebhookSender = webhook_sender or httpx_sender()
+        self.outbox: Outbox[Delivery] = Outbox(
+            clock,
+            self.lock,
+            webhook_sender or http_sender(),
+            retry_rule(webhook_retry_interval_s, webhook_max_retries),
+        )
         # The app id stamped on deliveries to extra targets (no Marketplace app behind them).
         self.default_app_id = IdFactory(f"{prefix}:app").hex_id()
         self._extra_targets: list[tuple[str, str | None, str]] = []  # (url, location or None, app id)
         self._seeded: dict[str, int] = {}
-        self.wsgi_app = create_app(self)
+        create_app(self)
 
     # --- setup ---
 
@@ -217,10 +209,6 @@ class GhlSandbox:
 
     # --- in-process use ---
 
-    def transport(self) -> httpx.BaseTransport:
-        """For httpx.Client(transport=...): the app in-process, with transport-level faults."""
-        return FaultyTransport(self.wsgi_app, self.faults, self._log_dropped)
-
     @property
     def public_keys(self) -> dict[str, str]:
         return self.signer.public_keys
@@ -228,32 +216,11 @@ class GhlSandbox:
     def next_trace_id(self) -> str:
         return self._trace_ids.uuid()
 
-    def _log_dropped(self, method: str, path: str) -> None:
-        with self.lock:
-            self.request_log.append((method, path, 0))
-
     # --- webhooks ---
 
     @property
     def deliveries(self) -> list[Delivery]:
         return self.outbox.deliveries
-
-    def deliver_webhooks(self, now: float | None = None) -> list[Delivery]:
-        """Send every due delivery once; returns those attempted. Never holds the lock while
-        sending, so an in-process receiver may call back into the sandbox."""
-        with self.lock:
-            at = self.clock() if now is None else now
-            due = self.outbox.due(at)
-        for delivery in due:
-            status: int | None = None
-            error: str | None = None
-            try:
-                status = self.webhook_sender(delivery.url, delivery.body, dict(delivery.headers))
-            except Exception as exc:  # any failure to deliver is recorded and given up, like GHL
-                error = f"{type(exc).__name__}: {exc}"
-            with self.lock:
-                self.outbox.record(delivery, at, status=status, error=error)
-        return due
 
     def _targets(self, location_id: str) -> list[Target]:
         targets = []
@@ -286,8 +253,16 @@ class GhlSandbox:
         headers = {"Content-Type": "application/json", "x-ghl-signature": self.signer.sign_ed25519(body)}
         if self.sign_rsa:
             headers["x-wh-signature"] = self.signer.sign_rsa(body)
-        self.outbox.deliveries.append(
-            Delivery(webhook_id, event_type, location_id, target.url, body, headers, next_attempt_at=now)
+        self.outbox.queue(
+            Delivery(
+                webhook_id=webhook_id,
+                event_type=event_type,
+                location_id=location_id,
+                url=target.url,
+                body=body,
+                headers=headers,
+                next_attempt_at=now,
+            )
         )
 
     # --- a user editing in the GHL UI (same rules and webhooks as the API, no rate limit) ---

@@ -3,24 +3,22 @@
 GHL signs the raw body with Ed25519 (`x-ghl-signature`) and, for the legacy scheme, RSA-SHA256
 PKCS#1 v1.5 (`x-wh-signature`); both base64. The real private keys are GHL's, so the sandbox
 has its own pairs and publishes the public halves (`public_keys`, GET /_sandbox/keys).
-Delivery retries only when the receiver answers 429 (up to 6 retries, ~10 min apart); any
-other failure, including a timeout or a 5xx, is given up and recorded, as GHL does.
+Delivery (the kit's Outbox) retries only when the receiver answers 429 (up to 6 retries, ~10 min
+apart); any other failure, including a timeout or a 5xx, is given up and recorded, as GHL does.
 """
 
 import base64
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal
+from typing import Any
 
-import httpx
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
-WebhookSender = Callable[[str, bytes, dict[str, str]], int]
-"""(url, body, headers) -> HTTP status; raises on transport failure."""
+from sandbox.fakes.webhooks import Delivery as KitDelivery
+from sandbox.fakes.webhooks import RetryRule
 
 MAX_RETRIES = 6
 
@@ -77,25 +75,13 @@ class Signer:
         return {"ed25519": _pem(self._ed25519.public_key()), "rsa": _pem(self._rsa.public_key())}
 
 
-DeliveryState = Literal["pending", "delivered", "failed", "exhausted"]
-
-
-@dataclass
-class Delivery:
-    """One webhook to one target; retried with the same bytes and webhookId."""
+@dataclass(kw_only=True)
+class Delivery(KitDelivery):
+    """One GHL webhook to one target; retried with the same bytes and webhookId."""
 
     webhook_id: str
     event_type: str
     location_id: str
-    url: str
-    body: bytes
-    headers: dict[str, str]
-    next_attempt_at: float
-    attempts: int = 0
-    status: int | None = None  # the last HTTP status received
-    error: str | None = None  # the last exception, when the send raised
-    state: DeliveryState = "pending"
-    history: list[int | str] = field(default_factory=list)  # status or error of every attempt
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -103,41 +89,13 @@ class Delivery:
         return parsed
 
 
+def retry_rule(interval_s: float, max_retries: int = MAX_RETRIES) -> RetryRule:
+    """GHL retries only when the receiver answers 429; a 5xx, a timeout or a refusal is given up."""
+    return RetryRule(retry_statuses=frozenset({429}), max_retries=max_retries, interval_s=interval_s)
+
+
 @dataclass(frozen=True)
 class Target:
     url: str
     app_id: str
     version_id: str
-
-
-def httpx_sender(timeout_s: float = 10.0) -> WebhookSender:
-    def send(url: str, body: bytes, headers: dict[str, str]) -> int:
-        return httpx.post(url, content=body, headers=headers, timeout=timeout_s).status_code
-
-    return send
-
-
-class Outbox:
-    """Queued deliveries; `flush` sends the due ones."""
-
-    def __init__(self, *, retry_interval_s: float, max_retries: int = MAX_RETRIES) -> None:
-        self.retry_interval_s = retry_interval_s
-        self.max_retries = max_retries
-        self.deliveries: list[Delivery] = []
-
-    def due(self, now: float) -> list[Delivery]:
-        return [d for d in self.deliveries if d.state == "pending" and d.next_attempt_at <= now]
-
-    def record(self, delivery: Delivery, now: float, *, status: int | None, error: str | None) -> None:
-        delivery.attempts += 1
-        delivery.status, delivery.error = status, error
-        delivery.history.append(status if status is not None else f"error: {error}")
-        if status is not None and 200 <= status < 300:
-            delivery.state = "delivered"
-        elif status == 429:
-            if delivery.attempts > self.max_retries:
-                delivery.state = "exhausted"
-            else:
-                delivery.next_attempt_at = now + self.retry_interval_s
-        else:
-            delivery.state = "failed"

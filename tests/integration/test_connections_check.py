@@ -13,7 +13,7 @@ import pytest
 from ghlsync.config import get_settings
 from ghlsync.connections_cli import main
 from ghlsync.store.connections import ConnectionSecrets, ConnectionStore
-from sandbox.kayako import KayakoSandbox
+from sandbox.apps.kayako import KayakoSandbox
 from tests.fixtures.aws import AwsResources
 from tests.fixtures.kayako import KAYAKO_AGENT_EMAIL, KAYAKO_AGENT_PASSWORD, FakeClock
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.demo import OAUTH_CLIENT_ID, OAUTH_LOCATION_ID, Demo, demo_config, run_demo
-from sandbox.dev import DevStack
+from sandbox.demo.scenario import OAUTH_CLIENT_ID, OAUTH_LOCATION_ID, Demo, demo_config, run_demo
+from sandbox.stack.dev import DevStack
 
 pytestmark = pytest.mark.integration
 
@@ -55,10 +55,10 @@ def test_a_flow_whose_effect_never_comes_is_reported_failed(stack: DevStack) -> 
     from ghlsync.store.connections import ConnectionStatus, ConnectionStore
 
     table = stack.session.resource("dynamodb").Table(stack.env["SYNC_TABLE_NAME"])  # type: ignore[union-attr]
-    ConnectionStore(table).set_status(stack.connection_id, ConnectionStatus.DISABLED)
+    ConnectionStore(table).set_status(stack.connection_ids["kayako"], ConnectionStatus.DISABLED)
     demo = Demo(stack, log=lambda line: None, step_timeout_s=2.0)
     # WHEN the first flow runs
-    demo._run_step(FLOWS[2], demo.ghl_contact_created)
+    demo._run_step(FLOWS[2], demo.parts["kayako"].ghl_contact_created)
     # THEN it is FAILED with what was awaited, and the report is not ok
     (step,) = demo.report.steps
     assert not step.passed

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sandbox.dev import DevConfig, DevStack, main
+from sandbox.stack.dev import DevConfig, DevStack, main
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,7 @@ def free_port() -> int:
 @pytest.fixture
 def stack() -> Iterator[DevStack]:
     """The whole stack in-process on free ports, nothing running in the background."""
-    config = DevConfig(gateway_port=0, moto_port=0, ghl_port=0, kayako_port=0, background=False)
+    config = DevConfig(gateway_port=0, moto_port=0, ghl_port=0, app_ports={"kayako": 0}, background=False)
     with DevStack(config, out=io.StringIO()) as started:
         yield started
 
@@ -74,11 +74,11 @@ def test_busy_port_exits_non_zero_with_a_clear_message(capsys: pytest.CaptureFix
 
 
 def test_make_dev_serves_the_gateway_and_stops_on_sigint() -> None:
-    # GIVEN `python -m sandbox.dev` on free ports
+    # GIVEN `python -m sandbox.stack.dev` on free ports
     ports = {name: free_port() for name in ("gateway", "moto", "ghl", "kayako")}
     args = [arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))]
     process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed module
-        [sys.executable, "-m", "sandbox.dev", *args],
+        [sys.executable, "-m", "sandbox.stack.dev", *args],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -97,7 +97,7 @@ def test_make_dev_serves_the_gateway_and_stops_on_sigint() -> None:
         seen: list[str] = []
         while not any("ready" in line for line in seen):
             line = lines.get(timeout=STARTUP_TIMEOUT_S)
-            assert line is not None, "sandbox.dev exited before it was ready:\n" + "".join(seen)
+            assert line is not None, "sandbox.stack.dev exited before it was ready:\n" + "".join(seen)
             seen.append(line)
         # WHEN one request goes through the gateway, then SIGINT
         response = httpx.get(f"http://127.0.0.1:{ports['gateway']}/oauth/callback", timeout=30)

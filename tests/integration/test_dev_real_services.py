@@ -5,11 +5,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.dev import DevConfig, DevStack, StackError, config_from_args, parse_args
+from sandbox.stack.dev import DevConfig, DevStack, StackError, config_from_args, parse_args
 
 pytestmark = pytest.mark.integration
 
-FREE_PORTS = {"gateway_port": 0, "moto_port": 0, "ghl_port": 0, "kayako_port": 0}
+FREE_PORTS = {"gateway_port": 0, "moto_port": 0, "ghl_port": 0, "app_ports": {"kayako": 0}}
 
 
 @pytest.fixture
@@ -86,8 +86,7 @@ def test_real_kayako_needs_the_agent_password_from_the_environment() -> None:
     with pytest.raises(StackError, match="KAYAKO_PASSWORD"):
         config_from_args(args, {})
     config = config_from_args(args, {"KAYAKO_PASSWORD": "pw"})
-    assert (config.kayako_base_url, config.kayako_email, config.kayako_password) == (
+    assert (config.app_base_urls["kayako"], config.app_logins["kayako"]) == (
         "https://acme.kayako.com/api/v1",
-        "sync@acme.example",
-        "pw",
+        {"email": "sync@acme.example", "password": "pw"},
     )

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from sandbox.schedules import Schedule, ScheduleTicker, scheduler_event, schedules_from_template
-from sandbox.template import load_template
+from sandbox.stack.schedules import Schedule, ScheduleTicker, scheduler_event, schedules_from_template
+from sandbox.stack.template import load_template
 
 TEMPLATE = {
     "Parameters": {"Every": {"Type": "String", "Default": "rate(30 minutes)"}},
@@ -73,7 +73,7 @@ def test_the_real_template_schedules_token_refresh() -> None:
 
 
 def resolve_with(template: Any, value: Any) -> Any:
-    from sandbox.template import Intrinsics
+    from sandbox.stack.template import Intrinsics
 
     return Intrinsics(parameters=template.parameter_defaults(), resources={}).resolve(value)
 

@@ -1,4 +1,4 @@
-"""Chaos end to end through the real handlers (sandbox.world): 200 seeded changes on both sides
+"""Chaos end to end through the real handlers (sandbox.stack.world): 200 seeded changes on both sides
 while both sandboxes answer 10% of API calls with a 429, a 5xx or a timeout.
 
 After the retries (client retries, then SQS backoff) and one DLQ redrive, both sides must agree,
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from ghlsync.observability import logger
-from sandbox.world import World
+from sandbox.stack.world import World
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +57,7 @@ def create_people(world: World) -> None:
 
 def random_edits(world: World, rng: random.Random) -> None:
     """EDITS changes on linked people, from both sides, one fake second apart."""
-    pairs = world.linked_pairs()
+    pairs = [(contact_id, int(user_id)) for contact_id, user_id in world.linked_pairs()]
     location = world.location_id
     edits: list[Callable[[str, int, int], object]] = [
         lambda c, u, i: world.ghl.ui_update_contact(location, c, firstName=f"Renamed{i}"),
@@ -106,10 +106,10 @@ def test_200_changes_under_10_percent_faults_converge_with_every_event_accounted
     assert world.dead_letters() == []
     assert world.queue_depth() == {"visible": 0, "in_flight": 0}
     # every webhook was taken by ingress (faults hit the APIs, never the stack's own endpoints),
-    assert {a.status for a in world.ghl_answers + world.kayako_answers} == {202}
+    assert {a.status for a in world.answers["ghl"] + world.answers["kayako"]} == {202}
     # the faults really happened and were retried,
     assert sum(world.ghl.faults.injected.values()) > 0 and world.kayako.faults.injected
     assert len(world.worker_records) > len(enqueued), "no event needed a second attempt"
     # and both sides hold the same people, tasks and notes, each person once
     assert world.differences() == []
-    assert len(world.ghl_contact_ids()) == len(world.kayako_customer_ids()) == 60
+    assert len(world.ghl_contact_ids()) == len(world.app_person_ids("kayako")) == 60

@@ -1,4 +1,4 @@
-"""Delivery semantics end to end through the real handlers (sandbox.world): duplicates, reordering,
+"""Delivery semantics end to end through the real handlers (sandbox.stack.world): duplicates, reordering,
 echoes, tag deltas and concurrent edits, judged by both sandboxes' state and the sync's own API
 calls (`world.calls`: every request it sent, with its JSON body)."""
 
@@ -10,7 +10,7 @@ import pytest
 
 from ghlsync.core.entities import EntityKind
 from ghlsync.ghl.models import TaskCreate
-from sandbox.world import ApiCall, World
+from sandbox.stack.world import ApiCall, World
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ def synced_contact(world: World) -> tuple[str, int]:
     )
     world.settle()
     world.clock.advance(60)
-    return contact.id, world.kayako_id_of(EntityKind.CONTACT, contact.id)
+    return contact.id, int(world.app_id_of(EntityKind.CONTACT, contact.id))
 
 
 def calls(world: World, since: int) -> list[tuple[str, str, str]]:
@@ -46,8 +46,8 @@ def test_a_ghl_webhook_delivered_three_times_has_one_effect(world: World) -> Non
     # THEN it was queued once, run once, and Kayako got exactly one user
     assert answers == ["queued", "duplicate", "duplicate"]
     assert [r.event_type for r in world.worker_records if r.source == "ghl"] == ["ContactCreate"]
-    assert [(c.method, c.path) for c in world.kayako_writes()] == [("POST", "/api/v1/users")]
-    assert len(world.kayako_customer_ids()) == 1
+    assert [(c.method, c.path) for c in world.app_writes("kayako")] == [("POST", "/api/v1/users")]
+    assert len(world.app_person_ids("kayako")) == 1
 
 
 def test_a_kayako_automation_delivered_three_times_has_one_effect(world: World) -> None:
@@ -89,7 +89,7 @@ def test_shuffled_webhooks_converge_on_the_source(world: World) -> None:
         world.post(webhook)
     world.settle()
     # THEN Kayako holds GHL's final state, and nothing else differs
-    user_id = world.kayako_id_of(EntityKind.CONTACT, contact.id)
+    user_id = int(world.app_id_of(EntityKind.CONTACT, contact.id))
     assert world.kayako.store.users[user_id].full_name == "Countess Lovelace2"
     assert sorted(world.kayako.store.tags_of(user_id)) == ["customer", "vip"]
     assert world.differences() == []

@@ -1,4 +1,4 @@
-"""The seed flows end to end through the real handlers (sandbox.world): a change made the way a
+"""The seed flows end to end through the real handlers (sandbox.stack.world): a change made the way a
 user makes it travels as the sandbox's webhook through ingress, the SQS FIFO queue and sync_worker
 to the other side, and its echo dies out."""
 
@@ -9,7 +9,7 @@ import pytest
 
 from ghlsync.core.entities import EntityKind
 from ghlsync.ghl.models import NoteCreate, TaskCreate, TaskUpdate
-from sandbox.world import World
+from sandbox.stack.world import World
 
 pytestmark = pytest.mark.integration
 
@@ -27,11 +27,11 @@ def synced_contact(world: World, email: str = "ada@example.com") -> tuple[str, i
     location = world.location_id
     contact = world.ghl.ui_create_contact(location, firstName="Ada", lastName="Lovelace", email=email)
     world.settle()
-    return contact.id, world.kayako_id_of(EntityKind.CONTACT, contact.id)
+    return contact.id, int(world.app_id_of(EntityKind.CONTACT, contact.id))
 
 
 def kayako_case_of(world: World, ghl_task_id: str) -> tuple[str, bool]:
-    case = world.kayako_reader().get_task("", str(world.kayako_id_of(EntityKind.TASK, ghl_task_id)))
+    case = world.app_reader("kayako").get_task("", str(int(world.app_id_of(EntityKind.TASK, ghl_task_id))))
     assert case is not None
     return case.title, case.completed
 
@@ -44,7 +44,7 @@ def test_a_ghl_contact_reaches_kayako_as_a_user(world: World) -> None:
     # WHEN its webhook has gone through the stack
     world.settle()
     # THEN Kayako has one user with the same person on it
-    user = world.kayako_reader().get_contact(str(world.kayako_id_of(EntityKind.CONTACT, contact.id)))
+    user = world.app_reader("kayako").get_contact(str(int(world.app_id_of(EntityKind.CONTACT, contact.id))))
     assert user is not None
     assert (user.first_name, user.last_name, user.email, user.phone) == (
         "Ada",
@@ -52,7 +52,7 @@ def test_a_ghl_contact_reaches_kayako_as_a_user(world: World) -> None:
         "ada@example.com",
         "+15550001111",
     )
-    assert len(world.kayako_customer_ids()) == 1
+    assert len(world.app_person_ids("kayako")) == 1
 
 
 def test_a_kayako_user_reaches_ghl_as_a_contact(world: World) -> None:
@@ -132,7 +132,7 @@ def test_ghl_notes_become_kayako_user_notes(world: World) -> None:
     world.ghl.ui_create_note(world.location_id, contact_id, body="VIP customer")
     world.settle()
     # THEN the Kayako user has both notes
-    notes = sorted(n.body for n in world.kayako_reader().list_notes(str(user_id)))
+    notes = sorted(n.body for n in world.app_reader("kayako").list_notes(str(user_id)))
     assert notes == ["Renewal due in March", "VIP customer"]
 
 
@@ -206,7 +206,7 @@ def test_an_email_changed_in_ghl_frees_the_old_address_for_a_new_contact(world: 
     # identity conflict was recorded
     emails = [(i.value, i.is_primary) for i in world.kayako.store.identities_of(user_id, "email")]
     assert emails == [("ada.king@example.com", True)]
-    newcomer_user = world.kayako_id_of(EntityKind.CONTACT, newcomer.id)
+    newcomer_user = int(world.app_id_of(EntityKind.CONTACT, newcomer.id))
     assert newcomer_user != user_id
     assert [i.value for i in world.kayako.store.identities_of(newcomer_user, "email")] == ["ada@example.com"]
     assert not [row for row in world.audit() if row.decision == "conflict"]

@@ -1,4 +1,4 @@
-"""Bug 7.2 through the real handlers (sandbox.world): Kayako stores one full name, so the engine
+"""Bug 7.2 through the real handlers (sandbox.stack.world): Kayako stores one full name, so the engine
 merges first + last name as one value, and a name split back for GHL keeps GHL's first name when
 the full name still starts with it."""
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from ghlsync.core.entities import EntityKind
-from sandbox.world import World
+from sandbox.stack.world import World
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,7 @@ def synced_mary_ann(world: World) -> tuple[str, int]:
         world.location_id, firstName="Mary Ann", lastName="Smith", email="mary.ann@example.com"
     )
     world.settle()
-    return contact.id, world.kayako_id_of(EntityKind.CONTACT, contact.id)
+    return contact.id, int(world.app_id_of(EntityKind.CONTACT, contact.id))
 
 
 def ghl_name(world: World, contact_id: str) -> tuple[str | None, str | None]:

@@ -1,4 +1,4 @@
-"""Bug 7.1 through the real handlers (sandbox.world): tag identity is case-insensitive, and each
+"""Bug 7.1 through the real handlers (sandbox.stack.world): tag identity is case-insensitive, and each
 side is written in its own spelling. Run against both GHL behaviours, since whether GHL lower-cases
 the tags it stores is unconfirmed: the GHL sandbox's `lowercase_tags` switch off and on."""
 
@@ -8,7 +8,7 @@ import pytest
 
 from ghlsync.core.entities import EntityKind
 from ghlsync.sync.tags import keys
-from sandbox.world import World
+from sandbox.stack.world import World
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +64,7 @@ def test_a_tag_respelled_by_ghl_is_not_a_change(world: World) -> None:
     world.kayako.ui_update_user(user_id, full_name="Grace B. Hopper")
     world.settle()
     # THEN no tag is written on either side: the two spellings are one tag
-    calls = world.ghl_writes(since=mark) + world.kayako_writes(since=mark)
+    calls = world.ghl_writes(since=mark) + world.app_writes("kayako", since=mark)
     assert [c for c in calls if "/tags" in c.path] == []
     assert world.kayako.store.tags_of(user_id) == ["Probe-Mixed"]
     assert keys(ghl_tags(world, contact_id)) == {"probe-mixed"}

@@ -28,9 +28,9 @@ from ghlsync.store.connections import Connection, ConnectionStore
 from ghlsync.store.links import LinkStore, Side
 from ghlsync.sync.engine import SyncEngine
 from ghlsync.sync.outcome import Decision, Outcome
+from sandbox.apps.kayako import KayakoSandbox
 from sandbox.ghl import FakeClock as GhlClock
 from sandbox.ghl import GhlSandbox
-from sandbox.kayako import KayakoSandbox
 from tests.fixtures.ghl import GHL_BASE_URL, GHL_LOCATION_ID, GHL_PIT
 from tests.fixtures.kayako import KAYAKO_CONNECTION_ID, KAYAKO_WEBHOOK_TOKEN, FakeClock, make_kayako_connector
 

@@ -2,8 +2,10 @@
 
 import base64
 import json
+import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.gateway import LocalGateway, Route, build_proxy_event, routes_from_template
+from sandbox.fakes.server import ServerThread
+from sandbox.stack.gateway import LocalGateway, Route, build_proxy_event, routes_from_template
 
 REPO = Path(__file__).resolve().parents[2]
 SAM = Path(sys.executable).parent / "sam"
@@ -240,3 +243,34 @@ def test_handler_gets_the_raw_body_and_its_response_is_mapped_back() -> None:
     assert response.status_code == 202
     assert response.content == b"\x00raw"
     assert response.headers.get_list("set-cookie") == ["a=1", "b=2"]
+
+
+def test_body_shorter_than_its_content_length_answers_400_and_logs_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # GIVEN the gateway served on a real socket as `make dev` serves it, logging to a list
+    lines: list[str] = []
+    gateway = LocalGateway(
+        [WEBHOOK], lambda route, event: pytest.fail("no handler should run"), log=lines.append
+    )
+    server = ServerThread("gateway", "127.0.0.1", 0)
+    server.serve(gateway)
+    try:
+        # WHEN a client announces 100 bytes, sends 10 and closes its side
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
+            client.sendall(
+                b"POST /webhooks/kayako/c1 HTTP/1.1\r\nHost: gateway.local\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n"
+                b'{"x": 1, "'
+            )
+            client.shutdown(socket.SHUT_WR)
+            raw = b"".join(iter(lambda: client.recv(4096), b""))
+    finally:
+        server.stop()
+    # THEN it answers 400 with API Gateway's JSON message, and logs one line without a traceback
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0].split(b" ")[1] == b"400"
+    assert json.loads(body) == {"message": "Request body is shorter than its Content-Length"}
+    assert len(lines) == 1
+    assert lines[0].startswith("POST /webhooks/kayako/c1 400 ")
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from sandbox.fakes.server import PortInUseError, SandboxServer, serve
 from sandbox.ghl import FakeClock, GhlSandbox
 from sandbox.ghl.__main__ import main
-from sandbox.ghl.server import PortInUseError, SandboxServer, serve
 from tests.fixtures.ghl import GHL_HEADERS, GHL_LOCATION_ID, GHL_PIT
 
 

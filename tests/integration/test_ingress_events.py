@@ -20,8 +20,8 @@ from ghlsync import ingress, queue
 from ghlsync.config import get_settings
 from ghlsync.observability import metrics
 from ghlsync.store import dynamo
-from sandbox.lambda_runtime import LambdaContext, load_handler
-from sandbox.template import REPO_ROOT
+from sandbox.stack.lambda_runtime import LambdaContext, load_handler
+from sandbox.stack.template import REPO_ROOT
 from tests.fixtures.aws import AwsResources
 
 EVENTS = REPO_ROOT / "events"

@@ -22,8 +22,8 @@ from ghlsync.core.events import ChangeEvent
 from ghlsync.observability import metrics
 from ghlsync.store import dynamo
 from ghlsync.store.tenants import TenantStatus, TenantStore
-from sandbox.gateway import Route, build_proxy_event
-from sandbox.lambda_runtime import LambdaContext, load_handler
+from sandbox.stack.gateway import Route, build_proxy_event
+from sandbox.stack.lambda_runtime import LambdaContext, load_handler
 from tests.fixtures.aws import AwsResources
 
 ED_KEY = Ed25519PrivateKey.generate()

@@ -1,4 +1,4 @@
-"""`make invoke` end to end: `python -m sandbox.invoke` in its own process, on a real function."""
+"""`make invoke` end to end: `python -m sandbox.stack.invoke` in its own process, on a real function."""
 
 import json
 import os
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from sandbox.template import REPO_ROOT
+from sandbox.stack.template import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +20,7 @@ def test_make_invoke_runs_token_refresh_on_its_scheduled_event() -> None:
         [
             sys.executable,
             "-m",
-            "sandbox.invoke",
+            "sandbox.stack.invoke",
             "TokenRefreshFunction",
             "--event",
             "events/token_refresh_scheduled.json",

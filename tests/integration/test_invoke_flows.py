@@ -1,12 +1,12 @@
 """Every Kayako/GHL flow runs by hand: `make invoke` with an events/ file, next to a running `make dev`.
 
 The stack runs in this process (free ports, nothing in the background). Each file goes through the
-real invoker (`sandbox.invoke.main`, what `make invoke` runs) the way a second terminal runs it: the
+real invoker (`sandbox.stack.invoke.main`, what `make invoke` runs) the way a second terminal runs it: the
 developer's shell environment (not the stack's), AWS_ENDPOINT_URL pointing at the stack's moto, the
 events/ env-vars file, and a container (layer modules) of its own. The stack's queue is then
 drained, so its worker runs the engine, and the effect is looked for on the other side.
 
-The files name the dev fixtures (sandbox.dev.DEV_FIXTURES): GHL contact Grace Hopper with a tag,
+The files name the dev fixtures (sandbox.stack.dev.DEV_FIXTURES): GHL contact Grace Hopper with a tag,
 a completed task and a note; Kayako customer Alan Turing with a tag, a case and a note.
 """
 
@@ -19,17 +19,15 @@ from typing import Any
 
 import pytest
 
-from sandbox import invoke
-from sandbox.dev import (
-    DEV_CONNECTION_ID,
-    DEV_FIXTURES,
-    DEV_KAYAKO_WEBHOOK_TOKEN,
-    DevConfig,
-    DevStack,
-    cold_start,
-)
+from sandbox.stack import invoke
+from sandbox.stack.dev import DEV_FIXTURES, DevConfig, DevStack
+from sandbox.stack.functions import cold_start
 
 pytestmark = pytest.mark.integration
+
+# The Kayako dev connection the events/ files name (DESIGN.md §5 "Dev stack fixtures").
+DEV_CONNECTION_ID = "conn-dev-kayako"
+DEV_KAYAKO_WEBHOOK_TOKEN = "dev-kayako-webhook-token"
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "events"
@@ -41,7 +39,7 @@ KAYAKO_COMPLETED_STATUS = 4
 
 
 def start_stack() -> DevStack:
-    config = DevConfig(gateway_port=0, moto_port=0, ghl_port=0, kayako_port=0, background=False)
+    config = DevConfig(gateway_port=0, moto_port=0, ghl_port=0, app_ports={"kayako": 0}, background=False)
     return DevStack(config, out=io.StringIO()).start()
 
 

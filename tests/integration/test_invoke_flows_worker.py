@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.dev import DevStack
+from sandbox.stack.dev import DevStack
 from tests.integration.test_invoke_flows import (
     ALAN,
     GRACE,

@@ -1,4 +1,4 @@
-"""sandbox.invoke against a moto server (AWS_ENDPOINT_URL), as with `make dev` running.
+"""sandbox.stack.invoke against a moto server (AWS_ENDPOINT_URL), as with `make dev` running.
 
 The server runs in this process, on a thread bound to 127.0.0.1.
 """
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from moto.server import ThreadedMotoServer
 
-from sandbox import invoke
+from sandbox.stack import invoke
 
 pytestmark = pytest.mark.integration
 

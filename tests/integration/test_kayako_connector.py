@@ -21,7 +21,7 @@ from ghlsync.apps.kayako import (
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.events import ChangeAction
 from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask
-from sandbox.kayako import KayakoSandbox
+from sandbox.apps.kayako import KayakoSandbox
 from tests.fixtures.kayako import (
     KAYAKO_AGENT_EMAIL,
     KAYAKO_CONNECTION_ID,

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.kayako import KayakoSandbox
-from sandbox.kayako.__main__ import main as serve_main
+from sandbox.apps.kayako import KayakoSandbox
+from sandbox.apps.kayako.__main__ import main as serve_main
 from tests.fixtures.kayako import KAYAKO_AGENT_EMAIL, KAYAKO_AGENT_PASSWORD, FakeClock
 
 pytestmark = pytest.mark.integration

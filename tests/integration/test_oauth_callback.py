@@ -14,7 +14,7 @@ from ghlsync.store import dynamo, tokens
 from ghlsync.store.tenants import AuthKind, TenantStatus, TenantStore
 from ghlsync.store.tokens import TokenNotFound, TokenStore
 from sandbox.ghl import GhlSandbox
-from sandbox.lambda_runtime import LambdaContext, load_handler
+from sandbox.stack.lambda_runtime import LambdaContext, load_handler
 
 pytestmark = pytest.mark.integration
 
@@ -151,7 +151,7 @@ def test_a_callback_with_an_expired_state_is_refused_and_stores_nothing(aws, san
 def test_a_failing_token_endpoint_answers_502_and_stores_nothing(aws, sandbox, handler):
     # GIVEN GHL's token endpoint answers 5xx
     code = sandbox.authorize(CLIENT_ID, LOCATION)
-    sandbox.faults.configure(rate_5xx=1.0, include_oauth=True)
+    sandbox.faults.configure(rate_5xx=1.0, include_auth_paths=True)
     # WHEN the callback arrives
     status, body = invoke(
         handler, event("oauth_callback_success", code=code, state=make_state(SIGNING_KEY, time.time()))

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sandbox.poller import SqsPoller
+from sandbox.stack.poller import SqsPoller
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from ghlsync.core.entities import EntityKind
 from ghlsync.core.events import ChangeAction, ChangeEvent
 from ghlsync.observability import metrics
 from ghlsync.queue import FailureKind, SyncQueue
-from sandbox.lambda_runtime import LambdaContext, load_handler
+from sandbox.stack.lambda_runtime import LambdaContext, load_handler
 from tests.fixtures.aws import AwsResources
 
 

@@ -34,10 +34,10 @@ from ghlsync.store.tokens import PrivateIntegrationToken, TokenStore
 from ghlsync.sweep import build_sweeper
 from ghlsync.sync.wiring import ConnectorCache, build_engine
 from ghlsync.worker import SyncWorker
+from sandbox.apps.kayako import KayakoSandbox
 from sandbox.ghl import FakeClock, GhlSandbox
-from sandbox.kayako import KayakoSandbox
-from sandbox.lambda_runtime import LambdaContext, load_handler, load_module
-from sandbox.poller import SqsPoller
+from sandbox.stack.lambda_runtime import LambdaContext, load_handler, load_module
+from sandbox.stack.poller import SqsPoller
 from tests.fixtures.aws import AwsResources
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ from ghlsync.store import dynamo, tokens
 from ghlsync.store.tenants import AuthKind, Tenant, TenantStatus, TenantStore
 from ghlsync.store.tokens import OAuthTokens, PrivateIntegrationToken, TokenStore
 from sandbox.ghl import GhlSandbox
-from sandbox.lambda_runtime import LambdaContext, load_handler
+from sandbox.stack.lambda_runtime import LambdaContext, load_handler
 
 pytestmark = pytest.mark.integration
 

@@ -16,8 +16,8 @@ from ghlsync.observability import metrics
 from ghlsync.queue import SyncQueue
 from ghlsync.sync.outcome import Decision, Outcome, PermanentSyncError, TransientSyncError
 from ghlsync.worker import SyncWorker
-from sandbox.lambda_runtime import LambdaContext, load_module
-from sandbox.poller import PollResult, SqsPoller, sqs_record
+from sandbox.stack.lambda_runtime import LambdaContext, load_module
+from sandbox.stack.poller import PollResult, SqsPoller, sqs_record
 from tests.fixtures.aws import AwsResources
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.template import REPO_ROOT, load_template
+from sandbox.stack.template import REPO_ROOT, load_template
 
 EVENTS = sorted((REPO_ROOT / "events").glob("*.json"))
 FUNCTION_DIRS = sorted(path.name for path in (REPO_ROOT / "functions").iterdir() if path.is_dir())

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.template import REPO_ROOT, FunctionSpec, load_template
+from sandbox.stack.template import REPO_ROOT, FunctionSpec, load_template
 from tests.fixtures.aws import AwsResources
 
 TEMPLATE = load_template(REPO_ROOT / "template.yaml")

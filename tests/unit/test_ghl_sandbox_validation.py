@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.fakes.faults import FaultInjector
 from sandbox.ghl import FakeClock
 from sandbox.ghl.errors import ApiError
-from sandbox.ghl.faults import FaultInjector
-from sandbox.ghl.ratelimit import RateLimiter
+from sandbox.ghl.ratelimit import GhlBudget
 from sandbox.ghl.validation import (
     ALL_DTOS,
     CREATE_CONTACT,
@@ -88,7 +88,7 @@ def test_birthdays_in_accepted_formats_become_midnight_utc(raw):
 def test_rate_limiter_counts_down_and_refuses_past_the_burst():
     # GIVEN a limiter of 2 per second
     clock = FakeClock()
-    limiter = RateLimiter(clock, burst_limit=2, burst_interval_ms=1000, daily_limit=100)
+    limiter = GhlBudget(clock, burst_limit=2, burst_interval_ms=1000, daily_limit=100)
     # WHEN three calls arrive at once
     verdicts = [limiter.consume("app", "loc") for _ in range(3)]
     # THEN the remaining count falls and the third is refused for one second

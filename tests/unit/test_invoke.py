@@ -1,4 +1,4 @@
-"""sandbox.invoke: run a template function locally, like `sam local invoke`, against in-process moto.
+"""sandbox.stack.invoke: run a template function locally, like `sam local invoke`, against in-process moto.
 
 The functions live in tests/template/fixtures (a small template of their own), so these tests do
 not depend on the project's functions.
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sandbox import invoke
+from sandbox.stack import invoke
 
 FIXTURES = Path(__file__).resolve().parent.parent / "template" / "fixtures"
 TEMPLATE = FIXTURES / "template.yaml"

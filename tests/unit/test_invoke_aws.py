@@ -1,4 +1,4 @@
-"""sandbox.aws: the template's tables, queues and secrets, created in in-process moto."""
+"""sandbox.stack.aws: the template's tables, queues and secrets, created in in-process moto."""
 
 import json
 import string
@@ -10,9 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sandbox.aws import ProvisioningError, provision
-from sandbox.invoke import FAKE_CREDENTIALS
-from sandbox.template import Template, load_template, parse_template
+from sandbox.stack.aws import ProvisioningError, provision
+from sandbox.stack.invoke import FAKE_CREDENTIALS
+from sandbox.stack.template import Template, load_template, parse_template
 
 FIXTURE_TEMPLATE = load_template(
     Path(__file__).resolve().parent.parent / "template" / "fixtures" / "template.yaml"

@@ -1,11 +1,11 @@
-"""sandbox.template: CloudFormation tags, SAM Globals and intrinsic functions, as the invoker reads them."""
+"""sandbox.stack.template: CloudFormation tags, SAM Globals and intrinsics, as the invoker reads them."""
 
 from pathlib import Path
 from textwrap import dedent
 
 import pytest
 
-from sandbox.template import (
+from sandbox.stack.template import (
     Intrinsics,
     PhysicalResource,
     Template,

@@ -26,8 +26,8 @@ from ghlsync.apps.kayako.errors import error_from_response
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import MalformedWebhook, WebhookRejected
 from ghlsync.core.events import ChangeAction
-from sandbox.kayako import Change
-from sandbox.kayako.automations import payload
+from sandbox.apps.kayako import Change
+from sandbox.apps.kayako.automations import payload
 from tests.fixtures.kayako import KAYAKO_WEBHOOK_TOKEN, kayako_credentials
 
 LOCATION = "loc-1"

@@ -331,7 +331,7 @@ def note_params(note: CanonicalNote, config: KayakoMappingConfig) -> dict[str, A
     return {config.note_body_field: note.body}
 
 
-# -- automation payloads (the shape the sandbox sends; see sandbox/kayako/automations.py) -------
+# -- automation payloads (the shape the sandbox sends; see sandbox/apps/kayako/automations.py) -------
 class KayakoAutomationPayload(_Resource):
     event: str = Field(min_length=1)
     id: int

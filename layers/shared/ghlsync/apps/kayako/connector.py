@@ -6,7 +6,7 @@ Kayako's integer ids as strings. Mapping rules live in `ghlsync.mapping.kayako`.
 
 Inbound: Kayako automation endpoints are unsigned, so the endpoint URL carries the connection's
 secret token (`?token=`) or sends it as `X-Ghlsync-Token`; the body is the JSON documented in
-sandbox/kayako/automations.py. Sweeps list users and cases by `updated_at`.
+sandbox/apps/kayako/automations.py. Sweeps list users and cases by `updated_at`.
 """
 
 import hashlib

@@ -157,7 +157,7 @@ class TimelineEvent:
 
 @dataclass(frozen=True)
 class Change:
-    """One data change, as the automation endpoints report it (see sandbox/kayako/automations.py)."""
+    """One data change, as the automation endpoints report it (see sandbox/apps/kayako/automations.py)."""
 
     event: str  # user.created, case.updated, note.deleted, tags.updated, ...
     id: int

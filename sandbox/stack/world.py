@@ -3,19 +3,20 @@
     with World(seed=7) as world:
         contact = world.ghl.ui_create_contact(world.location_id, firstName="Ada", email="ada@x.test")
         world.settle()                       # webhooks -> ingress -> SQS -> sync_worker -> sandboxes
-        assert world.kayako_writes()         # the sync's own API calls, with their JSON bodies
+        assert world.app_writes("kayako")    # the sync's own API calls, with their JSON bodies
 
 What is real and what stands in:
-- AWS: moto (`mock_aws`) with template.yaml's tables, queues and secrets (sandbox.aws); every
+- AWS: moto (`mock_aws`) with template.yaml's tables, queues and secrets (sandbox.stack.aws); every
   function's environment is the template's (Globals + its own variables), resolved against them.
-- GHL and Kayako: the sandboxes, in-process, sharing one fake clock (`world.clock`). A PIT
-  location with its token secret and tenant row (as the dev stack sets it up), and one Kayako
-  connection created by the operator CLI (`ghlsync.connections_cli create`).
-- Webhooks: the GHL sandbox's `webhook_sender` and Kayako's automation sender become API Gateway
-  proxy events (sandbox.gateway) for the template's routes, handled by `ghl_webhook` /
+- GHL and every registered app (sandbox.apps.registered_apps(): Kayako today): the sandboxes,
+  in-process, sharing one fake clock (`world.clock`). A PIT location with its token secret and
+  tenant row, and one connection per app made as `ghlsync.connections_cli create` makes it: the
+  one stack-setup path (sandbox.stack.setup) the dev stack uses too.
+- Webhooks: the GHL sandbox's and every app fake's webhook sender become API Gateway
+  proxy events (sandbox.stack.gateway) for the template's routes, handled by `ghl_webhook` /
   `app_webhook` exactly as deployed; the status they answer goes back to the sandbox (so GHL's
   retry-on-429 applies).
-- The worker: `sync_worker`'s handler fed by the Lambda-like SQS poller (sandbox.poller): batches
+- The worker: `sync_worker`'s handler fed by the Lambda-like SQS poller (sandbox.stack.poller): batches
   of the template's size, ReportBatchItemFailures, FIFO group blocking, the worker's own backoff
   and dead-lettering, moto's redrive as the safety net. `dlq_redrive` is invoked for DLQ listing
   and redrive.
@@ -41,7 +42,6 @@ Stand-ins (the World patches only these):
 import contextlib
 import io
 import json
-import os
 import random
 import secrets
 import sys
@@ -49,10 +49,9 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache, cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from functools import cache, cached_property, partial
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import boto3
@@ -60,44 +59,39 @@ import httpx
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from sandbox.aws import ProvisionedStack, provision
-from sandbox.gateway import build_proxy_event, find_route, routes_from_template
+from sandbox.apps import AppSandbox, registered_apps
+from sandbox.fakes.base import FakeApp
 from sandbox.ghl import FakeClock, GhlSandbox
-from sandbox.kayako import CUSTOMER_ROLE_ID, KayakoSandbox
-from sandbox.lambda_runtime import LAYER_DIR, LambdaContext, load_handler, load_module
-from sandbox.poller import SqsPoller, sqs_sources_from_template
-from sandbox.template import DEFAULT_REGION, DEFAULT_STACK_NAME, Template, load_template
+from sandbox.stack.aws import ProvisionedStack, provision
+from sandbox.stack.calls import Answered, ApiCall, RecordingTransport, Source, Unrouted, Webhook
+from sandbox.stack.environ import EnvPatch
+from sandbox.stack.gateway import build_proxy_event, find_route, routes_from_template
+from sandbox.stack.lambda_runtime import LAYER_DIR, LambdaContext, load_handler, load_module
+from sandbox.stack.poller import SqsPoller, sqs_sources_from_template
+from sandbox.stack.setup import AppConnection, StackSetup
+from sandbox.stack.template import DEFAULT_REGION, DEFAULT_STACK_NAME, Template, load_template
 
 # The layer is on Lambda's path (/opt/python); a World outside pytest (the bench) puts it on ours.
 if str(LAYER_DIR) not in sys.path:
     sys.path.insert(0, str(LAYER_DIR))
 
 from ghlsync import ingress, queue
+from ghlsync.apps.base import Connector
 from ghlsync.apps.ghl_hub import GhlHub
-from ghlsync.apps.kayako import KayakoConnector
-from ghlsync.apps.registry import connector_for, validate_app_config
+from ghlsync.apps.registry import connector_for
 from ghlsync.config import get_settings
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.events import ChangeEvent
 from ghlsync.ghl.auth import StaticTokenProvider
 from ghlsync.ghl.client import GhlClient
-from ghlsync.mapping.canonical import CanonicalContact
 from ghlsync.mapping.ghl import GhlFieldMap
 from ghlsync.store import dynamo, tokens
 from ghlsync.store.audit import AuditRecord, AuditStore
-from ghlsync.store.connections import (
-    ConflictPolicy,
-    Connection,
-    ConnectionSecrets,
-    ConnectionSettings,
-    ConnectionStore,
-    new_connection_id,
-)
+from ghlsync.store.connections import ConnectionSecrets, ConnectionStore
 from ghlsync.store.links import Link, LinkStore, Side
-from ghlsync.store.tenants import AuthKind, Tenant, TenantStore
-from ghlsync.store.tokens import PrivateIntegrationToken, TokenStore
 from ghlsync.sync import wiring
 from ghlsync.sync.engine import SyncEngine
+from sandbox.stack.consistency import differences
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -106,9 +100,6 @@ if TYPE_CHECKING:
 LOCATION_ID = "worldLocation0000001"
 LOCATION_TOKEN = "pit-world-location-token"
 GHL_BASE_URL = "https://ghl.sandbox"
-KAYAKO_BASE_URL = "https://world.kayako.test/api/v1"
-KAYAKO_AGENT_EMAIL = "sync-agent@world.test"
-KAYAKO_AGENT_PASSWORD = "world-agent-password"
 # The stack's public URL as the sandboxes know it; paths are routed like the local API gateway.
 API_URL = "https://api.world.test"
 CLOCK_LAG_S = 3600.0
@@ -124,15 +115,10 @@ _FAKE_AWS = {
     # There is no X-Ray daemon in-process.
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
-_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# POST calls that only read (GHL's contact search).
-_READ_ONLY_POSTS = ("/contacts/search",)
 GHL_WEBHOOK_FUNCTION = "GhlWebhookFunction"
 APP_WEBHOOK_FUNCTION = "AppWebhookFunction"
 WORKER_FUNCTION = "SyncWorkerFunction"
 REDRIVE_FUNCTION = "DlqRedriveFunction"
-
-Source = Literal["ghl", "kayako"]
 
 
 class NotSettled(AssertionError):
@@ -141,74 +127,6 @@ class NotSettled(AssertionError):
 
 class ClockRanAhead(RuntimeError):
     """The fake clock ran so far ahead that GHL webhooks would be refused as from the future."""
-
-
-@dataclass(frozen=True)
-class ApiCall:
-    """One request the sync sent to a sandbox, as it left the client."""
-
-    side: Source
-    method: str
-    path: str
-    status: int  # 0: no answer (an injected timeout or reset)
-    body: Any  # the JSON body sent, or None
-    query: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def is_write(self) -> bool:
-        return self.method in _WRITE_METHODS and not self.path.endswith(_READ_ONLY_POSTS)
-
-    @property
-    def is_login(self) -> bool:
-        return self.side == "kayako" and self.path.endswith("/session")
-
-
-class RecordingTransport(httpx.BaseTransport):
-    """Records every request (with its JSON body) before the sandbox's own transport handles it."""
-
-    def __init__(self, side: Source, inner: httpx.BaseTransport, calls: list[ApiCall]) -> None:
-        self._side = side
-        self._inner = inner
-        self._calls = calls
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        try:
-            body = json.loads(request.content) if request.content else None
-        except ValueError:
-            body = request.content.decode("utf-8", "replace")
-        status = 0
-        try:
-            response = self._inner.handle_request(request)
-            status = response.status_code
-            return response
-        finally:
-            self._calls.append(
-                ApiCall(self._side, request.method, request.url.path, status, body, dict(request.url.params))
-            )
-
-
-class _Unrouted(httpx.BaseTransport):
-    """Anything not addressed to a sandbox fails: a World never opens a socket."""
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError(f"World: no sandbox serves {request.url.host}", request=request)
-
-
-@dataclass(frozen=True)
-class Webhook:
-    """One delivery a sandbox made (or was about to make) to the stack."""
-
-    source: Source
-    url: str
-    body: bytes
-    headers: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Answered:
-    webhook: Webhook
-    status: int
-    answer: dict[str, Any]
 
 
 def _clear_containers() -> None:
@@ -257,16 +175,18 @@ class World:
         self._clock_start = self.clock()
         self._real_start = time.time()
         self.ghl = GhlSandbox(clock=self.clock, sleep=self.clock.sleep, seed=seed)
-        self.kayako = KayakoSandbox(clock=self.clock, seed=seed, base_url=KAYAKO_BASE_URL)
+        self.apps: dict[str, AppSandbox] = {
+            app.app: app.build(f"https://world.{app.app}.test{app.api_path}", self.clock, seed)
+            for app in registered_apps()
+        }
         self.calls: list[ApiCall] = []
-        self.ghl_answers: list[Answered] = []
-        self.kayako_answers: list[Answered] = []
+        self.answers: dict[Source, list[Answered]] = {side: [] for side in ("ghl", *self.apps)}
+        self.connection_ids: dict[str, str] = {}
         # Every record handed to sync_worker, in order (a retried event appears once per attempt).
         self.worker_records: list[ChangeEvent] = []
-        self.connection_id = ""
         self._capture: list[Webhook] | None = None
         self._in_flight: dict[str, str] = {}  # message id -> latest receipt handle
-        self._saved_env: dict[str, str | None] = {}
+        self._env = EnvPatch()
         self._routes = routes_from_template(self.template.document)
         self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
         self._emf = io.StringIO()
@@ -294,8 +214,8 @@ class World:
         return self
 
     def _start(self) -> None:
-        self._set_env(_FAKE_AWS)
-        self._saved_env.setdefault("AWS_ENDPOINT_URL", os.environ.pop("AWS_ENDPOINT_URL", None))
+        self._env.set(_FAKE_AWS)
+        self._env.unset("AWS_ENDPOINT_URL")
         self._mock = mock_aws()
         self._mock.start()
         self._session = boto3.session.Session(region_name=DEFAULT_REGION)
@@ -314,7 +234,7 @@ class World:
             env.update(self.stack.function_environment(spec.logical_id))
         env["DLQ_RECEIVE_WAIT_SECONDS"] = "0"
         env.update(self._env_overrides)
-        self._set_env(env)
+        self._env.set(env)
         _clear_containers()
         self._random_state = random.getstate()
         # The clients' and the worker's backoff jitter draw from `random`: seeded, runs repeat.
@@ -322,10 +242,13 @@ class World:
 
         self.http = httpx.Client(
             timeout=wiring.HTTP_TIMEOUT,
-            transport=_Unrouted(),
+            transport=Unrouted(),
             mounts={
                 GHL_BASE_URL: RecordingTransport("ghl", self.ghl.transport(), self.calls),
-                _origin(KAYAKO_BASE_URL): RecordingTransport("kayako", self.kayako.transport(), self.calls),
+                **{
+                    _origin(sandbox.base_url): RecordingTransport(app, sandbox.transport(), self.calls)
+                    for app, sandbox in self.apps.items()
+                },
             },
         )
         wiring.default_engine = cache(self._build_engine)
@@ -358,59 +281,33 @@ class World:
         if self._random_state is not None:
             random.setstate(self._random_state)
             self._random_state = None
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_env.clear()
+        self._env.restore()
         get_settings.cache_clear()
 
-    def _set_env(self, values: dict[str, str]) -> None:
-        for name, value in values.items():
-            self._saved_env.setdefault(name, os.environ.get(name))
-            os.environ[name] = value
-
     def _wire_sandboxes(self) -> None:
-        """The PIT location (token secret + tenant row), its webhooks, and the Kayako connection."""
+        """The PIT location (token secret + tenant row) and its GHL webhooks; per app, one
+        connection (sandbox.stack.setup) and the fake's webhooks aimed at it."""
         settings = get_settings()
+        setup = StackSetup(
+            self.table,
+            self.secrets,
+            token_secret_prefix=settings.token_secret_prefix,
+            connection_secret_prefix=settings.connection_secret_prefix,
+        )
         self.ghl.add_location(self.location_id, token=LOCATION_TOKEN)
         self.ghl.register_webhook(f"{API_URL}/webhooks/ghl", location_id=self.location_id)
-        self.ghl.webhook_sender = self._ghl_sender
-        TokenStore(self.secrets, settings.token_secret_prefix).put(
-            self.location_id, PrivateIntegrationToken(access_token=LOCATION_TOKEN)
-        )
-        TenantStore(self.table).register(
-            Tenant(location_id=self.location_id, installed_at=self.now(), auth_kind=AuthKind.PIT)
-        )
-        self.kayako.add_agent(KAYAKO_AGENT_EMAIL, KAYAKO_AGENT_PASSWORD)
-        # As `python -m ghlsync.connections_cli create` does: validate, secret first, then the row.
-        app_settings = {"base_url": KAYAKO_BASE_URL}
-        credentials = {
-            "email": KAYAKO_AGENT_EMAIL,
-            "password": KAYAKO_AGENT_PASSWORD,
-            "webhook_token": secrets.token_urlsafe(24),
-        }
-        validate_app_config("kayako", app_settings, credentials)
-        connection = Connection(
-            connection_id=new_connection_id(),
-            location_id=self.location_id,
-            app="kayako",
-            settings=ConnectionSettings(
-                conflict_policy=ConflictPolicy(self._conflict_policy),
-                skew_seconds=self._skew_seconds,
-                app=app_settings,
-            ),
-        )
-        ConnectionSecrets(self.secrets, settings.connection_secret_prefix).put(
-            connection.connection_id, credentials
-        )
-        self.connections.put(connection)
-        self.connection_id = connection.connection_id
-        self.kayako.register_automation(
-            f"{API_URL}{connection.webhook_path}?token={credentials['webhook_token']}"
-        )
-        self.kayako.automation_sender = self._kayako_sender
+        self.ghl.webhook_sender = partial(self._send, "ghl")
+        setup.add_location(self.location_id, LOCATION_TOKEN, installed_at=self.now())
+        sync_settings = {"conflict_policy": self._conflict_policy, "skew_seconds": self._skew_seconds}
+        for app, sandbox in self.apps.items():
+            credentials = sandbox.credentials(webhook_secret=secrets.token_urlsafe(24))
+            wanted = AppConnection(
+                app, sandbox.connection_settings(), credentials, sync_settings=sync_settings
+            )
+            connection = setup.add_connection(self.location_id, wanted)
+            self.connection_ids[app] = connection.connection_id
+            sandbox.register_webhooks(f"{API_URL}{connection.webhook_path}", credentials)
+            sandbox.fake.webhook_sender = partial(self._send, app)
 
     def _build_engine(self) -> SyncEngine:
         """What `wiring.default_engine()` builds, over the World's HTTP client and clock."""
@@ -500,7 +397,7 @@ class World:
             )
             result = self.invoke(route.function, event)
             answered = Answered(webhook, int(result["statusCode"]), json.loads(result.get("body") or "{}"))
-        (self.ghl_answers if webhook.source == "ghl" else self.kayako_answers).append(answered)
+        self.answers[webhook.source].append(answered)
         return answered
 
     def _send(self, source: Source, url: str, body: bytes, headers: dict[str, str]) -> int:
@@ -509,12 +406,6 @@ class World:
             self._capture.append(webhook)
             return 200
         return self.post(webhook).status
-
-    def _ghl_sender(self, url: str, body: bytes, headers: dict[str, str]) -> int:
-        return self._send("ghl", url, body, headers)
-
-    def _kayako_sender(self, url: str, body: bytes, headers: dict[str, str]) -> int:
-        return self._send("kayako", url, body, headers)
 
     def _invoke_worker(self, event: dict[str, Any]) -> Any:
         for record in event["Records"]:
@@ -526,20 +417,22 @@ class World:
 
     # ---- moving things along ----------------------------------------------------------------
     def capture_webhooks(self) -> list[Webhook]:
-        """Take every queued webhook of both sandboxes without posting it (the sandboxes see 200),
+        """Take every queued webhook of every sandbox without posting it (the sandboxes see 200),
         so a test can post them itself: repeated, reordered."""
         captured: list[Webhook] = []
         self._capture = captured
         try:
-            self.ghl.deliver_webhooks()
-            self.kayako.deliver_automations()
+            self.deliver_webhooks()
         finally:
             self._capture = None
         return captured
 
     def deliver_webhooks(self) -> int:
-        """Post every due webhook of both sandboxes through ingress; returns how many."""
-        return len(self.ghl.deliver_webhooks()) + len(self.kayako.deliver_automations())
+        """Post every due webhook of every sandbox through ingress; returns how many."""
+        return sum(len(fake.deliver_webhooks()) for fake in self._fakes())
+
+    def _fakes(self) -> list[FakeApp]:
+        return [self.ghl, *(sandbox.fake for sandbox in self.apps.values())]
 
     def drain(self) -> int:
         """Poll the sync queue (sync_worker) until a receive comes back empty; returns records run."""
@@ -569,7 +462,7 @@ class World:
         return released
 
     def _next_webhook_retry(self) -> float | None:
-        pending = [d.next_attempt_at for d in self.ghl.deliveries if d.state == "pending"]
+        pending = [d.next_attempt_at for fake in self._fakes() for d in fake.outbox.pending]
         return min(pending) if pending else None
 
     def settle(self, max_rounds: int = 60) -> int:
@@ -641,8 +534,8 @@ class World:
     def ghl_writes(self, *, since: int = 0) -> list[ApiCall]:
         return [c for c in self.api_calls("ghl", since=since) if c.is_write]
 
-    def kayako_writes(self, *, since: int = 0) -> list[ApiCall]:
-        return [c for c in self.api_calls("kayako", since=since) if c.is_write]
+    def app_writes(self, app: str | None = None, *, since: int = 0) -> list[ApiCall]:
+        return [c for c in self.api_calls(self._app(app), since=since) if c.is_write]
 
     def mark(self) -> int:
         """A position in the call log: pass it as `since=` to see only what came after."""
@@ -661,24 +554,46 @@ class World:
         """Send every dead letter back to the sync queue through the dlq_redrive function."""
         return dict(self.invoke(REDRIVE_FUNCTION, {"action": "redrive", "max": 10_000}))
 
-    def link(self, entity: EntityKind, side: Side, record_id: str) -> Link | None:
-        return LinkStore(self.table).get(self.connection_id, entity, side, record_id)
+    def _app(self, app: str | None) -> str:
+        """The app named, or the only one registered."""
+        if app is not None:
+            return app
+        if len(self.apps) != 1:
+            raise ValueError(f"name the app: the World runs {sorted(self.apps)}")
+        return next(iter(self.apps))
 
-    def kayako_id_of(self, entity: EntityKind, ghl_id: str) -> int:
-        link = self.link(entity, Side.GHL, ghl_id)
+    @property
+    def connection_id(self) -> str:
+        """The connection of the only registered app."""
+        return self.connection_ids[self._app(None)]
+
+    def fake(self, app: str | None = None) -> FakeApp:
+        return self.apps[self._app(app)].fake
+
+    @property
+    def kayako(self) -> Any:
+        """The Kayako fake (sandbox.apps.kayako.KayakoSandbox): what the Kayako flow tests edit."""
+        return self.fake("kayako")
+
+    def link(self, entity: EntityKind, side: Side, record_id: str, *, app: str | None = None) -> Link | None:
+        return LinkStore(self.table).get(self.connection_ids[self._app(app)], entity, side, record_id)
+
+    def app_id_of(self, entity: EntityKind, ghl_id: str, *, app: str | None = None) -> str:
+        link = self.link(entity, Side.GHL, ghl_id, app=app)
         assert link is not None, f"GHL {entity} {ghl_id} is not linked"
-        return int(link.app.id)
+        return link.app.id
 
-    def ghl_id_of(self, entity: EntityKind, kayako_id: int | str) -> str:
-        link = self.link(entity, Side.APP, str(kayako_id))
-        assert link is not None, f"Kayako {entity} {kayako_id} is not linked"
+    def ghl_id_of(self, entity: EntityKind, app_id: int | str, *, app: str | None = None) -> str:
+        link = self.link(entity, Side.APP, str(app_id), app=app)
+        assert link is not None, f"{self._app(app)} {entity} {app_id} is not linked"
         return link.ghl.id
 
     # ---- reading both sides (outside the sync's call log) --------------------------------------
     def quiet(self) -> None:
-        """Stop injecting faults on both sides."""
+        """Stop injecting faults on every side."""
         self.ghl.faults.configure()
-        self.kayako.faults.configure()
+        for sandbox in self.apps.values():
+            sandbox.reset()
 
     @cache  # noqa: B019 - one client per World, which lives as long as it
     def ghl_api(self) -> GhlClient:
@@ -700,79 +615,38 @@ class World:
         return GhlHub(self.ghl_api(), GhlFieldMap())
 
     @cache  # noqa: B019
-    def kayako_reader(self) -> KayakoConnector:
-        connection = self.connections.get(self.connection_id)
+    def app_reader(self, app: str | None = None) -> Connector:
+        """The app's side through its real connector, outside the call log."""
+        app = self._app(app)
+        connection = self.connections.get(self.connection_ids[app])
         assert connection is not None
-        http = httpx.Client(transport=self.kayako.transport())
+        http = httpx.Client(transport=self.apps[app].transport())
         secrets = ConnectionSecrets(self.secrets, get_settings().connection_secret_prefix)
         reader = connector_for(
             connection, http=http, secrets=secrets, sleep=self.clock.sleep, clock=self.clock
         )
-        assert isinstance(reader, KayakoConnector)
         return reader
 
     def ghl_contact_ids(self) -> list[str]:
         return [c.id for c in self.ghl.store.contacts(self.location_id)]
 
-    def linked_pairs(self) -> list[tuple[str, int]]:
-        """(GHL contact id, Kayako user id) of every linked contact."""
+    def linked_pairs(self, app: str | None = None) -> list[tuple[str, str]]:
+        """(GHL contact id, app record id) of every linked contact."""
         pairs = []
         for contact_id in self.ghl_contact_ids():
-            link = self.link(EntityKind.CONTACT, Side.GHL, contact_id)
+            link = self.link(EntityKind.CONTACT, Side.GHL, contact_id, app=app)
             if link is not None and link.active:
-                pairs.append((contact_id, int(link.app.id)))
+                pairs.append((contact_id, link.app.id))
         return pairs
 
-    def kayako_customer_ids(self) -> list[int]:
-        return [u.id for u in self.kayako.store.users.values() if u.role_id == CUSTOMER_ROLE_ID]
+    def app_person_ids(self, app: str | None = None) -> list[str]:
+        """The app's records a GHL contact should be linked to (Kayako: its customers)."""
+        return self.apps[self._app(app)].person_ids()
 
     def differences(self) -> list[str]:
-        """Where the two sides disagree, read through the real connectors (faults off).
-
-        Every GHL contact must be linked to a Kayako customer and the reverse; linked pairs must
-        agree on full name, email, phone and tags, on their tasks (title, completed) and notes (bodies);
-        no two GHL contacts may share an email (a duplicate the sync created)."""
+        """Where GHL and each app disagree (sandbox.stack.consistency), faults off."""
         self.quiet()
-        ghl, kayako = self.ghl_reader(), self.kayako_reader()
-        found: list[str] = []
-        emails: dict[str, str] = {}
-        linked_users: set[int] = set()
-        for contact_id in self.ghl_contact_ids():
-            contact = ghl.get_contact(contact_id)
-            assert contact is not None
-            if contact.email:
-                if contact.email in emails:
-                    found.append(f"duplicate GHL contacts {emails[contact.email]} and {contact_id}")
-                emails[contact.email] = contact_id
-            link = self.link(EntityKind.CONTACT, Side.GHL, contact_id)
-            if link is None or not link.active:
-                found.append(f"GHL contact {contact_id} is not linked")
-                continue
-            linked_users.add(int(link.app.id))
-            user = kayako.get_contact(link.app.id)
-            if user is None:
-                found.append(f"GHL contact {contact_id}: Kayako user {link.app.id} is gone")
-                continue
-            if _person(contact) != _person(user):
-                found.append(f"contact {contact_id}: {_person(contact)} vs {_person(user)}")
-            ghl_tasks = sorted((t.title, t.completed) for t in ghl.list_tasks(contact_id))
-            cases = sorted((t.title, t.completed) for t in kayako.list_tasks(link.app.id))
-            if ghl_tasks != cases:
-                found.append(f"tasks of {contact_id}: {ghl_tasks} vs {cases}")
-            ghl_notes = sorted(n.body for n in ghl.list_notes(contact_id))
-            user_notes = sorted(n.body for n in kayako.list_notes(link.app.id))
-            if ghl_notes != user_notes:
-                found.append(f"notes of {contact_id}: {ghl_notes} vs {user_notes}")
-        for user_id in self.kayako_customer_ids():
-            if user_id not in linked_users:
-                found.append(f"Kayako user {user_id} has no linked GHL contact")
-        return found
-
-
-def _person(contact: CanonicalContact) -> tuple[Any, ...]:
-    # Kayako holds one full name; first/last are split from it, so the full name is what compares.
-    full_name = " ".join(part for part in (contact.first_name, contact.last_name) if part)
-    return (full_name, contact.email, contact.phone, sorted(contact.tags))
+        return differences(self)
 
 
 def _origin(url: str) -> str:

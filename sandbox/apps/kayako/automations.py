@@ -14,25 +14,19 @@ one plain, documented JSON body per change (compact separators, UTF-8):
      "data": <the resource as the API serialises it; {"tags": [...]} for tags.updated>}
 
 Endpoints are unsigned, as in Kayako: the receiver's secret rides in the URL (e.g. `?token=`) or in
-extra headers configured on the endpoint. Changes queue up until `deliver()` posts them, once each;
-the result is recorded on the endpoint like Kayako's `last_attempt_result`.
+extra headers configured on the endpoint. Changes queue up (the kit's Outbox, with no retry: an
+endpoint that fails misses the change, as in Kayako) until `deliver()` posts them, once each; the
+result is recorded on the endpoint like Kayako's `last_attempt_result`.
 """
 
 import json
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import httpx
-
-from sandbox.kayako.store import Change
-
-Sender = Callable[[str, bytes, dict[str, str]], int]
-
-
-def http_sender(url: str, body: bytes, headers: dict[str, str]) -> int:
-    """Default sender: a real HTTP POST (server mode and manual runs)."""
-    return httpx.post(url, content=body, headers=headers, timeout=10.0).status_code
+from sandbox.apps.kayako.store import Change
+from sandbox.fakes.clock import Clock
+from sandbox.fakes.webhooks import NO_RETRY, Outbox, Sender
+from sandbox.fakes.webhooks import Delivery as KitDelivery
 
 
 @dataclass
@@ -45,12 +39,11 @@ class Endpoint:
     last_attempt_message: str | None = None
 
 
-@dataclass(frozen=True)
-class Delivery:
+@dataclass(kw_only=True)
+class Delivery(KitDelivery):
+    """One change posted to one endpoint (status 0 when the sender raised)."""
+
     endpoint_id: int
-    url: str
-    body: bytes
-    status: int  # 0 when the sender raised (connection refused, timeout, ...)
 
 
 def payload(change: Change) -> bytes:
@@ -65,12 +58,13 @@ def payload(change: Change) -> bytes:
 
 
 class Automations:
-    def __init__(self, sender: Sender = http_sender) -> None:
-        self.sender = sender
+    """The admin-configured endpoints; changes go out through the kit's Outbox, never retried."""
+
+    def __init__(self, clock: Clock, lock: threading.RLock, sender: Sender) -> None:
+        self.clock = clock
+        self.outbox: Outbox[Delivery] = Outbox(clock, lock, sender, NO_RETRY)
         self.endpoints: dict[int, Endpoint] = {}
-        self.pending: list[tuple[int, bytes]] = []
-        self.delivered: list[Delivery] = []
-        self._lock = threading.Lock()
+        self._lock = lock
 
     def register(self, url: str, *, headers: dict[str, str] | None = None) -> Endpoint:
         with self._lock:
@@ -78,27 +72,30 @@ class Automations:
             self.endpoints[endpoint.id] = endpoint
             return endpoint
 
+    @property
+    def pending(self) -> list[Delivery]:
+        return self.outbox.pending
+
     def on_change(self, change: Change) -> None:
         """Store listener: queue one delivery per enabled endpoint."""
         body = payload(change)
-        with self._lock:
-            self.pending.extend((e.id, body) for e in self.endpoints.values() if e.is_enabled)
+        now = self.clock()
+        for endpoint in [e for e in self.endpoints.values() if e.is_enabled]:
+            headers = {"Content-Type": "application/json", **endpoint.headers}
+            self.outbox.queue(
+                Delivery(
+                    endpoint_id=endpoint.id, url=endpoint.url, body=body, headers=headers, next_attempt_at=now
+                )
+            )
 
     def deliver(self) -> list[Delivery]:
-        """Post every queued payload once, in order; return what was sent."""
-        with self._lock:
-            due, self.pending = self.pending, []
-        sent: list[Delivery] = []
-        for endpoint_id, body in due:
-            endpoint = self.endpoints[endpoint_id]
-            headers = {"Content-Type": "application/json", **endpoint.headers}
-            try:
-                status = self.sender(endpoint.url, body, headers)
-                endpoint.last_attempt_message = f"HTTP {status}"
-            except Exception as exc:  # the receiver is down: recorded on the endpoint, like Kayako
-                status = 0
-                endpoint.last_attempt_message = type(exc).__name__
+        """Post every queued payload once, in order; the result is recorded on its endpoint."""
+        sent = self.outbox.deliver()
+        for delivery in sent:
+            endpoint = self.endpoints[delivery.endpoint_id]
+            status = delivery.status or 0
             endpoint.last_attempt_result = "SUCCESS" if 200 <= status < 300 else "FAILURE"
-            sent.append(Delivery(endpoint_id, endpoint.url, body, status))
-        self.delivered.extend(sent)
+            endpoint.last_attempt_message = (
+                f"HTTP {status}" if delivery.error is None else delivery.error.split(":", 1)[0]
+            )
         return sent

@@ -5,7 +5,7 @@
 - `Template.function` merges the `Globals.Function` section into one function's properties with
   SAM's rules: the function's scalars win, maps merge key by key, lists are concatenated.
 - `Intrinsics.resolve` evaluates Ref / Fn::Sub / Fn::GetAtt / Fn::Join against parameter values,
-  pseudo parameters and the physical resources sandbox.aws created, so environment variables
+  pseudo parameters and the physical resources sandbox.stack.aws created, so environment variables
   hold the same kind of values (table names, queue URLs, secret ARNs) they hold in AWS.
 """
 
@@ -17,12 +17,12 @@ from typing import Any, cast
 
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; it comes with aws-sam-cli and moto
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
 # samconfig.toml's default stack_name: local names match what `sam deploy` would produce.
 DEFAULT_STACK_NAME = "ghl-sync"
 DEFAULT_REGION = "us-east-1"
-# moto's default account id; moto honours MOTO_ACCOUNT_ID, and so does sandbox.aws.
+# moto's default account id; moto honours MOTO_ACCOUNT_ID, and so does sandbox.stack.aws.
 DEFAULT_ACCOUNT_ID = "123456789012"
 
 FUNCTION_TYPE = "AWS::Serverless::Function"

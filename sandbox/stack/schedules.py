@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sandbox.gateway import ACCOUNT_ID
+from sandbox.stack.background import BackgroundLoop
+from sandbox.stack.gateway import ACCOUNT_ID
 
 _RATE = re.compile(r"rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -111,8 +112,7 @@ class ScheduleTicker:
         self._clock = clock
         self._log = log
         self._next_due: dict[Schedule, float] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop("schedules", self._run)
 
     def interval(self, schedule: Schedule) -> float | None:
         period = schedule.period_seconds
@@ -161,18 +161,13 @@ class ScheduleTicker:
 
     def start(self) -> None:
         self.arm()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="schedules", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._loop.stop(timeout)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def _run(self, stopping: threading.Event) -> None:
+        while not stopping.is_set():
             self.run_due()
             upcoming = [due - self._clock() for due in self._next_due.values()]
-            self._stop.wait(max(0.05, min(upcoming, default=1.0)))
+            stopping.wait(max(0.05, min(upcoming, default=1.0)))

@@ -1,6 +1,7 @@
 """The fake's HTTP surface: Kayako's /api/v1 (target-apps.md §1.12) and the /_sandbox admin API.
 
-Request pipeline for /api/v1 (in this order): injected 429/5xx fault, Accept check (406), auth
+Request pipeline for /api/v1 (in this order): injected 429/5xx fault (the kit's middleware, in
+Kayako's error shape: `fault_response`), Accept check (406), auth
 (Basic opens a session; X-Session-ID or _session_id continues one; none -> 401; unknown or
 expired -> 454), CSRF on POST/PUT/DELETE (403 CSRF_FAILED), per-minute rate limit (429). The
 `.json` suffix is optional everywhere; bodies may be form-urlencoded or JSON. The public Events
@@ -13,16 +14,24 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox.kayako.faults import APP_FAULTS, Fault
-from sandbox.kayako.store import CASE_STATUSES, ROLES, ApiError, Json, field_invalid, field_required, tag_list
+from sandbox.apps.kayako.store import (
+    CASE_STATUSES,
+    ROLES,
+    ApiError,
+    Json,
+    field_invalid,
+    field_required,
+    tag_list,
+)
+from sandbox.fakes.faults import Fault, FaultKind
 
 if TYPE_CHECKING:
-    from sandbox.kayako.sandbox import KayakoSandbox
+    from sandbox.apps.kayako.sandbox import KayakoSandbox
 
 API = "/api/v1"
 DEFAULT_LIMIT = 10
@@ -31,14 +40,8 @@ MUTATING = frozenset({"POST", "PUT", "DELETE"})
 PUBLIC_EVENT_PATH = re.compile(rf"^{API}/webhook/[^/]+/incoming$")
 
 
-class LoggedRequest(NamedTuple):
-    method: str
-    path: str  # without the optional .json suffix
-    status: int
-
-
 def build_app(sb: "KayakoSandbox") -> Flask:
-    app = Flask("sandbox.kayako")
+    app = Flask("sandbox.apps.kayako")
     store = sb.store
 
     # -- pipeline -------------------------------------------------------------------------
@@ -46,11 +49,6 @@ def build_app(sb: "KayakoSandbox") -> Flask:
     def gate() -> Response | None:
         if not request.path.startswith(API + "/"):
             return None
-        fault = sb.faults.draw(APP_FAULTS)
-        if fault is Fault.RATE_LIMIT:
-            raise _rate_limited(1)
-        if fault is Fault.SERVER_ERROR:
-            raise ApiError(500, "INTERNAL_SERVER_ERROR", "Something went wrong (injected)")
         accept = request.headers.get("Accept", "*/*")
         if "application/json" not in accept and "*/*" not in accept:
             raise ApiError(406, "NOT_ACCEPTABLE", "The Accept header must allow application/json")
@@ -76,7 +74,6 @@ def build_app(sb: "KayakoSandbox") -> Flask:
             if isinstance(body, dict):
                 body["session_id"] = new_session.session_id
                 response.set_data(json.dumps(body))
-        sb.request_log.append(LoggedRequest(request.method, request.path, response.status_code))
         return response
 
     @app.errorhandler(ApiError)
@@ -314,7 +311,8 @@ def build_app(sb: "KayakoSandbox") -> Flask:
         return ok()
 
     _admin_routes(app, sb)
-    app.wsgi_app = _Serialised(app.wsgi_app, sb)  # type: ignore[method-assign]
+    sb.mount(app, fault_response=fault_response, logged=lambda path: path.startswith(API + "/"))
+    app.wsgi_app = _without_json_suffix(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 
@@ -398,17 +396,6 @@ def _admin_routes(app: Flask, sb: "KayakoSandbox") -> None:
         sent = sb.deliver_automations()
         return _json({"delivered": [{"url": d.url, "status": d.status} for d in sent]})
 
-    @app.post("/_sandbox/faults")
-    def faults() -> Response:
-        data = body()
-        if "seed" in data:
-            sb.faults.reseed(int(data.pop("seed")))
-        try:
-            sb.faults.configure(**{k: float(v) for k, v in data.items()})
-        except (TypeError, ValueError) as exc:
-            return _json({"error": str(exc)}, 400)
-        return _json({k.value: v for k, v in sb.faults.rates.items()})
-
     @app.post("/_sandbox/rate-limits")
     def rate_limits() -> Response:
         sb.limiter.configure({str(k): int(v) for k, v in body().items()})
@@ -418,24 +405,29 @@ def _admin_routes(app: Flask, sb: "KayakoSandbox") -> None:
     def expire_sessions() -> Response:
         return _json({"expired": sb.expire_sessions()})
 
-    @app.get("/_sandbox/requests")
-    def requests_log() -> Response:
-        return _json({"requests": [r._asdict() for r in sb.request_log]})
 
+def _without_json_suffix(inner: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+    """WSGI wrapper: the optional `.json` suffix is stripped before anything sees the path."""
 
-class _Serialised:
-    """WSGI wrapper: strip the optional `.json` suffix and run one request at a time."""
-
-    def __init__(self, inner: Callable[..., Iterable[bytes]], sb: "KayakoSandbox") -> None:
-        self._inner = inner
-        self._sb = sb
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path.endswith(".json"):
             environ["PATH_INFO"] = path.removesuffix(".json")
-        with self._sb.store.lock:
-            return list(self._inner(environ, start_response))
+        return inner(environ, start_response)
+
+    return app
+
+
+def fault_response(fault: Fault) -> Response:
+    """An injected 429 (Retry-After: 1), 500 or server-mode 504, in Kayako's error shape."""
+    if fault.kind is FaultKind.RATE_LIMIT:
+        error = _rate_limited(1)
+    elif fault.kind is FaultKind.TIMEOUT:
+        error = ApiError(fault.status, "GATEWAY_TIMEOUT", "The request timed out (injected)")
+    else:
+        error = ApiError(fault.status, "INTERNAL_SERVER_ERROR", "Something went wrong (injected)")
+    headers = {"X-API-Version": "1", **error.headers}
+    return Response(json.dumps(error.body()), error.status, headers=headers, content_type="application/json")
 
 
 # -- request helpers ---------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sandbox.template import (
+from sandbox.stack.template import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_REGION,
     DEFAULT_STACK_NAME,
@@ -202,7 +202,7 @@ def _check_properties(
     unknown = sorted(set(properties) - known - ignored)
     if unknown:
         raise ProvisioningError(
-            f"{logical_id}: sandbox/aws.py cannot create {', '.join(unknown)} locally; "
+            f"{logical_id}: sandbox/stack/aws.py cannot create {', '.join(unknown)} locally; "
             "teach it before using them"
         )
 

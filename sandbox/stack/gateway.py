@@ -4,7 +4,8 @@ Each HTTP request becomes the same version-1.0 proxy event API Gateway would sen
 function's handler runs in-process, and its proxy response becomes the HTTP response. What API
 Gateway does at the edges is reproduced too: an unknown route or method answers 403
 `{"message":"Missing Authentication Token"}`, a handler that raises or returns something that is
-not a proxy response answers 502 `{"message": "Internal server error"}`.
+not a proxy response answers 502 `{"message": "Internal server error"}`, and a body shorter than
+its `Content-Length` (the client went away) answers 400 `{"message": ...}` without invoking anything.
 
 Paths are served without the stage prefix (as `sam local start-api` does); the stage still appears
 in `requestContext.stage` and `requestContext.path`, as it would behind the real endpoint.
@@ -22,9 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 API_ID = "localapi01"
+TRUNCATED_BODY = "Request body is shorter than its Content-Length"
 ACCOUNT_ID = "123456789012"
 
 # Content types whose bodies API Gateway passes as text; anything else arrives base64-encoded.
@@ -298,12 +301,17 @@ class LocalGateway:
         if found is None:
             return _message(403, "Missing Authentication Token")
         route, params = found
+        try:
+            body = request.get_data(cache=False)
+        except ClientDisconnected:
+            # The client closed before sending all it announced: API Gateway answers 400, no Lambda runs.
+            return _message(400, TRUNCATED_BODY)
         event = build_proxy_event(
             request.method,
             request.path,
             list(request.headers.items()),
             list(request.args.items(multi=True)),
-            request.get_data(cache=False),
+            body,
             route,
             path_params=params,
             stage=self._stage,

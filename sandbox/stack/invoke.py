@@ -1,11 +1,11 @@
 """Run one function of template.yaml on this machine, without Docker: `sam local invoke` for ghl-sync.
 
-    python -m sandbox.invoke <LogicalId> --event events/<file>.json [--env-vars env.json]
+    python -m sandbox.stack.invoke <LogicalId> --event events/<file>.json [--env-vars env.json]
 
 What it does, in order:
 1. reads the template and the function (Globals merged in), the event and the --env-vars file;
 2. starts moto in-process, unless AWS_ENDPOINT_URL points at a running moto server, and creates
-   the template's tables, queues and secrets there (sandbox.aws), with fake credentials;
+   the template's tables, queues and secrets there (sandbox.stack.aws), with fake credentials;
 3. builds the function's environment like `sam local invoke`: template values (intrinsics resolved
    against the local resources), then the shell's value for a declared variable, then the
    --env-vars file ("Parameters" for every function, then the function's own section); a variable
@@ -31,9 +31,9 @@ from typing import Any, TextIO
 
 from moto import mock_aws
 
-from sandbox.aws import ProvisioningError, provision
-from sandbox.lambda_runtime import LambdaContext, load_handler
-from sandbox.template import (
+from sandbox.stack.aws import ProvisioningError, provision
+from sandbox.stack.lambda_runtime import LambdaContext, load_handler
+from sandbox.stack.template import (
     DEFAULT_REGION,
     DEFAULT_STACK_NAME,
     DEFAULT_TEMPLATE,
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m sandbox.invoke",
+        prog="python -m sandbox.stack.invoke",
         description="Run one template.yaml function locally against moto (no Docker).",
     )
     parser.add_argument(

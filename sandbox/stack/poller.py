@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.stack.background import BackgroundLoop
+
 Invoke = Callable[[dict[str, Any]], Any]
 
 SYSTEM_ATTRIBUTES = (
@@ -159,8 +161,7 @@ class SqsPoller:
         self._queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop("sqs-poller", self._run)
 
     @property
     def queue_arn(self) -> str:
@@ -210,22 +211,17 @@ class SqsPoller:
 
     # -- background loop --------------------------------------------------------------------
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="sqs-poller", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._loop.stop(timeout)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def _run(self, stopping: threading.Event) -> None:
+        while not stopping.is_set():
             try:
                 self.poll_once()
             except Exception as exc:  # the endpoint went away or hiccupped: keep polling, like Lambda
-                if self._stop.is_set():
+                if stopping.is_set():
                     return
                 self._log(f"poll failed: {type(exc).__name__}: {exc}")
-                self._stop.wait(1.0)
+                stopping.wait(1.0)

@@ -7,7 +7,8 @@
     sb.ui_update_user(user_id, full_name="Ada Byron")                        # like an agent in the UI
     sb.deliver_automations()                                                 # POSTs the queued payloads
 
-State is in `sb.store`; every API call is in `sb.request_log` as (method, path, status).
+State is in `sb.store`; every API call is in `sb.request_log` as (method, path, status). The
+clock, lock, faults, request log, transport and webhook outbox are the kit's (sandbox.fakes).
 """
 
 import time
@@ -15,39 +16,49 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from flask import Flask
 
-from sandbox.kayako.api import LoggedRequest, build_app
-from sandbox.kayako.automations import Automations, Delivery, Endpoint, Sender, http_sender
-from sandbox.kayako.faults import Faults, FaultyTransport
-from sandbox.kayako.limits import RateLimiter
-from sandbox.kayako.sessions import SessionManager
-from sandbox.kayako.store import CUSTOMER_ROLE_ID, Case, KayakoStore, Note, User, tag_list
+from sandbox.apps.kayako.api import build_app
+from sandbox.apps.kayako.automations import Automations, Delivery, Endpoint
+from sandbox.apps.kayako.limits import ActionLimits
+from sandbox.apps.kayako.sessions import SessionManager
+from sandbox.apps.kayako.store import CUSTOMER_ROLE_ID, Case, KayakoStore, Note, User, tag_list
+from sandbox.fakes.base import FakeApp
+from sandbox.fakes.faults import FaultInjector
+from sandbox.fakes.webhooks import Sender, http_sender
 
 DEFAULT_BASE_URL = "https://sandbox.kayako.com/api/v1"
 
 
-class KayakoSandbox:
+class KayakoSandbox(FakeApp):
     def __init__(
         self,
         *,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
         seed: int = 0,
         rate_limits: dict[str, int] | None = None,
         session_idle_timeout_s: float | None = None,
         base_url: str = DEFAULT_BASE_URL,
-        automation_sender: Sender = http_sender,
+        automation_sender: Sender | None = None,
     ) -> None:
         self.base_url = base_url
-        self.clock = clock
         self.store = KayakoStore(clock, base_url)
+        # Faults hit /api/v1 only; a 5xx is a 500; a timeout hits after the write was applied;
+        # a reset is refused before anything was sent (httpx.ConnectError), so a client may resend.
+        faults = FaultInjector(
+            seed,
+            api_paths=lambda path: path.startswith("/api/"),
+            server_error_statuses=(500,),
+            timeout_applied_share=1.0,
+            reset_error=httpx.ConnectError,
+        )
+        super().__init__(clock=clock, sleep=sleep, faults=faults, lock=self.store.lock)
         self.sessions = SessionManager(clock, session_idle_timeout_s)
-        self.limiter = RateLimiter(clock, rate_limits)
-        self.faults = Faults(seed)
-        self.automations = Automations(automation_sender)
+        self.limiter = ActionLimits(clock, rate_limits)
+        self.automations = Automations(clock, self.lock, automation_sender or http_sender())
+        self.outbox = self.automations.outbox
         self.store.listeners.append(self.automations.on_change)
-        self.request_log: list[LoggedRequest] = []
-        self.wsgi_app: Flask = build_app(self)
+        build_app(self)
 
     # -- setup ----------------------------------------------------------------------------
     def add_agent(self, email: str, password: str, full_name: str = "Sandbox Agent") -> User:
@@ -59,10 +70,6 @@ class KayakoSandbox:
         self.store.event_tokens.add(token)
         return token
 
-    def transport(self) -> httpx.BaseTransport:
-        """In-process transport, with transport-level faults (timeouts, resets)."""
-        return FaultyTransport(self.wsgi_app, self.faults)
-
     def expire_sessions(self) -> int:
         """Every open session now answers 454 Session Not Found."""
         with self.store.lock:
@@ -71,18 +78,23 @@ class KayakoSandbox:
     # -- automations ----------------------------------------------------------------------
     @property
     def automation_sender(self) -> Sender:
-        return self.automations.sender
+        return self.webhook_sender
 
     @automation_sender.setter
     def automation_sender(self, sender: Sender) -> None:
-        self.automations.sender = sender
+        self.webhook_sender = sender
 
     def register_automation(self, url: str, *, headers: dict[str, str] | None = None) -> Endpoint:
         """An HTTP endpoint every data change is posted to (put the secret in the URL or headers)."""
         return self.automations.register(url, headers=headers)
 
     def deliver_automations(self) -> list[Delivery]:
+        """Post every queued change once (Kayako's triggers never retry)."""
         return self.automations.deliver()
+
+    def deliver_webhooks(self, now: float | None = None) -> list[Delivery]:
+        """The kit's name for `deliver_automations` (server mode and the stacks call this one)."""
+        return self.deliver_automations()
 
     # -- an agent editing in Kayako's UI (fires automations like any change) -----------------
     def ui_create_user(

@@ -1,0 +1,84 @@
+"""Rate limits for every fake: windows of the injected clock, per key, checked together.
+
+A `Window` is at most `limit` requests per `seconds`, either sliding (a log of recent request
+times: GHL's 10-second burst) or fixed and aligned to the epoch (a clock minute: Kayako's
+per-action limits; 86 400 s: a UTC-day quota such as GHL's 200,000/day or Kixie's 10,000/day).
+`RateLimiter.consume` checks every (key, window) budget a request counts against and consumes all
+of them only when each has room: a refused request consumes nothing.
+"""
+
+import math
+from collections import deque
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+
+from sandbox.fakes.clock import Clock
+
+DAY_S = 86_400.0
+
+
+@dataclass(frozen=True)
+class Window:
+    limit: int
+    seconds: float
+    sliding: bool = False
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    remaining: tuple[int, ...]  # per budget asked for, after this request
+    retry_after_s: int = 0  # when refused: seconds until every full budget has room again
+
+
+@dataclass
+class _Usage:
+    recent: deque[float] = field(default_factory=deque)  # sliding windows
+    window_index: int = -1  # fixed windows
+    count: int = 0
+
+    def used(self, window: Window, now: float) -> int:
+        if window.sliding:
+            while self.recent and self.recent[0] <= now - window.seconds:
+                self.recent.popleft()
+            return len(self.recent)
+        index = int(now // window.seconds)
+        if index != self.window_index:
+            self.window_index, self.count = index, 0
+        return self.count
+
+    def wait_s(self, window: Window, now: float) -> float:
+        if window.sliding:
+            return self.recent[0] + window.seconds - now
+        return (self.window_index + 1) * window.seconds - now
+
+    def add(self, window: Window, now: float) -> None:
+        if window.sliding:
+            self.recent.append(now)
+        else:
+            self.count += 1
+
+
+class RateLimiter:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._usage: dict[tuple[Hashable, Window], _Usage] = {}
+
+    def consume(self, *budgets: tuple[Hashable, Window]) -> Verdict:
+        now = self.clock()
+        usages = [self._usage.setdefault((key, window), _Usage()) for key, window in budgets]
+        used = [usage.used(window, now) for usage, (_, window) in zip(usages, budgets, strict=True)]
+        full = [
+            usage.wait_s(window, now)
+            for usage, count, (_, window) in zip(usages, used, budgets, strict=True)
+            if count >= window.limit
+        ]
+        if full:
+            remaining = tuple(max(w.limit - n, 0) for n, (_, w) in zip(used, budgets, strict=True))
+            return Verdict(False, remaining, max(math.ceil(max(full)), 1))
+        for usage, (_, window) in zip(usages, budgets, strict=True):
+            usage.add(window, now)
+        return Verdict(True, tuple(w.limit - n - 1 for n, (_, w) in zip(used, budgets, strict=True)))
+
+    def reset(self) -> None:
+        self._usage.clear()

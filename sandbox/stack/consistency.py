@@ -1,0 +1,79 @@
+"""World's consistency check: where GHL and each registered app disagree, read through the real
+connectors (GHL's hub and each app's), outside the sync's call log."""
+
+from typing import TYPE_CHECKING, Any
+
+from ghlsync.apps.base import RECORD_OPS, Connector, as_contacts
+from ghlsync.apps.ghl_hub import GhlHub
+from ghlsync.core.entities import EntityKind
+from ghlsync.mapping.canonical import CanonicalContact
+from ghlsync.store.links import Side
+
+if TYPE_CHECKING:
+    from sandbox.stack.world import World
+
+
+def differences(world: "World") -> list[str]:
+    """Where GHL and each app disagree, read through the real connectors.
+
+    Every GHL contact must be linked to a person of every app and the reverse; linked pairs
+    must agree on full name, email, phone and tags, on their tasks (title, completed) and notes
+    (bodies); no two GHL contacts may share an email (a duplicate the sync created)."""
+    ghl = world.ghl_reader()
+    found: list[str] = []
+    emails: dict[str, str] = {}
+    for contact_id in world.ghl_contact_ids():
+        contact = ghl.get_contact(contact_id)
+        assert contact is not None
+        if contact.email:
+            if contact.email in emails:
+                found.append(f"duplicate GHL contacts {emails[contact.email]} and {contact_id}")
+            emails[contact.email] = contact_id
+    for app in world.apps:
+        found += _app_differences(world, app, ghl)
+    return found
+
+
+def _app_differences(world: "World", app: str, ghl: GhlHub) -> list[str]:
+    reader = world.app_reader(app)
+    contacts = as_contacts(reader)
+    found: list[str] = []
+    linked: set[str] = set()
+    for contact_id in world.ghl_contact_ids():
+        contact = ghl.get_contact(contact_id)
+        assert contact is not None
+        link = world.link(EntityKind.CONTACT, Side.GHL, contact_id, app=app)
+        if link is None or not link.active:
+            found.append(f"GHL contact {contact_id} is not linked to {app}")
+            continue
+        linked.add(link.app.id)
+        person = contacts.get_contact(link.app.id)
+        if person is None:
+            found.append(f"GHL contact {contact_id}: {app} record {link.app.id} is gone")
+            continue
+        if _person(contact) != _person(person):
+            found.append(f"contact {contact_id}: {_person(contact)} vs {_person(person)}")
+        ghl_tasks = sorted((t.title, t.completed) for t in ghl.list_tasks(contact_id))
+        app_tasks = sorted((t.title, t.completed) for t in _children(reader, EntityKind.TASK, link.app.id))
+        if ghl_tasks != app_tasks:
+            found.append(f"tasks of {contact_id}: {ghl_tasks} vs {app_tasks}")
+        ghl_notes = sorted(n.body for n in ghl.list_notes(contact_id))
+        app_notes = sorted(n.body for n in _children(reader, EntityKind.NOTE, link.app.id))
+        if ghl_notes != app_notes:
+            found.append(f"notes of {contact_id}: {ghl_notes} vs {app_notes}")
+    for person_id in world.app_person_ids(app):
+        if person_id not in linked:
+            found.append(f"{app} record {person_id} has no linked GHL contact")
+    return found
+
+
+def _person(contact: CanonicalContact) -> tuple[Any, ...]:
+    # An app may hold one full name (Kayako) with first/last split from it: the full name compares.
+    full_name = " ".join(part for part in (contact.first_name, contact.last_name) if part)
+    return (full_name, contact.email, contact.phone, sorted(contact.tags))
+
+
+def _children(reader: Connector, entity: EntityKind, contact_id: str) -> list[Any]:
+    """The tasks or notes the app lists under a contact (none where it does not list them)."""
+    list_under = RECORD_OPS[entity].list_under
+    return list_under(reader, contact_id) if list_under is not None else []
