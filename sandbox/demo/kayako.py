@@ -3,7 +3,8 @@
 Flows: GHL contact create/update → Kayako user; Kayako user → GHL contact; Kayako case → GHL
 task; notes and tags both ways; an echo that produces no write; a replayed webhook with a single
 effect; a transient Kayako outage retried to success; a permanent failure (a bad note mapping →
-Kayako 400 FIELD_REQUIRED) dead-lettered, fixed, redriven. Then GHL against Kayako
+Kayako 400 FIELD_REQUIRED) dead-lettered, fixed, redriven; then the three fixed sync bugs of
+sandbox.demo.kayako_fixes (tag case, two-word first names, a changed e-mail). Then GHL against Kayako
 (contacts/users, tags, notes, tasks/cases). Every change is made in a sandbox's "UI"; the part only
 watches the far side for the effect (Demo.until).
 """
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from sandbox.demo.kayako_fixes import KayakoFixes
 from sandbox.demo.report import Check, StepFailed
 from sandbox.demo.scenario import is_write
 
@@ -64,6 +66,7 @@ class KayakoDemo:
             ("replayed GHL webhook → one effect", self.replay_has_one_effect),
             ("transient Kayako outage → retried", self.transient_failure_retried),
             ("bad mapping → DLQ → fix → redrive", self.permanent_failure_redriven),
+            *KayakoFixes(self).steps(),
         ]
 
     # -- the sides --------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from sandbox.demo.kayako_fixes import KayakoFixes
 from sandbox.demo.scenario import OAUTH_CLIENT_ID, OAUTH_LOCATION_ID, Demo, demo_config, run_demo
 from sandbox.stack.dev import DevStack
 
@@ -26,6 +27,9 @@ FLOWS = [
     "replayed GHL webhook → one effect",
     "transient Kayako outage → retried",
     "bad mapping → DLQ → fix → redrive",
+    "mixed-case tag removed in GHL → gone",
+    "two-word first name → converged",
+    "GHL e-mail changed → old one freed",
 ]
 
 
@@ -79,3 +83,16 @@ def test_a_token_refresh_that_ghl_refuses_is_reported_failed(stack: DevStack) ->
     assert install.passed, install.happened
     assert not refresh.passed
     assert "'reconnect_needed': 1" in refresh.happened
+
+
+def test_an_email_change_that_keeps_the_old_address_is_reported_failed(stack: DevStack) -> None:
+    # GIVEN the Kayako connection keeps a changed contact's former address (replace_changed_email off)
+    demo = Demo(stack, log=lambda line: None, step_timeout_s=2.0)
+    part = demo.parts["kayako"]
+    part._set_kayako_setting("replace_changed_email", False)
+    # WHEN the changed-e-mail step runs
+    demo._run_step(FLOWS[-1], KayakoFixes(part).changed_email_frees_the_old_address)
+    # THEN it is FAILED, saying the new address did not become the user's only one
+    (step,) = demo.report.steps
+    assert not step.passed
+    assert "emmy.noether@demo.example as the only address" in step.happened
