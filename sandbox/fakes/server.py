@@ -9,6 +9,7 @@ print and `sys.exit`), and a fake learns its own URL before it is built. `serve`
 fake's webhook delivery every `delivery_interval_s` in a background thread.
 """
 
+import contextlib
 import errno
 import signal
 import socket
@@ -162,8 +163,7 @@ def serve_until_stopped(server: SandboxServer) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the normal way to stop it
+            stop.wait()
     finally:
         server.shutdown()

@@ -186,7 +186,7 @@ def test_start_after_cursor_that_does_not_advance_raises() -> None:
 def test_guard_raises_the_callers_error_class() -> None:
     # GIVEN a guard told to raise a side's own PaginationError subclass
     class SidePaginationError(PaginationError):
-        pass
+        """A side's own listing error."""
 
     fetch: Callable[[int | None], Page[int]] = lambda cursor: Page([cursor], 5)  # noqa: E731
     # WHEN a cursor repeats / THEN that class is raised
