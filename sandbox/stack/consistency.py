@@ -18,7 +18,8 @@ def differences(world: "World") -> list[str]:
 
     Every GHL contact must be linked to a person of every app and the reverse; linked pairs
     must agree on full name, email, phone and tags (an add-only app may keep more), on their tasks
-    (title, completed) and notes (bodies) where both flow both ways and the app lists them; no two GHL contacts may share an email (a duplicate the sync created)."""
+    (title, completed) and notes (bodies) where both flow both ways and the app lists them; no
+    two GHL contacts may share an email (a duplicate the sync created)."""
     ghl = world.ghl_reader()
     found: list[str] = []
     emails: dict[str, str] = {}

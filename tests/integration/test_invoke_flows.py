@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from sandbox.apps import registered_apps
 from sandbox.stack import invoke
 from sandbox.stack.dev import DEV_FIXTURES, DevConfig, DevStack
 from sandbox.stack.functions import cold_start
@@ -39,7 +40,13 @@ KAYAKO_COMPLETED_STATUS = 4
 
 
 def start_stack() -> DevStack:
-    config = DevConfig(gateway_port=0, moto_port=0, ghl_port=0, app_ports={"kayako": 0}, background=False)
+    config = DevConfig(
+        gateway_port=0,
+        moto_port=0,
+        ghl_port=0,
+        app_ports={app.app: 0 for app in registered_apps()},
+        background=False,
+    )
     return DevStack(config, out=io.StringIO()).start()
 
 
@@ -157,7 +164,7 @@ def terminal(shared_stack: DevStack, shell: dict[str, str], tmp_path: Path) -> T
 
 def test_the_stack_seeds_the_records_the_files_name(shared_stack: DevStack) -> None:
     # GIVEN a started dev stack THEN it has the documented connection, token and fixtures
-    assert shared_stack.connection_id == DEV_CONNECTION_ID
+    assert shared_stack.connection_ids["kayako"] == DEV_CONNECTION_ID
     assert shared_stack.fixtures == DEV_FIXTURES
     assert shared_stack.kayako.automations.endpoints[1].url.endswith(
         f"/webhooks/kayako/{DEV_CONNECTION_ID}?token={DEV_KAYAKO_WEBHOOK_TOKEN}"

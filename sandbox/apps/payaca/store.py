@@ -407,6 +407,9 @@ def _contact(value: Any, index: int) -> Json:
         raise invalid(f"{where} needs {', '.join(missing)}", *(f"{where}.{m}" for m in missing))
     if not isinstance(value["fullName"], str) or not value["fullName"].strip():
         raise invalid(f"{where}.fullName must be a non-empty string", f"{where}.fullName")
+    email = value["email"]
+    if email is not None and (not isinstance(email, str) or "@" not in email.strip()[1:-1]):
+        raise invalid(f"{where}.email must be an e-mail address or null", f"{where}.email")
     contact = {
         "fullName": value["fullName"],
         "email": value["email"].strip() if isinstance(value["email"], str) else None,
