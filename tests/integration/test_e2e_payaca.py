@@ -59,7 +59,7 @@ def turn_on(world: World, **settings: Any) -> None:
 
 def test_a_ghl_contact_becomes_a_payaca_customer_through_the_upsert(world: World) -> None:
     # GIVEN a GHL contact of a company WHEN it is created in GHL and the stack settles
-    contact_id, customer_id = synced_contact(
+    _, customer_id = synced_contact(
         world, companyName="Analytical Engines Ltd", phone="+14155550100"
     )
     # THEN one upsert made the customer: the company as its name, the person as its primary contact
@@ -93,7 +93,7 @@ def test_a_ghl_contact_whose_email_payaca_holds_twice_joins_the_earliest_custome
     )
     fake.outbox.deliveries.clear()
     # WHEN a GHL contact with that e-mail syncs
-    contact_id, customer_id = synced_contact(world)
+    _, customer_id = synced_contact(world)
     # THEN it is linked to the earliest created one (Payaca's own rule) and no customer was created
     assert customer_id == earliest.id
     assert len(fake.store.customers) == 2
