@@ -106,7 +106,7 @@ class PayacaDemo:
         contact, customer = self.contact(), self.customer()
         if contact is None or customer is None:
             return [Check("contact ⇄ customer", False, f"{EMAIL} is missing on one side")]
-        primary = next((p for p in customer.contacts if p["isPrimaryContact"]), {})
+        primary: dict[str, Any] = next((p for p in customer.contacts if p["isPrimaryContact"]), {})
         ghl_person = (
             " ".join(p for p in (contact.fields.get("firstName"), contact.fields.get("lastName")) if p),
             contact.fields.get("email"),
