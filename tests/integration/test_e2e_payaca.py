@@ -59,9 +59,7 @@ def turn_on(world: World, **settings: Any) -> None:
 
 def test_a_ghl_contact_becomes_a_payaca_customer_through_the_upsert(world: World) -> None:
     # GIVEN a GHL contact of a company WHEN it is created in GHL and the stack settles
-    _, customer_id = synced_contact(
-        world, companyName="Analytical Engines Ltd", phone="+14155550100"
-    )
+    _, customer_id = synced_contact(world, companyName="Analytical Engines Ltd", phone="+14155550100")
     # THEN one upsert made the customer: the company as its name, the person as its primary contact
     assert payaca_writes(world) == [("POST", "/v1/customers")]
     customer = payaca(world).store.customers[customer_id]
