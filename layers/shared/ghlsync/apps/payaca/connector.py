@@ -142,21 +142,27 @@ class PayacaConnector:
         self._connection_id = connection_id
         # The engine reads a customer and then updates it: the update keeps the customer's other
         # contacts from that read instead of a second GET. Bounded for a warm container.
-        self._last_read: OrderedDict[str, PayacaCustomer] = OrderedDict()
+        # The stage tags derived at that read come along, so the answer of the update needs no
+        # second project listing.
+        self._last_read: OrderedDict[str, tuple[PayacaCustomer, frozenset[str]]] = OrderedDict()
 
     # -- contacts ---------------------------------------------------------------------------
     def _projects(self, customer_id: str) -> list[PayacaProject]:
         path = path_for(self._settings.customer_projects_path, customer_id)
         return [PayacaProject.model_validate(p) for p in self._api.paginate(path, "projects")]
 
+    def _stage_tags(self, customer_id: str) -> frozenset[str]:
+        if not self._settings.stage_tag_prefix:
+            return frozenset()
+        return stage_tags(self._projects(customer_id), self._settings.stage_tag_prefix)
+
     def _as_contact(self, customer: PayacaCustomer) -> CanonicalContact:
-        derived = frozenset[str]()
-        if self._settings.stage_tag_prefix:
-            derived = stage_tags(self._projects(customer.id), self._settings.stage_tag_prefix)
+        derived = self._stage_tags(customer.id)
+        self._remember(customer, derived)
         return customer_to_contact(customer, self._settings, derived)
 
-    def _remember(self, customer: PayacaCustomer) -> None:
-        self._last_read[customer.id] = customer
+    def _remember(self, customer: PayacaCustomer, derived: frozenset[str]) -> None:
+        self._last_read[customer.id] = (customer, derived)
         self._last_read.move_to_end(customer.id)
         while len(self._last_read) > _READ_CACHE_SIZE:
             self._last_read.popitem(last=False)
@@ -166,9 +172,7 @@ class PayacaConnector:
             body = self._api.call("GET", path_for(self._settings.customer_path, customer_id))
         except NotFound:
             return None
-        customer = _customer(body)
-        self._remember(customer)
-        return customer
+        return _customer(body)
 
     def get_contact(self, contact_id: str) -> CanonicalContact | None:
         customer = self._read(contact_id)
@@ -191,9 +195,7 @@ class PayacaConnector:
         ]
         if not matches:
             return []
-        found = _earliest(matches)
-        self._remember(found)
-        return [self._as_contact(found)]
+        return [self._as_contact(_earliest(matches))]
 
     def create_contact(self, contact: CanonicalContact) -> CanonicalContact:
         """ "Customers: Create or update": an upsert by e-mail, so a repeat cannot duplicate."""
@@ -208,14 +210,19 @@ class PayacaConnector:
     def update_contact(
         self, contact_id: str, contact: CanonicalContact, changed: frozenset[str]
     ) -> CanonicalContact:
-        current = self._last_read.pop(contact_id, None) or self._read(contact_id)
-        if current is None:
-            raise NotFound(f"Payaca customer {contact_id} not found", status=404)
+        last_read = self._last_read.pop(contact_id, None)
+        if last_read is None:
+            customer = self._read(contact_id)
+            if customer is None:
+                raise NotFound(f"Payaca customer {contact_id} not found", status=404)
+            last_read = (customer, self._stage_tags(contact_id))
+        current, derived = last_read
         body = self._mapped(customer_update_body, current, contact, changed, self._settings)
         if body:
             path = path_for(self._settings.customer_path, contact_id)
             current = _customer(self._api.call(self._settings.customer_update_method, path, body=body))
-        return self._as_contact(current)
+        # An update changes no project: the stage tags read with the customer still hold.
+        return customer_to_contact(current, self._settings, derived)
 
     def add_tags(self, contact_id: str, tags: frozenset[str]) -> list[str] | None:
         names = self._mapped(tag_names, tags)
