@@ -123,7 +123,9 @@ def test_a_signed_customer_webhook_is_queued_as_the_customers_upsert(payaca: Pay
 
 
 @pytest.mark.parametrize(
-    "signed", [UNSIGNED, "", "00" * 32, signature(customer_body(), "someone-elses-secret")], ids=str
+    "signed",
+    [UNSIGNED, "", "00" * 32, signature(customer_body(), "someone-elses-secret")],
+    ids=["unsigned", "empty", "zeros", "other-secret"],
 )
 def test_a_missing_or_wrong_signature_is_401_and_nothing_is_queued(
     payaca: PayacaWebhook, signed: Any
