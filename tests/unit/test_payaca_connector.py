@@ -197,6 +197,18 @@ def test_without_a_stage_prefix_or_assignee_tasks_a_stage_move_is_only_the_note(
     assert [e.entity for e in events] == [EntityKind.NOTE]
 
 
+def test_the_customer_event_names_are_a_setting() -> None:
+    # GIVEN a connection told Payaca names customer changes "customer.changed" (names are inferred)
+    renamed = connector(customer_events=["customer.changed"])
+    request = delivery({"customer": {"id": "cus_1"}}, "customer.changed")
+    # THEN that event is the customer's upsert, and the default name is no longer one
+    assert [e.entity_id for e in renamed.parse_webhook(request, location_id="l", connection_id="c")] == [
+        "cus_1"
+    ]
+    default_name = delivery({"customer": {"id": "cus_1"}}, "customer.updated")
+    assert renamed.parse_webhook(default_name, location_id="l", connection_id="c") == []
+
+
 def test_an_event_we_do_not_sync_parses_to_nothing() -> None:
     assert (
         connector().parse_webhook(

@@ -64,7 +64,6 @@ SIGNATURE_HEADER = "x-payaca-signature"
 EVENT_HEADER = "x-payaca-event"
 # Payaca retries a delivery on 5xx and timeouts, never on 4xx: "cannot queue now" must be a 5xx.
 BUSY_STATUS = 503
-CUSTOMER_EVENTS = frozenset({"customer.created", "customer.updated"})  # names inferred
 PROJECT_EVENTS = frozenset({"project.created", "project.pipelineStageChanged"})
 _READ_CACHE_SIZE = 32
 
@@ -290,7 +289,8 @@ class PayacaConnector:
         event_name = (request.headers.get(EVENT_HEADER) or "").strip()
         if not event_name:
             raise MalformedWebhook(f"missing {EVENT_HEADER}")
-        if event_name not in CUSTOMER_EVENTS | PROJECT_EVENTS:
+        customer_events = self._settings.customer_events
+        if event_name not in customer_events | PROJECT_EVENTS:
             return []  # invoices, scheduled events, ...: acknowledged, nothing to sync
         try:
             body = json.loads(request.body)
@@ -302,7 +302,7 @@ class PayacaConnector:
         digest = hashlib.sha256(connection_id.encode() + b"\n" + request.body).hexdigest()
         event = _Events(location_id, connection_id, event_name, digest)
         try:
-            if event_name in CUSTOMER_EVENTS:
+            if event_name in customer_events:
                 customer = PayacaCustomer.model_validate(body.get("customer"))
                 return [event.customer_upsert(customer)]
             project = PayacaProject.model_validate(body.get("project"))

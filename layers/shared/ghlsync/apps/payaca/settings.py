@@ -31,7 +31,8 @@ class PayacaSettings(PayacaMappingConfig):
     customer_path: str = "customers/{id}"  # GET: "Customers: Get"; update below
     customer_update_method: Literal["PATCH", "PUT"] = "PATCH"  # "Customers: Update" (method inferred)
     customer_tags_path: str = "customers/{id}/tags"  # POST {"tagNames"}: "Adds Tags to a Customer"
-    project_create_path: str = "customers/{id}/projects"  # POST: "Projects: Create"
+    # Webhook event names of customer changes: not among the documented examples (inferred).
+    customer_events: frozenset[str] = frozenset({"customer.created", "customer.updated"})
 
     # -- [PROPOSAL] endpoints (target-apps.md §4.7) ----------------------------------------
     # Find by email: GET customers?email=. Off: finding relies on the upsert alone (no lookup;
@@ -57,7 +58,6 @@ class PayacaSettings(PayacaMappingConfig):
         for name in (
             "customer_path",
             "customer_tags_path",
-            "project_create_path",
             "customer_projects_path",
             "project_notes_path",
             "project_tasks_path",
