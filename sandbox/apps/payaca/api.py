@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox.apps.payaca.store import ApiError, Json, invalid
+from sandbox.apps.payaca.errors import ApiError, Json, invalid
 from sandbox.fakes.faults import Fault, FaultKind
 
 if TYPE_CHECKING:

@@ -19,30 +19,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sandbox.apps.payaca.errors import Json, invalid, not_found
+from sandbox.apps.payaca.shapes import (
+    checked_address,
+    checked_contact,
+    custom_fields,
+    non_empty_list,
+    one_primary,
+    tag_names,
+)
 from sandbox.fakes.clock import Clock
 
-Json = dict[str, Any]
-TAG_MAX = 30
 DEFAULT_PIPELINES = {"Sales": ("New lead", "Survey booked", "Quote sent", "Install", "Complete")}
-
-
-class ApiError(Exception):
-    """An error answer in the [PROPOSAL] envelope `{"error": {"code", "message", "details"}}`."""
-
-    def __init__(self, status: int, code: str, message: str, details: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.details = status, code, message, details or []
-
-    def body(self) -> Json:
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
-
-
-def invalid(message: str, *details: str) -> ApiError:
-    return ApiError(400, "VALIDATION_ERROR", message, list(details))
-
-
-def not_found(what: str, record_id: str) -> ApiError:
-    return ApiError(404, "NOT_FOUND", f"{what} {record_id} not found")
 
 
 def _iso(at: float) -> str:
@@ -146,8 +134,10 @@ class PayacaStore:
         """Create or update by contact e-mail; (customer, created)."""
         if "name" not in body or not (body["name"] is None or isinstance(body["name"], str)):
             raise invalid("name is required (it may be null)", "name")
-        contacts = [_contact(c, i) for i, c in enumerate(_non_empty_list(body.get("contacts"), "contacts"))]
-        addresses = [_address(a) for a in body.get("addresses") or []]
+        contacts = [
+            checked_contact(c, i) for i, c in enumerate(non_empty_list(body.get("contacts"), "contacts"))
+        ]
+        addresses = [checked_address(a) for a in body.get("addresses") or []]
         emails = {str(c["email"]).lower() for c in contacts if c.get("email")}
         matches = [c for c in self.customers.values() if c.emails() & emails]
         now = self.clock()
@@ -157,7 +147,7 @@ class PayacaStore:
                 name=body["name"],
                 contacts=[{**c, "id": self._next_id("con")} for c in contacts],
                 addresses=[{**a, "id": self._next_id("adr")} for a in addresses],
-                custom_fields=_custom_fields(body.get("customFields")),
+                custom_fields=custom_fields(body.get("customFields")),
                 created_at=now,
                 updated_at=now,
             )
@@ -178,11 +168,11 @@ class PayacaStore:
                 same.update({k: v for k, v in contact.items() if k != "id"})
             else:
                 customer.contacts.append({**contact, "id": self._next_id("con")})
-        _one_primary(customer.contacts, contacts)
+        one_primary(customer.contacts, contacts)
         if body["name"] is not None:
             customer.name = body["name"]
         customer.addresses += [{**a, "id": self._next_id("adr")} for a in addresses]
-        customer.custom_fields.update(_custom_fields(body.get("customFields")))
+        customer.custom_fields.update(custom_fields(body.get("customFields")))
         customer.updated_at = now
         self._emit("customer.updated", {"customer": self.customer_json(customer)})
         return customer, False
@@ -194,13 +184,15 @@ class PayacaStore:
                 raise invalid("name must be a string or null", "name")
             customer.name = body["name"]
         if "contacts" in body:
-            contacts = [_contact(c, i) for i, c in enumerate(_non_empty_list(body["contacts"], "contacts"))]
+            contacts = [
+                checked_contact(c, i) for i, c in enumerate(non_empty_list(body["contacts"], "contacts"))
+            ]
             known = {c["id"] for c in customer.contacts}
             customer.contacts = [
                 {**c, "id": c["id"] if c.get("id") in known else self._next_id("con")} for c in contacts
             ]
         if "customFields" in body:
-            for key, value in _custom_fields(body["customFields"], keep_null=True).items():
+            for key, value in custom_fields(body["customFields"], keep_null=True).items():
                 if value is None:
                     customer.custom_fields.pop(key, None)
                 else:
@@ -211,7 +203,7 @@ class PayacaStore:
 
     def change_tags(self, customer_id: str, names: Any, *, add: bool) -> Customer:
         customer = self.customer(customer_id)
-        wanted = _tag_names(names)
+        wanted = tag_names(names)
         held = {t.lower(): t for t in customer.tags}
         if add:
             customer.tags += [t for t in wanted if t.lower() not in held]
@@ -301,10 +293,10 @@ class PayacaStore:
             reference=body.get("reference"),
             pipeline=pipeline,
             stage=stage,
-            tags=_tag_names(body.get("tags") or []),
+            tags=tag_names(body.get("tags") or []),
             assigned_to=self._assignee(body.get("assignTo")),
             site_address=body.get("siteAddress"),
-            custom_fields=_custom_fields(body.get("customFields")),
+            custom_fields=custom_fields(body.get("customFields")),
             notes=[],
             created_at=now,
             updated_at=now,
@@ -328,7 +320,7 @@ class PayacaStore:
         if "assignTo" in body:
             project.assigned_to = self._assignee(body["assignTo"])
         if "tags" in body:
-            project.tags = _tag_names(body["tags"])
+            project.tags = tag_names(body["tags"])
         if "reference" in body:
             project.reference = body["reference"]
         project.updated_at = self.clock()
@@ -390,72 +382,3 @@ class PayacaStore:
         if full or "assignTo" in body:
             fields["assignedTo"] = self._assignee(body.get("assignTo"))
         return fields
-
-
-def _non_empty_list(value: Any, name: str) -> list[Any]:
-    if not isinstance(value, list) or not value:
-        raise invalid(f"{name} is required and must not be empty", name)
-    return value
-
-
-def _contact(value: Any, index: int) -> Json:
-    where = f"contacts.{index}"
-    if not isinstance(value, dict):
-        raise invalid("a contact is an object", where)
-    missing = [k for k in ("fullName", "email", "phoneNumber", "isPrimaryContact") if k not in value]
-    if missing:
-        raise invalid(f"{where} needs {', '.join(missing)}", *(f"{where}.{m}" for m in missing))
-    if not isinstance(value["fullName"], str) or not value["fullName"].strip():
-        raise invalid(f"{where}.fullName must be a non-empty string", f"{where}.fullName")
-    email = value["email"]
-    if email is not None and (not isinstance(email, str) or "@" not in email.strip()[1:-1]):
-        raise invalid(f"{where}.email must be an e-mail address or null", f"{where}.email")
-    contact = {
-        "fullName": value["fullName"],
-        "email": value["email"].strip() if isinstance(value["email"], str) else None,
-        "phoneNumber": value["phoneNumber"],
-        "description": value.get("description"),
-        "isPrimaryContact": bool(value["isPrimaryContact"]),
-    }
-    if value.get("id"):
-        contact["id"] = value["id"]
-    return contact
-
-
-def _one_primary(held: list[Json], given: list[Json]) -> None:
-    """A contact given as primary becomes the only primary one."""
-    primary = next((c.get("email") for c in given if c["isPrimaryContact"] and c.get("email")), None)
-    if primary is None:
-        return
-    for contact in held:
-        contact["isPrimaryContact"] = (contact.get("email") or "").lower() == primary.lower()
-
-
-def _address(value: Any) -> Json:
-    if not isinstance(value, dict):
-        raise invalid("an address is an object", "addresses")
-    nested = value.get("address")
-    lines = nested if isinstance(nested, dict) else value  # nested (later) or flat (earlier snapshot)
-    keys = ("line1", "line2", "city", "postcode", "country")
-    return {
-        **{k: lines.get(k) for k in keys},
-        "isBillingAddress": bool(value.get("isBillingAddress")),
-        "accessContacts": list(value.get("accessContacts") or []),
-    }
-
-
-def _custom_fields(value: Any, *, keep_null: bool = False) -> Json:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise invalid("customFields is an object of identifier -> value", "customFields")
-    return {str(k): v for k, v in value.items() if keep_null or v is not None}
-
-
-def _tag_names(value: Any) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-        raise invalid("tagNames is a list of strings", "tagNames")
-    bad = [t for t in value if not 1 <= len(t) <= TAG_MAX]
-    if bad:
-        raise invalid(f"each tag is 1-{TAG_MAX} characters", *bad)
-    return list(dict.fromkeys(value))
