@@ -136,7 +136,7 @@ def _people(world: World) -> list[tuple[str, int]]:
         )
     world.settle(max_rounds=100)
     world.clock.advance(60)
-    return [(contact_id, int(user_id)) for contact_id, user_id in world.linked_pairs()]
+    return [(contact_id, int(user_id)) for contact_id, user_id in world.linked_pairs(app="kayako")]
 
 
 def _make_changes(world: World, flow: Flow, pairs: list[tuple[str, int]], count: int, start: int) -> None:
@@ -160,11 +160,13 @@ def _engine_events(world: World) -> list[ChangeEvent]:
             body=webhook.body,
             headers={k.lower(): v for k, v in webhook.headers.items()},
             query=dict(parse_qsl(urlsplit(webhook.url).query)),
-            path_params={"app": "kayako", "connectionId": world.connection_id},
+            path_params={"app": "kayako", "connectionId": world.connection_ids["kayako"]},
         )
         connector.verify_webhook(request)
         events.extend(
-            connector.parse_webhook(request, location_id=world.location_id, connection_id=world.connection_id)
+            connector.parse_webhook(
+                request, location_id=world.location_id, connection_id=world.connection_ids["kayako"]
+            )
         )
     return events
 

@@ -100,6 +100,12 @@ def _kayako() -> SandboxedApp:
     return stack.KAYAKO
 
 
+def _payaca() -> SandboxedApp:
+    from sandbox.apps.payaca import stack
+
+    return stack.PAYACA
+
+
 def registered_apps() -> list[SandboxedApp]:
     """Every app the stacks run, in a fixed order."""
-    return [_kayako()]
+    return [_kayako(), _payaca()]

@@ -77,8 +77,9 @@ class DemoPart(Protocol):
 def demo_parts() -> dict[str, type[DemoPart]]:
     """The app parts, by app name (an app without one still runs in the stack)."""
     from sandbox.demo.kayako import KayakoDemo
+    from sandbox.demo.payaca import PayacaDemo
 
-    return {"kayako": KayakoDemo}
+    return {"kayako": KayakoDemo, "payaca": PayacaDemo}
 
 
 class Demo:

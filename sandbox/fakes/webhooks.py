@@ -84,6 +84,12 @@ class RetryRule:
     retry_errors: bool = False  # retry when the sender raised (no answer)
     max_retries: int = 0
     interval_s: float = 0.0
+    # Each wait is the previous one times this (1: a fixed interval, as GHL's; 2: exponential).
+    backoff_factor: float = 1.0
+
+    def wait_after(self, attempts: int) -> float:
+        """The wait before the next attempt, after `attempts` attempts (>= 1)."""
+        return self.interval_s * self.backoff_factor ** (attempts - 1)
 
 
 NO_RETRY = RetryRule()
@@ -157,4 +163,4 @@ class Outbox[D: Delivery]:
         elif delivery.attempts > self.rule.max_retries:
             delivery.state = "exhausted"
         else:
-            delivery.next_attempt_at = now + self.rule.interval_s
+            delivery.next_attempt_at = now + self.rule.wait_after(delivery.attempts)

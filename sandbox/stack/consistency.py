@@ -3,7 +3,7 @@ connectors (GHL's hub and each app's), outside the sync's call log."""
 
 from typing import TYPE_CHECKING, Any
 
-from ghlsync.apps.base import RECORD_OPS, Connector, as_contacts
+from ghlsync.apps.base import RECORD_OPS, Connector, Flow, Operation, as_contacts
 from ghlsync.apps.ghl_hub import GhlHub
 from ghlsync.core.entities import EntityKind
 from ghlsync.mapping.canonical import CanonicalContact
@@ -17,8 +17,9 @@ def differences(world: "World") -> list[str]:
     """Where GHL and each app disagree, read through the real connectors.
 
     Every GHL contact must be linked to a person of every app and the reverse; linked pairs
-    must agree on full name, email, phone and tags, on their tasks (title, completed) and notes
-    (bodies); no two GHL contacts may share an email (a duplicate the sync created)."""
+    must agree on full name, email, phone and tags (an add-only app may keep more), on their tasks
+    (title, completed) and notes (bodies) where both flow both ways and the app lists them; no
+    two GHL contacts may share an email (a duplicate the sync created)."""
     ghl = world.ghl_reader()
     found: list[str] = []
     emails: dict[str, str] = {}
@@ -53,14 +54,20 @@ def _app_differences(world: "World", app: str, ghl: GhlHub) -> list[str]:
             continue
         if _person(contact) != _person(person):
             found.append(f"contact {contact_id}: {_person(contact)} vs {_person(person)}")
-        ghl_tasks = sorted((t.title, t.completed) for t in ghl.list_tasks(contact_id))
-        app_tasks = sorted((t.title, t.completed) for t in _children(reader, EntityKind.TASK, link.app.id))
-        if ghl_tasks != app_tasks:
-            found.append(f"tasks of {contact_id}: {ghl_tasks} vs {app_tasks}")
-        ghl_notes = sorted(n.body for n in ghl.list_notes(contact_id))
-        app_notes = sorted(n.body for n in _children(reader, EntityKind.NOTE, link.app.id))
-        if ghl_notes != app_notes:
-            found.append(f"notes of {contact_id}: {ghl_notes} vs {app_notes}")
+        if not _tags_agree(reader, contact, person):
+            found.append(f"tags of {contact_id}: {sorted(contact.tags)} vs {sorted(person.tags)}")
+        if _compared(reader, EntityKind.TASK):
+            ghl_tasks = sorted((t.title, t.completed) for t in ghl.list_tasks(contact_id))
+            app_tasks = sorted(
+                (t.title, t.completed) for t in _children(reader, EntityKind.TASK, link.app.id)
+            )
+            if ghl_tasks != app_tasks:
+                found.append(f"tasks of {contact_id}: {ghl_tasks} vs {app_tasks}")
+        if _compared(reader, EntityKind.NOTE):
+            ghl_notes = sorted(n.body for n in ghl.list_notes(contact_id))
+            app_notes = sorted(n.body for n in _children(reader, EntityKind.NOTE, link.app.id))
+            if ghl_notes != app_notes:
+                found.append(f"notes of {contact_id}: {ghl_notes} vs {app_notes}")
     for person_id in world.app_person_ids(app):
         if person_id not in linked:
             found.append(f"{app} record {person_id} has no linked GHL contact")
@@ -70,7 +77,22 @@ def _app_differences(world: "World", app: str, ghl: GhlHub) -> list[str]:
 def _person(contact: CanonicalContact) -> tuple[Any, ...]:
     # An app may hold one full name (Kayako) with first/last split from it: the full name compares.
     full_name = " ".join(part for part in (contact.first_name, contact.last_name) if part)
-    return (full_name, contact.email, contact.phone, sorted(contact.tags))
+    return (full_name, contact.email, contact.phone)
+
+
+def _tags_agree(reader: Connector, contact: CanonicalContact, person: CanonicalContact) -> bool:
+    """Equal tag sets (case-insensitive); an app that can only add tags (Payaca) may keep tags GHL
+    removed, so there GHL's tags must be among the app's."""
+    ghl_tags = {t.lower() for t in contact.tags}
+    app_tags = {t.lower() for t in person.tags}
+    return ghl_tags <= app_tags if not reader.capabilities.tags.can_remove else ghl_tags == app_tags
+
+
+def _compared(reader: Connector, entity: EntityKind) -> bool:
+    """Tasks or notes are compared where they flow both ways and the app lists them per contact
+    (Payaca's project notes reach GHL but cannot be listed back)."""
+    support = reader.capabilities.support(entity)
+    return support is not None and support.flow is Flow.BOTH and support.can(Operation.LIST)
 
 
 def _children(reader: Connector, entity: EntityKind, contact_id: str) -> list[Any]:

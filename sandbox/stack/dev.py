@@ -440,12 +440,6 @@ class DevStack:
         return sent + sum(len(sandbox.fake.deliver_webhooks()) for sandbox in self.apps.values())
 
     @property
-    def connection_id(self) -> str:
-        """The connection of the only registered app."""
-        [connection_id] = self.connection_ids.values()
-        return connection_id
-
-    @property
     def kayako(self) -> Any:
         """The Kayako fake (sandbox.apps.kayako.KayakoSandbox), None against a real Kayako."""
         sandbox = self.apps.get("kayako")

@@ -30,6 +30,9 @@ FLOWS = [
     "mixed-case tag removed in GHL → gone",
     "two-word first name → converged",
     "GHL e-mail changed → old one freed",
+    "GHL contact → Payaca customer (upsert)",
+    "Payaca customer change → GHL contact",
+    "Payaca project stage move → GHL note + tag",
 ]
 
 
@@ -45,10 +48,18 @@ def test_demo_scenario_passes_every_flow_and_consistency_check(stack: DevStack) 
     progress: list[str] = []
     # WHEN the scripted scenario runs on it
     report = run_demo(stack, log=progress.append)
-    # THEN every flow ran in order and passed, GHL and Kayako agree, and progress was reported
+    # THEN every flow ran in order and passed, GHL agrees with Kayako and Payaca, progress was reported
     assert [s.flow for s in report.steps] == FLOWS
     assert report.ok, report.render()
-    assert {c.what for c in report.checks} == {"contacts ⇄ users", "names", "tags", "notes", "tasks ⇄ cases"}
+    assert {c.what for c in report.checks} == {
+        "contacts ⇄ users",
+        "names",
+        "tags",
+        "notes",
+        "tasks ⇄ cases",
+        "contact ⇄ customer",
+        "stage tag = current stage",
+    }
     assert all(s.latency_s is not None for s in report.steps)
     assert any(line.startswith("▶ ") for line in progress)
     assert "all flows and checks passed" in report.render()

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sandbox.apps import registered_apps
 from sandbox.stack.dev import DevConfig, DevStack, main
 
 pytestmark = pytest.mark.integration
@@ -31,7 +32,13 @@ def free_port() -> int:
 @pytest.fixture
 def stack() -> Iterator[DevStack]:
     """The whole stack in-process on free ports, nothing running in the background."""
-    config = DevConfig(gateway_port=0, moto_port=0, ghl_port=0, app_ports={"kayako": 0}, background=False)
+    config = DevConfig(
+        gateway_port=0,
+        moto_port=0,
+        ghl_port=0,
+        app_ports={app.app: 0 for app in registered_apps()},
+        background=False,
+    )
     with DevStack(config, out=io.StringIO()) as started:
         yield started
 

@@ -5,11 +5,17 @@ from collections.abc import Iterator
 
 import pytest
 
+from sandbox.apps import registered_apps
 from sandbox.stack.dev import DevConfig, DevStack, StackError, config_from_args, parse_args
 
 pytestmark = pytest.mark.integration
 
-FREE_PORTS = {"gateway_port": 0, "moto_port": 0, "ghl_port": 0, "app_ports": {"kayako": 0}}
+FREE_PORTS = {
+    "gateway_port": 0,
+    "moto_port": 0,
+    "ghl_port": 0,
+    "app_ports": {app.app: 0 for app in registered_apps()},
+}
 
 
 @pytest.fixture
@@ -34,11 +40,12 @@ def test_dry_run_plans_the_write_but_sends_nothing(dry_stack: DevStack) -> None:
     # WHEN a GHL contact is created and its webhook goes through the stack
     dry_stack.ghl.ui_create_contact(location, firstName="Ada", lastName="Lovelace", email="ada@dry.example")
     settle(dry_stack)
-    # THEN the Kayako user creation is planned, and Kayako received no write at all
+    # THEN the Kayako user and Payaca customer creations are planned, and Kayako received no write
     assert dry_stack.planned_writes is not None
     planned = [str(w) for w in dry_stack.planned_writes.writes]
     assert planned == [
-        "would kayako.create_contact() email='ada@dry.example' first_name='Ada' last_name='Lovelace'"
+        "would kayako.create_contact() email='ada@dry.example' first_name='Ada' last_name='Lovelace'",
+        "would payaca.create_contact() email='ada@dry.example' first_name='Ada' last_name='Lovelace'",
     ]
     assert writes([tuple(r) for r in dry_stack.kayako.request_log]) == []
     assert dry_stack.kayako.store.find_identity("email", "ada@dry.example") is None
@@ -56,8 +63,9 @@ def test_dry_run_plans_an_update_for_a_record_it_planned_to_create(dry_stack: De
     settle(dry_stack)
     # THEN the plan is an update of that same (planned) record, not a second create nor a delete
     assert dry_stack.planned_writes is not None
-    assert [w.method for w in dry_stack.planned_writes.writes] == ["create_contact", "update_contact"]
-    assert dry_stack.planned_writes.writes[1].target == "dry-run-1"
+    kayako = [w for w in dry_stack.planned_writes.writes if w.side == "kayako"]
+    assert [w.method for w in kayako] == ["create_contact", "update_contact"]
+    assert kayako[1].target == "dry-run-1"
 
 
 def test_real_ghl_mode_starts_no_ghl_sandbox_and_points_handlers_at_the_url() -> None:

@@ -57,7 +57,7 @@ def create_people(world: World) -> None:
 
 def random_edits(world: World, rng: random.Random) -> None:
     """EDITS changes on linked people, from both sides, one fake second apart."""
-    pairs = [(contact_id, int(user_id)) for contact_id, user_id in world.linked_pairs()]
+    pairs = [(contact_id, int(user_id)) for contact_id, user_id in world.linked_pairs(app="kayako")]
     location = world.location_id
     edits: list[Callable[[str, int, int], object]] = [
         lambda c, u, i: world.ghl.ui_update_contact(location, c, firstName=f"Renamed{i}"),

@@ -27,11 +27,13 @@ def synced_contact(world: World, email: str = "ada@example.com") -> tuple[str, i
     location = world.location_id
     contact = world.ghl.ui_create_contact(location, firstName="Ada", lastName="Lovelace", email=email)
     world.settle()
-    return contact.id, int(world.app_id_of(EntityKind.CONTACT, contact.id))
+    return contact.id, int(world.app_id_of(EntityKind.CONTACT, contact.id, app="kayako"))
 
 
 def kayako_case_of(world: World, ghl_task_id: str) -> tuple[str, bool]:
-    case = world.app_reader("kayako").get_task("", str(int(world.app_id_of(EntityKind.TASK, ghl_task_id))))
+    case = world.app_reader("kayako").get_task(
+        "", str(int(world.app_id_of(EntityKind.TASK, ghl_task_id, app="kayako")))
+    )
     assert case is not None
     return case.title, case.completed
 
@@ -44,7 +46,9 @@ def test_a_ghl_contact_reaches_kayako_as_a_user(world: World) -> None:
     # WHEN its webhook has gone through the stack
     world.settle()
     # THEN Kayako has one user with the same person on it
-    user = world.app_reader("kayako").get_contact(str(int(world.app_id_of(EntityKind.CONTACT, contact.id))))
+    user = world.app_reader("kayako").get_contact(
+        str(int(world.app_id_of(EntityKind.CONTACT, contact.id, app="kayako")))
+    )
     assert user is not None
     assert (user.first_name, user.last_name, user.email, user.phone) == (
         "Ada",
@@ -61,7 +65,7 @@ def test_a_kayako_user_reaches_ghl_as_a_contact(world: World) -> None:
     # WHEN synced
     world.settle()
     # THEN GHL has the contact, linked to the user
-    contact = world.ghl_reader().get_contact(world.ghl_id_of(EntityKind.CONTACT, user.id))
+    contact = world.ghl_reader().get_contact(world.ghl_id_of(EntityKind.CONTACT, user.id, app="kayako"))
     assert contact is not None
     assert (contact.first_name, contact.last_name, contact.email) == ("Grace", "Hopper", "grace@example.com")
     assert len(world.ghl_contact_ids()) == 1
@@ -74,7 +78,7 @@ def test_a_kayako_case_becomes_a_task_under_the_linked_contact(world: World) -> 
     # WHEN synced
     world.settle()
     # THEN the task is under the linked GHL contact
-    task = world.ghl_reader().get_task(contact_id, world.ghl_id_of(EntityKind.TASK, case.id))
+    task = world.ghl_reader().get_task(contact_id, world.ghl_id_of(EntityKind.TASK, case.id, app="kayako"))
     assert task is not None
     assert (task.title, task.completed) == ("Printer on fire", False)
 
@@ -206,7 +210,7 @@ def test_an_email_changed_in_ghl_frees_the_old_address_for_a_new_contact(world: 
     # identity conflict was recorded
     emails = [(i.value, i.is_primary) for i in world.kayako.store.identities_of(user_id, "email")]
     assert emails == [("ada.king@example.com", True)]
-    newcomer_user = int(world.app_id_of(EntityKind.CONTACT, newcomer.id))
+    newcomer_user = int(world.app_id_of(EntityKind.CONTACT, newcomer.id, app="kayako"))
     assert newcomer_user != user_id
     assert [i.value for i in world.kayako.store.identities_of(newcomer_user, "email")] == ["ada@example.com"]
     assert not [row for row in world.audit() if row.decision == "conflict"]

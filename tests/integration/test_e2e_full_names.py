@@ -24,7 +24,7 @@ def synced_mary_ann(world: World) -> tuple[str, int]:
         world.location_id, firstName="Mary Ann", lastName="Smith", email="mary.ann@example.com"
     )
     world.settle()
-    return contact.id, int(world.app_id_of(EntityKind.CONTACT, contact.id))
+    return contact.id, int(world.app_id_of(EntityKind.CONTACT, contact.id, app="kayako"))
 
 
 def ghl_name(world: World, contact_id: str) -> tuple[str | None, str | None]:

@@ -26,7 +26,7 @@ def kayako_user_tagged(world: World, tag: str) -> tuple[str, int]:
     world.settle()
     world.kayako.ui_add_tags(user.id, tag)
     world.settle()
-    return world.ghl_id_of(EntityKind.CONTACT, user.id), user.id
+    return world.ghl_id_of(EntityKind.CONTACT, user.id, app="kayako"), user.id
 
 
 def ghl_tags(world: World, contact_id: str) -> list[str]:

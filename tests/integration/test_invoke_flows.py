@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from sandbox.apps import registered_apps
 from sandbox.stack import invoke
 from sandbox.stack.dev import DEV_FIXTURES, DevConfig, DevStack
 from sandbox.stack.functions import cold_start
@@ -35,11 +36,18 @@ GHL_ENV = EVENTS / "ghl_webhook_dev_env.json"
 WORKER_ENV = EVENTS / "sync_worker_dev_env.json"
 ALAN = "alan.turing@dev.example"
 GRACE = "grace.hopper@dev.example"
+MARIE = "marie.curie@dev.example"  # the Payaca dev customer
 KAYAKO_COMPLETED_STATUS = 4
 
 
 def start_stack() -> DevStack:
-    config = DevConfig(gateway_port=0, moto_port=0, ghl_port=0, app_ports={"kayako": 0}, background=False)
+    config = DevConfig(
+        gateway_port=0,
+        moto_port=0,
+        ghl_port=0,
+        app_ports={app.app: 0 for app in registered_apps()},
+        background=False,
+    )
     return DevStack(config, out=io.StringIO()).start()
 
 
@@ -80,7 +88,8 @@ class Terminal:
         assert result["statusCode"] == 202, result
         answer: dict[str, Any] = json.loads(result["body"])
         assert answer["status"] == "queued", answer
-        assert self.stack.drain() == 1
+        # An app delivery may carry several events (a Payaca project event: note, tags, task).
+        assert self.stack.drain() == answer.get("queued", 1)
         return answer
 
     def last_decision(self, event_type: str) -> str:
@@ -157,7 +166,7 @@ def terminal(shared_stack: DevStack, shell: dict[str, str], tmp_path: Path) -> T
 
 def test_the_stack_seeds_the_records_the_files_name(shared_stack: DevStack) -> None:
     # GIVEN a started dev stack THEN it has the documented connection, token and fixtures
-    assert shared_stack.connection_id == DEV_CONNECTION_ID
+    assert shared_stack.connection_ids["kayako"] == DEV_CONNECTION_ID
     assert shared_stack.fixtures == DEV_FIXTURES
     assert shared_stack.kayako.automations.endpoints[1].url.endswith(
         f"/webhooks/kayako/{DEV_CONNECTION_ID}?token={DEV_KAYAKO_WEBHOOK_TOKEN}"
@@ -192,6 +201,22 @@ def test_kayako_webhook_files_reach_ghl_in_catalogue_order(terminal: Terminal) -
     terminal.webhook("AppWebhookFunction", "app_webhook_kayako_tags_updated.json")
     assert terminal.last_decision("tags.updated") == "echo"
     assert ghl_contact(stack, ALAN).tags == ["vip"]
+
+
+# ---- Payaca → GHL ---------------------------------------------------------------------------------
+
+
+def test_payaca_webhook_files_reach_ghl_in_catalogue_order(terminal: Terminal) -> None:
+    stack = terminal.stack
+    # WHEN the signed customer.updated delivery is invoked THEN Marie becomes a GHL contact
+    assert terminal.webhook("AppWebhookFunction", "app_webhook_payaca_customer_updated.json")["queued"] == 1
+    contact = ghl_contact(stack, MARIE)
+    assert (contact.fields["firstName"], contact.fields["companyName"]) == ("Marie", "Curie Heat Pumps")
+    # WHEN project.created THEN its note, its stage's tag and the assignee's task are on her contact
+    assert terminal.webhook("AppWebhookFunction", "app_webhook_payaca_project_created.json")["queued"] == 3
+    assert [n.body for n in ghl_children(stack, "notes", MARIE)] == ["Project ABC123 created in New lead"]
+    assert ghl_contact(stack, MARIE).tags == ["payaca-stage-new-lead"]
+    assert [t.title for t in ghl_children(stack, "tasks", MARIE)] == ["Project ABC123"]
 
 
 # ---- GHL → Kayako ---------------------------------------------------------------------------------

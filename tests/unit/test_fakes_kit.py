@@ -102,6 +102,19 @@ def test_a_retry_rule_resends_its_statuses_until_max_retries_then_gives_up() -> 
     assert (delivery.state, delivery.history) == ("exhausted", [429, 429, 429])
 
 
+def test_a_backoff_factor_spaces_the_retries_exponentially() -> None:
+    # GIVEN a receiver answering 503 twice, then 200, and retries 10 s then 20 s apart
+    rule = RetryRule(retry_statuses=frozenset({503}), max_retries=3, interval_s=10, backoff_factor=2)
+    box = outbox([503, 503, 200], rule)
+    start = box.clock()
+    # WHEN delivery runs at the start, after 10 s, 29 s (too early) and 30 s
+    attempts = [len(box.deliver(start + offset)) for offset in (0, 10, 29, 30)]
+    # THEN the second retry waited twice as long as the first
+    [delivery] = box.deliveries
+    assert attempts == [1, 1, 0, 1]
+    assert (delivery.state, delivery.history) == ("delivered", [503, 503, 200])
+
+
 def test_without_retries_a_failure_is_recorded_once() -> None:
     # GIVEN a receiver answering 500 and no retry rule / WHEN delivering twice
     box = outbox([500], NO_RETRY)

@@ -13,6 +13,7 @@ Answers (GHL retries a delivery only when it gets a 429; a 5xx or a timeout lose
 | 413 | body larger than WEBHOOK_MAX_BODY_BYTES |
 | 429 | we could not queue or record it right now (queue, idempotency table or tenant table failing, |
 |     | or the same delivery still in flight): the idempotency record is released, so a retry works |
+|     | (an app webhook answers its app's declared `Inbound.busy_status` instead: Payaca's 503) |
 
 De-duplication: every delivery runs through a Powertools idempotent function keyed on
 `ghl:<webhookId>` (or a body hash when GHL sends none) / `<app>:<connectionId>:<event_id>`,
@@ -163,8 +164,9 @@ class OnceGate:
         return not result.get("duplicate", False)
 
 
-def answer_for(error: Exception) -> Answer:
-    """The one place that turns an ingress failure into an HTTP answer."""
+def answer_for(error: Exception, *, busy_status: int = 429) -> Answer:
+    """The one place that turns an ingress failure into an HTTP answer. `busy_status` is the
+    sender's "deliver again" status (`Inbound.busy_status`): 429 for GHL."""
     match error:
         case BodyTooLarge():
             return Answer(413, {"message": "body too large"})
@@ -177,17 +179,17 @@ def answer_for(error: Exception) -> Answer:
         case _:
             # QueueUnavailable, IdempotencyAlreadyInProgressError (the same delivery still in
             # flight), a failing table, a bug: 429 makes GHL retry instead of losing the event.
-            return Answer(429, {"message": "try again later"})
+            return Answer(busy_status, {"message": "try again later"})
 
 
-def _answering(what: str, receive: Callable[[], Answer]) -> Answer:
+def _answering(what: str, receive: Callable[[], Answer], *, busy_status: int = 429) -> Answer:
     try:
         return receive()
     except (BodyTooLarge, WebhookRejected, MalformedWebhook, UnknownConnection) as exc:
         answer = answer_for(exc)
         logger.warning(f"{what} refused", extra={"status": answer.status, "reason": str(exc)})
     except Exception as exc:
-        answer = answer_for(exc)
+        answer = answer_for(exc, busy_status=busy_status)
         logger.exception(f"{what} not accepted, asking the sender to retry", extra={"status": answer.status})
         metrics.add_metric(name="WebhookRetryLater", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=f"WebhookAnswer{answer.status}", unit=MetricUnit.Count, value=1)
@@ -300,8 +302,12 @@ class AppIngress:
         queue: SyncQueue,
         once: OnceGate,
         max_body_bytes: int,
+        busy_status_for: Callable[[str], int] = lambda app: 429,
     ) -> None:
+        """`busy_status_for(app)`: the status that makes `app` deliver again (its declared
+        `Inbound.busy_status`), answered when a webhook cannot be queued."""
         self._connections = connections
+        self._busy_status_for = busy_status_for
         self._connector_for = connector_for
         self._queue = queue
         self._once = once
@@ -311,7 +317,11 @@ class AppIngress:
         self._once.register_lambda_context(context)
 
     def receive(self, app: str, connection_id: str, proxy: ProxyRequest) -> Answer:
-        return _answering(f"{app} webhook", lambda: self._receive(app, connection_id, proxy))
+        return _answering(
+            f"{app} webhook",
+            lambda: self._receive(app, connection_id, proxy),
+            busy_status=self._busy_status_for(app),
+        )
 
     def _receive(self, app: str, connection_id: str, proxy: ProxyRequest) -> Answer:
         request = InboundRequest(
@@ -395,4 +405,16 @@ def default_app_ingress() -> AppIngress:
         queue=SyncQueue.from_settings(settings),
         once=_once_gate(settings),
         max_body_bytes=settings.webhook_max_body_bytes,
+        busy_status_for=declared_busy_status,
     )
+
+
+def declared_busy_status(app: str) -> int:
+    """The app's declared "deliver again" status (its spec's `Inbound.busy_status`); 429 for a
+    name no spec answers to (the request is refused with 404 before anything is queued anyway)."""
+    from ghlsync.apps.registry import UnknownApp, spec_for  # app path only
+
+    try:
+        return spec_for(app).capabilities.inbound.busy_status
+    except UnknownApp:
+        return 429

@@ -119,10 +119,20 @@ class ChangeFeed:
 
 @dataclass(frozen=True)
 class Inbound:
-    """How the app tells us about changes: webhooks, a change feed, both, or neither."""
+    """How the app tells us about changes: webhooks, a change feed, both, or neither.
+
+    `busy_status` is what ingress answers a webhook it cannot queue right now: the status that
+    makes this app deliver again. GHL retries only a 429 (the default); Payaca retries 5xx and
+    timeouts but never a 4xx, so it declares 503.
+    """
 
     webhooks: bool = False
     feed: ChangeFeed | None = None
+    busy_status: int = 429
+
+    def __post_init__(self) -> None:
+        if not 400 <= self.busy_status <= 599:
+            raise ValueError("busy_status must be a 4xx or 5xx status")
 
 
 class Lookup(StrEnum):

@@ -1,0 +1,51 @@
+"""Payaca, as the stack sees it: settings, credentials, capabilities, build, signed webhooks."""
+
+from collections.abc import Callable
+
+import httpx
+
+from ghlsync.apps.base import Connector
+from ghlsync.apps.payaca.connector import SOURCE, PayacaConnector, capabilities_for
+from ghlsync.apps.payaca.settings import PayacaCredentials, PayacaSettings
+from ghlsync.apps.spec import ConnectionShape, ConnectorSpec, InboundRoute
+
+
+def build(
+    connection: ConnectionShape,
+    http: httpx.Client,
+    credentials: PayacaCredentials,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> Connector:
+    return PayacaConnector(
+        http,
+        PayacaSettings.model_validate(dict(connection.settings.app)),
+        secret=credentials,
+        location_id=connection.location_id,
+        connection_id=connection.connection_id,
+        sleep=sleep,
+        clock=clock,
+    )
+
+
+SPEC = ConnectorSpec(
+    name=SOURCE,
+    settings_model=PayacaSettings,
+    credentials_model=PayacaCredentials,
+    # With the default settings; a connection's own follow its proposal settings (capabilities_for).
+    capabilities=capabilities_for(PayacaSettings()),
+    build=build,
+    webhooks=(
+        InboundRoute(
+            method="POST",
+            path="/webhooks/payaca/{connectionId}",
+            purpose="signed webhooks: customer and project events (x-payaca-signature, x-payaca-event)",
+        ),
+    ),
+    setup=(
+        "In Payaca, My Company > Integrations > Create API key gives the client id and secret (the\n"
+        "secret is shown once). Create a webhook in the Payaca web app with the URL above for the\n"
+        "customer and project events (project.created, project.pipelineStageChanged), and give this\n"
+        "command the webhook secret Payaca shows for it."
+    ),
+)

@@ -1,0 +1,138 @@
+"""The demo's Payaca part: GHL ⇄ Payaca flows through the real path, then a consistency check.
+
+Flows: a GHL contact upserted as a Payaca customer (company as its name, the person as its
+primary contact); a customer change in Payaca back to the GHL contact; a project created and
+moved to a pipeline stage in Payaca becoming a GHL note ("Project DEMO42 moved to Install") and
+the stage's tag (`payaca-stage-install`) on the customer's contact. Every change is made in a
+sandbox's "UI" and travels as a real (HMAC-signed) webhook; the part only watches the far side.
+"""
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sandbox.apps.payaca.stack import INSTALLER_EMAIL
+from sandbox.demo.report import Check, StepFailed
+
+if TYPE_CHECKING:
+    from sandbox.demo.scenario import Demo
+
+EMAIL = "hedy@demo.example"
+
+
+class PayacaDemo:
+    app = "payaca"
+    title = "Payaca"
+    # One in-call retry, as for Kayako: an outage reaches the queue quickly.
+    connection_settings: dict[str, Any] = {"max_retries": 1, "max_total_wait_s": 2.0}
+
+    def __init__(self, demo: "Demo") -> None:
+        self.demo = demo
+        self.ghl = demo.ghl
+        self.payaca: Any = demo.stack.apps["payaca"].fake  # sandbox.apps.payaca.PayacaSandbox
+        self.location_id = demo.location_id
+        self.ghl_id: str | None = None
+        self.customer_id: str | None = None
+
+    def steps(self) -> list[tuple[str, Callable[[], str]]]:
+        return [
+            ("GHL contact → Payaca customer (upsert)", self.ghl_contact_upserted),
+            ("Payaca customer change → GHL contact", self.customer_change_to_ghl),
+            ("Payaca project stage move → GHL note + tag", self.stage_move_to_ghl),
+        ]
+
+    # -- the sides --------------------------------------------------------------------------------
+    def customer(self) -> Any:
+        for customer in self.payaca.store.customers.values():
+            if EMAIL in customer.emails():
+                self.customer_id = customer.id
+                return customer
+        return None
+
+    def contact(self) -> Any:
+        if self.ghl_id is None:
+            return None
+        return next((c for c in self.ghl.store.contacts(self.location_id) if c.id == self.ghl_id), None)
+
+    def need_both(self) -> tuple[Any, Any]:
+        contact, customer = self.contact(), self.customer()
+        if contact is None or customer is None:
+            raise StepFailed(f"needs {EMAIL} on GHL and Payaca, which an earlier flow did not create")
+        return contact, customer
+
+    # -- the flows ----------------------------------------------------------------------------------
+    def ghl_contact_upserted(self) -> str:
+        contact = self.ghl.ui_create_contact(
+            self.location_id, firstName="Hedy", lastName="Lamarr", email=EMAIL, companyName="Lamarr Radio"
+        )
+        self.ghl_id = contact.id
+        self.demo.until(
+            "a Payaca customer for Hedy",
+            lambda: (c := self.customer()) is not None and c.name == "Lamarr Radio",
+        )
+        primary = next(p for p in self.customer().contacts if p["isPrimaryContact"])
+        name = primary["fullName"]
+        return f"GHL {contact.id} → Payaca customer {self.customer_id} 'Lamarr Radio', contact '{name}'"
+
+    def customer_change_to_ghl(self) -> str:
+        _, customer = self.need_both()
+        self.payaca.ui_update_customer(customer.id, phoneNumber="+14155550177")
+        self.demo.until(
+            "Hedy's new phone in GHL",
+            lambda: (c := self.contact()) is not None and c.fields.get("phone") == "+14155550177",
+        )
+        return f"Payaca customer {customer.id} phoneNumber → GHL contact {self.ghl_id} phone"
+
+    def stage_move_to_ghl(self) -> str:
+        _, customer = self.need_both()
+        project = self.payaca.ui_create_project(
+            customer.id, "DEMO42", stage="Survey booked", assign_to=INSTALLER_EMAIL
+        )
+        self.demo.until(
+            "the project's note in GHL", lambda: "Project DEMO42 created in Survey booked" in self._notes()
+        )
+        self.payaca.ui_move_project(project.id, "Install")
+        self.demo.until(
+            "the stage move's note and tag in GHL",
+            lambda: (
+                "Project DEMO42 moved to Install" in self._notes() and "payaca-stage-install" in self._tags()
+            ),
+        )
+        return (
+            "project DEMO42 → Install: GHL note 'Project DEMO42 moved to Install', tag payaca-stage-install"
+        )
+
+    # -- the check ----------------------------------------------------------------------------------
+    def consistency(self) -> list[Check]:
+        contact, customer = self.contact(), self.customer()
+        if contact is None or customer is None:
+            return [Check("contact ⇄ customer", False, f"{EMAIL} is missing on one side")]
+        primary: dict[str, Any] = next((p for p in customer.contacts if p["isPrimaryContact"]), {})
+        ghl_person = (
+            " ".join(p for p in (contact.fields.get("firstName"), contact.fields.get("lastName")) if p),
+            contact.fields.get("email"),
+            contact.fields.get("phone"),
+            contact.fields.get("companyName"),
+        )
+        payaca_person = (
+            primary.get("fullName"),
+            primary.get("email"),
+            primary.get("phoneNumber"),
+            customer.name,
+        )
+        stage_tags = {t for t in self._tags() if t.startswith("payaca-stage-")}
+        return [
+            Check("contact ⇄ customer", ghl_person == payaca_person, f"{ghl_person} vs {payaca_person}"),
+            Check(
+                "stage tag = current stage",
+                stage_tags == {"payaca-stage-install"},
+                f"GHL stage tags {sorted(stage_tags)}",
+            ),
+        ]
+
+    def _notes(self) -> set[str]:
+        location = self.ghl.store.location(self.location_id)
+        return {n.body for n in location.notes.get(self.ghl_id, {}).values()}
+
+    def _tags(self) -> set[str]:
+        contact = self.contact()
+        return set(contact.tags) if contact is not None else set()

@@ -1,0 +1,59 @@
+"""connections CLI with Payaca's spec: the operator gives the API key pair and the webhook secret
+Payaca shows (asked, never generated), and is told where Payaca posts its signed webhooks."""
+
+import io
+from typing import Any
+
+import boto3
+import pytest
+
+from ghlsync.connections_cli import main
+from ghlsync.store.connections import ConnectionSecrets, ConnectionStore
+from tests.unit.test_engine_fakes import aws_env, table
+
+__all__ = ["aws_env", "table"]
+
+
+def _create(table: Any) -> tuple[int, str, ConnectionSecrets]:
+    vault = ConnectionSecrets(boto3.client("secretsmanager", region_name="us-east-1"), "stack/connections/")
+    out = io.StringIO()
+    argv = ["create", "--location", "loc1", "--app", "payaca", "--setting", "tag_removal=true"]
+    status = main(argv, store=ConnectionStore(table), vault=vault, out=out)
+    return status, out.getvalue(), vault
+
+
+def _printed(output: str, key: str) -> str:
+    return next(line.split(":", 1)[1].strip() for line in output.splitlines() if line.startswith(key + ":"))
+
+
+def test_a_payaca_connection_stores_the_given_key_pair_and_webhook_secret(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the credentials in the environment, as the operator copied them from Payaca
+    monkeypatch.setenv("APP_CLIENT_ID", "client-1")
+    monkeypatch.setenv("APP_CLIENT_SECRET", "client-secret-1")
+    monkeypatch.setenv("APP_WEBHOOK_SECRET", "whsec-from-payaca")
+    # WHEN the connection is created
+    status, output, vault = _create(table)
+    # THEN the secret holds exactly them (the webhook secret is not generated) and the path is printed
+    assert status == 0
+    connection_id = _printed(output, "connection_id")
+    assert vault.credentials(connection_id) == {
+        "client_id": "client-1",
+        "client_secret": "client-secret-1",
+        "webhook_secret": "whsec-from-payaca",
+    }
+    assert f"/webhooks/payaca/{connection_id}" in output
+    assert "whsec-from-payaca" not in output
+
+
+def test_a_payaca_connection_without_its_webhook_secret_stores_nothing(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the key pair but no webhook secret WHEN created THEN refused, nothing stored
+    monkeypatch.setenv("APP_CLIENT_ID", "client-1")
+    monkeypatch.setenv("APP_CLIENT_SECRET", "client-secret-1")
+    monkeypatch.delenv("APP_WEBHOOK_SECRET", raising=False)
+    status, _, _ = _create(table)
+    assert status != 0
+    assert table.scan()["Items"] == []
