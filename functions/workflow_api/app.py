@@ -46,7 +46,7 @@ def workflow_api() -> WorkflowApi:
 
 
 def _key() -> str | None:
-    return app.current_event.get_header_value(KEY_HEADER, case_sensitive=False)
+    return app.current_event.headers.get(KEY_HEADER)
 
 
 def _body() -> bytes:
@@ -84,7 +84,7 @@ def bundle(connection_id: str, contact_id: str) -> Response[Any]:
     document = api.bundle(api.authorize(connection_id, _key()), contact_id, parts)
     etag = etag_of(document)
     metrics.add_metric(name="WorkflowBundleServed", unit=MetricUnit.Count, value=1)
-    if etag_matches(app.current_event.get_header_value("If-None-Match", case_sensitive=False), etag):
+    if etag_matches(app.current_event.headers.get("If-None-Match"), etag):
         return Response(status_code=304, headers={"ETag": etag}, body=None)
     return _json(200, document, {"ETag": etag, "Cache-Control": "private, no-cache"})
 
