@@ -17,6 +17,7 @@ scope, cost, what a write leaves behind) are ghlsync.workflow.service's, the ans
 | 502 | GHL failed after the client's retries |
 """
 
+import base64
 from functools import cache
 from typing import Any
 
@@ -50,8 +51,10 @@ def _key() -> str | None:
 
 
 def _body() -> bytes:
-    raw = app.current_event.decoded_body or ""
-    body = raw.encode() if isinstance(raw, str) else raw
+    event = app.current_event
+    # Not `decoded_body`: a base64 body that is not UTF-8 must answer 400, not fail decoding here.
+    text = event.body or ""
+    body = base64.b64decode(text) if event.is_base64_encoded else text.encode()
     limit = get_settings().workflow_max_body_bytes
     if len(body) > limit:
         raise errors.TooLarge(f"the body is larger than {limit} bytes")

@@ -50,6 +50,7 @@ class TaskUpdateBody(_Body):
 
 class TaskCompletedBody(_Body):
     completed: bool
+    app_id: str | None = Field(default=None, alias="appId", pattern=APP_ID.pattern)
 
 
 class NoteBody(_Body):

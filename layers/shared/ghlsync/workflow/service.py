@@ -28,8 +28,9 @@ import httpx
 
 from ghlsync.apps.base import Connector
 from ghlsync.core.entities import EntityKind
-from ghlsync.core.errors import ConnectorError, Forbidden, NotFound, RateLimited, Unauthorized, Validation
+from ghlsync.core.errors import ConnectorError, Forbidden, NotFound, RateLimited, Validation
 from ghlsync.ghl.client import GhlClient
+from ghlsync.ghl.errors import GhlUnauthorized
 from ghlsync.mapping import ghl as mapping
 from ghlsync.mapping.canonical import CanonicalNote, CanonicalTask
 from ghlsync.store.audit import AuditStore
@@ -232,17 +233,17 @@ class WorkflowApi:
         self.require_writes(connection)
         scope = self.contact_in_scope(connection, contact)
         linked = self._child_link(connection, EntityKind.TASK, task_id)
-        self._check_linkable(connection, EntityKind.TASK, None, linked=linked)
+        self._check_linkable(connection, EntityKind.TASK, body.app_id, linked=linked)
         fields = _field_map(connection)
         client = self._connectors.ghl_client_for(connection)
         marker = CanonicalTask(title="", completed=body.completed)
         with self._audited(
-            connection, EntityKind.TASK, "complete", task_id, None, marker, {"completed"}
+            connection, EntityKind.TASK, "complete", task_id, body.app_id, marker, {"completed"}
         ) as row:
             updated = client.set_task_completed(scope.ghl_id, task_id, body.completed)
             task = mapping.task_to_canonical(updated, fields, scope.ghl_id)
             row["ghl_id"] = task.id
-        app_id = self._remember(connection, EntityKind.TASK, task, scope, None, previous=linked)
+        app_id = self._remember(connection, EntityKind.TASK, task, scope, body.app_id, previous=linked)
         return {**task_json(task), "appId": app_id}
 
     # -- note writes ----------------------------------------------------------------------------
@@ -399,15 +400,16 @@ def _ghl_answers(*, write: bool, missing: str) -> Iterator[None]:
         raise errors.RateLimited(
             "GHL's request budget for this location is spent; retry later", retry_after=retry_after
         ) from None
-    except (Forbidden, Unauthorized) as refused:
-        if write:
+    except Forbidden:
+        # GHL's 403 is "the token does not have access to this location": for a location-scoped
+        # token that is a record of another location, answered as not found (never leak existence).
+        raise errors.NotFound(missing) from None
+    except GhlUnauthorized as refused:
+        if refused.kind == "missing_scope":
             raise errors.WritesRefused(
-                "GHL refused the write for this location's token (it may lack contacts.write): "
-                "nothing was written"
+                "GHL refused the call: this location's token lacks the scope for it "
+                "(contacts.write for writes); nothing was written"
             ) from None
-        # A location-scoped token refusing a read means the record is not this location's.
-        if isinstance(refused, Forbidden):
-            raise errors.NotFound(missing) from None
         raise errors.Unavailable("GHL refused the stack's token for this location") from None
     except Validation as invalid:
         raise errors.Unprocessable(f"GHL refused the values: {'; '.join(invalid.messages)}") from None
