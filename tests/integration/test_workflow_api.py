@@ -4,12 +4,14 @@ Writes leave links and shadows, so the GHL webhook that follows each one is drop
 and nothing travels back to the app; a bundle costs one GHL call per part.
 """
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 
 from ghlsync.core.entities import EntityKind
 from ghlsync.store.links import Side
+from sandbox.stack.template import REPO_ROOT
 from tests.fixtures.workflow import WorkflowClient, stored_items
 
 DUE = "2027-01-15T09:00:00Z"
@@ -258,3 +260,15 @@ def test_ghl_rate_limited_answers_429_with_retry_after(workflow: WorkflowClient)
     failed = [r for r in world.audit() if r.source == "workflow_api"]
     assert [(r.decision, r.reason.split(":")[0]) for r in failed] == [("failed", "429")]
     assert world.link(EntityKind.TASK, Side.APP, "c-2") is None
+
+
+def test_every_events_file_reaches_a_workflow_api_route(workflow: WorkflowClient) -> None:
+    # GIVEN the events/ files of the workflow API (they name make dev's conn-dev-payaca, which
+    # this World does not have) WHEN each is invoked THEN each reaches its route and answers the
+    # documented 401 (an unrouted event would answer the resolver's 404)
+    files = sorted((REPO_ROOT / "events").glob("workflow_api_*.json"))
+    statuses = {
+        f.name: workflow.world.invoke("WorkflowApiFunction", json.loads(f.read_text()))["statusCode"]
+        for f in files
+    }
+    assert len(files) >= 6 and set(statuses.values()) == {401}, statuses
