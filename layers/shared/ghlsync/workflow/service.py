@@ -16,7 +16,6 @@ Rules (README "Workflow API"):
 - Every write that reaches GHL is audited (applied, or failed with the reason).
 """
 
-import math
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,13 +23,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-import httpx
-
 from ghlsync.apps.base import Connector
 from ghlsync.core.entities import EntityKind
-from ghlsync.core.errors import ConnectorError, Forbidden, NotFound, RateLimited, Validation
 from ghlsync.ghl.client import GhlClient
-from ghlsync.ghl.errors import GhlUnauthorized
 from ghlsync.mapping import ghl as mapping
 from ghlsync.mapping.canonical import CanonicalNote, CanonicalTask
 from ghlsync.store.audit import AuditStore
@@ -39,6 +34,7 @@ from ghlsync.store.links import Link, LinkStore, Shadow, Side
 from ghlsync.sync.shadows import normalize
 from ghlsync.workflow import errors
 from ghlsync.workflow.bundle import Part, appointment_json, contact_json, note_json, task_json
+from ghlsync.workflow.ghl_answers import ghl_answers
 from ghlsync.workflow.keys import key_matches
 from ghlsync.workflow.requests import (
     NoteBody,
@@ -50,7 +46,6 @@ from ghlsync.workflow.requests import (
 )
 
 AUDIT_SOURCE = "workflow_api"
-DEFAULT_RETRY_AFTER_S = 10
 # GHL requires a due date; a task created without one is due this long after its creation.
 DEFAULT_DUE = timedelta(days=1)
 _CONNECTION_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -148,7 +143,7 @@ class WorkflowApi:
             "contactId": scope.ghl_id,
             "appId": scope.app_id,
         }
-        with _ghl_answers(write=False, missing="contact not found"):
+        with ghl_answers(write=False, missing="contact not found"):
             if Part.CONTACT in parts:
                 found = mapping.contact_to_canonical(client.get_contact(scope.ghl_id), fields)
                 document["contact"] = contact_json(found)
@@ -374,7 +369,7 @@ class WorkflowApi:
             "fields_changed": fields_changed,
         }
         try:
-            with _ghl_answers(write=True, missing=f"contact or {entity.value} not found"):
+            with ghl_answers(write=True, missing=f"contact or {entity.value} not found"):
                 yield row
         except errors.WorkflowError as refused:
             self._audit.record(**row, decision="failed", reason=f"{refused.status}: {refused.message}")
@@ -386,39 +381,6 @@ def _field_map(connection: Connection) -> mapping.GhlFieldMap:
     return mapping.GhlFieldMap(
         custom_fields=dict(connection.settings.ghl_custom_fields), users=dict(connection.settings.ghl_users)
     )
-
-
-@contextmanager
-def _ghl_answers(*, write: bool, missing: str) -> Iterator[None]:
-    """GHL's failures as the workflow API's answers."""
-    try:
-        yield
-    except NotFound:
-        raise errors.NotFound(missing) from None
-    except RateLimited as limited:
-        retry_after = max(1, math.ceil(limited.retry_after or DEFAULT_RETRY_AFTER_S))
-        raise errors.RateLimited(
-            "GHL's request budget for this location is spent; retry later", retry_after=retry_after
-        ) from None
-    except Forbidden:
-        # GHL's 403 is "the token does not have access to this location": for a location-scoped
-        # token that is a record of another location, answered as not found (never leak existence).
-        raise errors.NotFound(missing) from None
-    except GhlUnauthorized as refused:
-        if refused.kind == "missing_scope":
-            raise errors.WritesRefused(
-                "GHL refused the call: this location's token lacks the scope for it "
-                "(contacts.write for writes); nothing was written"
-            ) from None
-        raise errors.Unavailable("GHL refused the stack's token for this location") from None
-    except Validation as invalid:
-        raise errors.Unprocessable(f"GHL refused the values: {'; '.join(invalid.messages)}") from None
-    except (ConnectorError, httpx.HTTPError):
-        raise errors.Unavailable(
-            "GHL did not answer in time; nothing is known to be written, retry later"
-            if write
-            else "GHL did not answer in time; retry later"
-        ) from None
 
 
 def default_workflow_api() -> WorkflowApi:
