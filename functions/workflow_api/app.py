@@ -81,10 +81,10 @@ def _json(
 @app.get(f"{CONTACT}/bundle")
 @tracer.capture_method
 def bundle(connection_id: str, contact_id: str) -> Response[Any]:
-    include = app.current_event.multi_value_query_string_parameters or {}
-    parts = parse_include(include.get("include"))
     api = workflow_api()
-    document = api.bundle(api.authorize(connection_id, _key()), contact_id, parts)
+    connection = api.authorize(connection_id, _key())
+    query = app.current_event.multi_value_query_string_parameters or {}
+    document = api.bundle(connection, contact_id, parse_include(query.get("include")))
     etag = etag_of(document)
     metrics.add_metric(name="WorkflowBundleServed", unit=MetricUnit.Count, value=1)
     if etag_matches(app.current_event.headers.get("If-None-Match"), etag):

@@ -6,7 +6,7 @@ import pytest
 from ghlsync.core.entities import EntityKind
 from sandbox.demo.report import StepFailed
 from sandbox.demo.workflow_api import WorkflowRoundTrip, world_sender
-from tests.fixtures.workflow import WorkflowClient
+from tests.fixtures.workflow import APP, WorkflowClient
 
 
 def _trip(workflow: WorkflowClient, key: str) -> WorkflowRoundTrip:
@@ -17,11 +17,11 @@ def _trip(workflow: WorkflowClient, key: str) -> WorkflowRoundTrip:
     world.settle()
     return WorkflowRoundTrip(
         send=world_sender(world),
-        connection_id=world.connection_id,
+        connection_id=world.connection_ids[APP],
         key=key,
-        contact_id=f"app:{world.app_id_of(EntityKind.CONTACT, contact.id)}",
+        contact_id=f"app:{world.app_id_of(EntityKind.CONTACT, contact.id, app=APP)}",
         settle=world.settle,
-        app_writes=lambda: len(world.app_writes("kayako")),
+        app_writes=lambda: len(world.app_writes(APP)),
     )
 
 

@@ -12,7 +12,7 @@ import pytest
 from ghlsync.core.entities import EntityKind
 from ghlsync.store.links import Side
 from sandbox.stack.template import REPO_ROOT
-from tests.fixtures.workflow import WorkflowClient, stored_items
+from tests.fixtures.workflow import APP, WorkflowClient, stored_items
 
 DUE = "2027-01-15T09:00:00Z"
 
@@ -121,9 +121,9 @@ def test_a_task_created_with_its_app_id_is_linked_and_its_webhook_is_an_echo(
     created = answer.json()
     assert answer.status == 201 and created["title"] == "Install boiler" and created["appId"] == "case-77"
     assert created["dueDate"] == "2027-01-15T09:00:00Z"
-    link = world.link(EntityKind.TASK, Side.GHL, created["id"])
+    link = world.link(EntityKind.TASK, Side.GHL, created["id"], app=APP)
     assert link is not None and link.app.id == "case-77"
-    assert world.app_writes("kayako", since=mark) == []
+    assert world.app_writes(APP, since=mark) == []
     assert [r.decision for r in world.audit() if r.ghl_id == created["id"] and r.source == "ghl"] == ["echo"]
 
 
@@ -152,10 +152,10 @@ def test_a_task_update_reaches_ghl_and_does_not_come_back_to_the_app(workflow: W
     # THEN GHL holds the new title, the link's GHL shadow too, and Kayako got no write
     assert answer.status == 200 and answer.json()["title"] == "Quote sent"
     assert world.ghl_reader().get_task(ghl_id, task.id).title == "Quote sent"  # type: ignore[union-attr]
-    link = world.link(EntityKind.TASK, Side.GHL, task.id)
+    link = world.link(EntityKind.TASK, Side.GHL, task.id, app=APP)
     assert link is not None and link.ghl.fields is not None and link.ghl.fields["title"] == "Quote sent"
     assert answer.json()["appId"] == link.app.id
-    assert world.app_writes("kayako", since=mark) == []
+    assert world.app_writes(APP, since=mark) == []
 
 
 def test_a_task_is_completed_through_its_completed_route(workflow: WorkflowClient) -> None:
@@ -171,7 +171,7 @@ def test_a_task_is_completed_through_its_completed_route(workflow: WorkflowClien
     # THEN it is completed in GHL, and nothing went back to Kayako
     assert answer.status == 200 and answer.json()["completed"] is True
     assert world.ghl_reader().get_task(ghl_id, task.id).completed is True  # type: ignore[union-attr]
-    assert world.app_writes("kayako", since=mark) == []
+    assert world.app_writes(APP, since=mark) == []
 
 
 def test_a_note_created_then_updated_never_comes_back_to_the_app(workflow: WorkflowClient) -> None:
@@ -188,7 +188,7 @@ def test_a_note_created_then_updated_never_comes_back_to_the_app(workflow: Workf
     assert created.status == 201 and updated.status == 200 and updated.json()["body"] == "Gate code 4321"
     assert world.ghl_reader().get_note(ghl_id, note_id).body == "Gate code 4321"  # type: ignore[union-attr]
     assert updated.json()["appId"] == "note-5"
-    assert world.app_writes("kayako", since=mark) == []
+    assert world.app_writes(APP, since=mark) == []
 
 
 def test_every_write_is_audited(workflow: WorkflowClient) -> None:
@@ -213,7 +213,7 @@ def test_a_read_only_connection_reads_but_refuses_every_write(workflow: Workflow
     ghl_id, _ = workflow.synced_contact()
     task = world.ghl.ui_create_task(world.location_id, ghl_id, title="Quote", dueDate=DUE)
     world.settle()
-    connection = world.connections.get(world.connection_id)
+    connection = world.connections.get(world.connection_ids[APP])
     assert connection is not None
     read_only = connection.settings.model_copy(update={"read_only": True})
     world.connections.put(
@@ -240,7 +240,7 @@ def test_a_rotated_key_retires_the_old_one(workflow: WorkflowClient) -> None:
     # GIVEN a contact and the connection's key, then a rotation
     ghl_id, _ = workflow.synced_contact()
     old = workflow.key
-    new = workflow.world.issue_workflow_key("kayako")
+    new = workflow.world.issue_workflow_key(APP)
     # THEN the old key is refused and the new one reads
     assert workflow.call("GET", f"{ghl_id}/bundle", key=old).status == 401
     assert workflow.call("GET", f"{ghl_id}/bundle", key=new).status == 200
@@ -259,7 +259,7 @@ def test_ghl_rate_limited_answers_429_with_retry_after(workflow: WorkflowClient)
         assert answer.status == 429 and int(str(answer.header("Retry-After"))) >= 1
     failed = [r for r in world.audit() if r.source == "workflow_api"]
     assert [(r.decision, r.reason.split(":")[0]) for r in failed] == [("failed", "429")]
-    assert world.link(EntityKind.TASK, Side.APP, "c-2") is None
+    assert world.link(EntityKind.TASK, Side.APP, "c-2", app=APP) is None
 
 
 def test_every_events_file_reaches_a_workflow_api_route(workflow: WorkflowClient) -> None:

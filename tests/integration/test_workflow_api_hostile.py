@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from sandbox.stack.calls import ApiAnswer
-from tests.fixtures.workflow import WorkflowClient, stored_items
+from tests.fixtures.workflow import APP, WorkflowClient, stored_items
 
 OTHER_LOCATION = "otherLocation0000001"
 DUE = "2027-01-15T09:00:00Z"
@@ -66,7 +66,7 @@ def workflow() -> Iterator[WorkflowClient]:
     from sandbox.stack.world import World
 
     with World(seed=13) as world:
-        yield WorkflowClient(world, world.issue_workflow_key("kayako"))
+        yield WorkflowClient(world, world.issue_workflow_key(APP))
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from referencing.jsonschema import DRAFT202012
 
 from sandbox.stack.calls import ApiAnswer
 from sandbox.stack.template import REPO_ROOT, load_template
-from tests.fixtures.workflow import WorkflowClient
+from tests.fixtures.workflow import APP, WorkflowClient
 
 DOC_PATH = REPO_ROOT / "docs" / "workflow-api.yaml"
 BASE_URI = "https://workflow-api.invalid/doc"
@@ -87,7 +87,7 @@ def answers() -> Iterator[dict[str, tuple[str, str, ApiAnswer]]]:
     from sandbox.stack.world import World
 
     with World(seed=21) as world:
-        client = WorkflowClient(world, world.issue_workflow_key("kayako"))
+        client = WorkflowClient(world, world.issue_workflow_key(APP))
         ghl_id, app_id = client.synced_contact()
         task = world.ghl.ui_create_task(world.location_id, ghl_id, title="Quote", dueDate=DUE)
         world.ghl.ui_create_note(world.location_id, ghl_id, body="Met on site")
@@ -149,7 +149,7 @@ def answers() -> Iterator[dict[str, tuple[str, str, ApiAnswer]]]:
                 ),
             ),
         }
-        connection = world.connections.get(world.connection_id)
+        connection = world.connections.get(world.connection_ids[APP])
         assert connection is not None
         read_only = connection.settings.model_copy(update={"read_only": True})
         world.connections.put(connection.model_copy(update={"settings": read_only}))
