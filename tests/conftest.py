@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.http",
     "tests.fixtures.kayako",
     "tests.fixtures.contract",
+    "tests.fixtures.workflow",
 ]

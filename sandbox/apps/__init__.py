@@ -91,6 +91,8 @@ class SandboxedApp:
     secret_env: Mapping[str, str]
     # (base URL, login and secret fields, webhook secret) -> (settings, credentials), as for the fake.
     real_connection: Callable[[str, Mapping[str, str], str], tuple[dict[str, Any], dict[str, str]]]
+    # The connection's workflow-API key in World and `make dev` (DESIGN.md §5), when it has one.
+    dev_workflow_api_key: str | None = None
 
 
 def _kayako() -> SandboxedApp:

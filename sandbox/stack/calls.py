@@ -81,3 +81,19 @@ class Answered:
     webhook: Webhook
     status: int
     answer: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ApiAnswer:
+    """What the stack's API answered one `World.request`: status, headers, raw body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)

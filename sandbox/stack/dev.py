@@ -361,6 +361,11 @@ class DevStack:
             wanted = self._dev_connection(app)
             connection = setup.add_connection(cfg.location_id, wanted)
             self.connection_ids[app.app] = connection.connection_id
+            if wanted.workflow_api_key is not None:
+                log(
+                    f"{app.app} workflow API: {self.gateway_url}/connections/{connection.connection_id}"
+                    f"/contacts/<contactId>/bundle with header X-Api-Key: {wanted.workflow_api_key}"
+                )
             url = f"{self.gateway_url}{connection.webhook_path}"
             sandbox = self.apps.get(app.app)
             if sandbox is not None:
@@ -391,7 +396,13 @@ class DevStack:
                 self.app_urls[app.app], login, secrets.token_urlsafe(24)
             )
             settings = {**settings, **extra}
-        return AppConnection(app.app, settings, credentials, connection_id=app.dev_connection_id)
+        return AppConnection(
+            app.app,
+            settings,
+            credentials,
+            connection_id=app.dev_connection_id,
+            workflow_api_key=app.dev_workflow_api_key,
+        )
 
     def _seed_fixtures(self) -> "DevFixtures":
         """The documented dev records (DEV_FIXTURES), dated DEV_FIXTURE_TIME, without webhooks."""

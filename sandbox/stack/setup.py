@@ -9,7 +9,8 @@ the location's private-integration token goes to its token secret and the tenant
 registered (as the dev stack documents); each connection is made as `python -m
 ghlsync.connections_cli create` makes it: the app's settings and credentials validated by the app's
 connector (`validate_app_config`), the secret written first, then the connection row (a row is never
-without its secret). Aiming each app's webhooks at the connection is the caller's next step
+without its secret); a connection given a `workflow_api_key` gets it as `connections_cli` issues
+keys. Aiming each app's webhooks at the connection is the caller's next step
 (`AppSandbox.register_webhooks`, or instructions for a real service).
 """
 
@@ -36,6 +37,8 @@ class AppConnection:
     credentials: dict[str, str]
     connection_id: str | None = None  # None: a new random id, as the CLI makes
     sync_settings: dict[str, Any] = field(default_factory=dict)  # conflict policy, skew...
+    # The connection's workflow-API key (a fixed dev fixture); None: the connection gets none.
+    workflow_api_key: str | None = None
 
 
 class StackSetup:
@@ -82,5 +85,14 @@ class StackSetup:
             settings=ConnectionSettings(**sync_settings, app=wanted.settings),
         )
         self.connection_secrets.put(connection.connection_id, wanted.credentials)
+        if wanted.workflow_api_key is not None:
+            self.issue_workflow_key(connection.connection_id, wanted.workflow_api_key)
         self.connections.put(connection)
         return connection
+
+    def issue_workflow_key(self, connection_id: str, key: str | None = None) -> str:
+        """A workflow-API key for the connection, as `connections_cli create` / `rotate-key` make
+        it (a new random one unless `key` is given); returns the key."""
+        from ghlsync.connections_cli import issue_workflow_key
+
+        return issue_workflow_key(self.connection_secrets, connection_id, key)

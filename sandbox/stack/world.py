@@ -12,6 +12,9 @@ What is real and what stands in:
   in-process, sharing one fake clock (`world.clock`). A PIT location with its token secret and
   tenant row, and one connection per app made as `ghlsync.connections_cli create` makes it: the
   one stack-setup path (sandbox.stack.setup) the dev stack uses too.
+- The workflow API: `world.request(...)` sends an API Gateway proxy event for any template route
+  (the workflow API's) to its real handler; `world.issue_workflow_key(app)` gives a connection a
+  key the way `connections_cli create` does (an app with `dev_workflow_api_key` has that one).
 - Webhooks: the GHL sandbox's and every app fake's webhook sender become API Gateway
   proxy events (sandbox.stack.gateway) for the template's routes, handled by `ghl_webhook` /
   `app_webhook` exactly as deployed; the status they answer goes back to the sandbox (so GHL's
@@ -22,7 +25,7 @@ What is real and what stands in:
   and redrive.
 
 Stand-ins (the World patches only these):
-- `ghlsync.sync.wiring.default_engine` is replaced by `wiring.build_engine` over a
+- `ghlsync.sync.wiring.default_connectors` (and `default_engine` over it) is replaced by a
   `ConnectorCache` whose HTTP client routes to the sandboxes (no sockets) and whose GHL client and
   Kayako connector sleep on the fake clock (a real sleep would stall the test, and the sandboxes'
   rate limits follow the fake clock).
@@ -39,6 +42,7 @@ Stand-ins (the World patches only these):
   one consistent state, and a long poll would block for real on the final empty receive.
 """
 
+import base64
 import contextlib
 import io
 import json
@@ -63,7 +67,7 @@ from sandbox.apps import AppSandbox, registered_apps
 from sandbox.fakes.base import FakeApp
 from sandbox.ghl import FakeClock, GhlSandbox
 from sandbox.stack.aws import ProvisionedStack, provision
-from sandbox.stack.calls import Answered, ApiCall, RecordingTransport, Source, Unrouted, Webhook
+from sandbox.stack.calls import Answered, ApiAnswer, ApiCall, RecordingTransport, Source, Unrouted, Webhook
 from sandbox.stack.environ import EnvPatch
 from sandbox.stack.gateway import build_proxy_event, find_route, routes_from_template
 from sandbox.stack.lambda_runtime import LAYER_DIR, LambdaContext, load_handler, load_module
@@ -147,6 +151,7 @@ def _clear_containers() -> None:
     ):
         cached.cache_clear()
     load_module("functions/sync_worker").worker.cache_clear()
+    load_module("functions/workflow_api").workflow_api.cache_clear()
 
 
 class World:
@@ -192,6 +197,8 @@ class World:
         self._emf = io.StringIO()
         self._mock: Any = None
         self._original_engine = wiring.default_engine
+        self._original_connectors = wiring.default_connectors
+        self._setup: StackSetup | None = None
         self._random_state: Any = None
         self.stack: ProvisionedStack | None = None
         self._session: boto3.session.Session | None = None
@@ -251,6 +258,7 @@ class World:
                 },
             },
         )
+        wiring.default_connectors = cache(self._build_connectors)
         wiring.default_engine = cache(self._build_engine)
         self._wire_sandboxes()
         [source] = [
@@ -271,6 +279,7 @@ class World:
     def close(self) -> None:
         """Undo everything start() did; safe to call twice."""
         wiring.default_engine = self._original_engine
+        wiring.default_connectors = self._original_connectors
         if self._mock is not None:
             _clear_containers()
             self._mock.stop()
@@ -294,27 +303,40 @@ class World:
             token_secret_prefix=settings.token_secret_prefix,
             connection_secret_prefix=settings.connection_secret_prefix,
         )
+        self._setup = setup
         self.ghl.add_location(self.location_id, token=LOCATION_TOKEN)
         self.ghl.register_webhook(f"{API_URL}/webhooks/ghl", location_id=self.location_id)
         self.ghl.webhook_sender = partial(self._send, "ghl")
         setup.add_location(self.location_id, LOCATION_TOKEN, installed_at=self.now())
         sync_settings = {"conflict_policy": self._conflict_policy, "skew_seconds": self._skew_seconds}
+        dev_keys = {app.app: app.dev_workflow_api_key for app in registered_apps()}
         for app, sandbox in self.apps.items():
             credentials = sandbox.credentials(webhook_secret=secrets.token_urlsafe(24))
             wanted = AppConnection(
-                app, sandbox.connection_settings(), credentials, sync_settings=sync_settings
+                app,
+                sandbox.connection_settings(),
+                credentials,
+                sync_settings=sync_settings,
+                workflow_api_key=dev_keys.get(app),
             )
             connection = setup.add_connection(self.location_id, wanted)
             self.connection_ids[app] = connection.connection_id
             sandbox.register_webhooks(f"{API_URL}{connection.webhook_path}", credentials)
             sandbox.fake.webhook_sender = partial(self._send, app)
 
-    def _build_engine(self) -> SyncEngine:
-        """What `wiring.default_engine()` builds, over the World's HTTP client and clock."""
+    def _build_connectors(self) -> wiring.ConnectorCache:
+        """What `wiring.default_connectors()` builds, over the World's HTTP client and clock."""
         assert self.http is not None
-        return wiring.build_engine(
-            wiring.ConnectorCache(self.http, get_settings(), sleep=self.clock.sleep, clock=self.clock)
-        )
+        return wiring.ConnectorCache(self.http, get_settings(), sleep=self.clock.sleep, clock=self.clock)
+
+    def _build_engine(self) -> SyncEngine:
+        """What `wiring.default_engine()` builds: the engine over the World's connectors."""
+        return wiring.build_engine(wiring.default_connectors())
+
+    def issue_workflow_key(self, app: str | None = None) -> str:
+        """A new workflow-API key for the app's connection (as `connections_cli create` makes it)."""
+        assert self._setup is not None, "start() the World first"
+        return self._setup.issue_workflow_key(self.connection_ids[self._app(app)])
 
     # ---- AWS handles ------------------------------------------------------------------------
     def _ids(self) -> dict[str, str]:
@@ -399,6 +421,30 @@ class World:
             answered = Answered(webhook, int(result["statusCode"]), json.loads(result.get("body") or "{}"))
         self.answers[webhook.source].append(answered)
         return answered
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        body: bytes = b"",
+        query: list[tuple[str, str]] | None = None,
+    ) -> ApiAnswer:
+        """One request to the stack's API: routed as API Gateway routes it, to the real handler.
+        A path no route matches answers 403 "Missing Authentication Token", as API Gateway does."""
+        found = find_route(self._routes, method, path)
+        if found is None:
+            return ApiAnswer(403, {}, b'{"message":"Missing Authentication Token"}')
+        route, params = found
+        event = build_proxy_event(method, path, headers or {}, query or [], body, route, path_params=params)
+        result = self.invoke(route.function, event)
+        text = result.get("body") or ""
+        raw = base64.b64decode(text) if result.get("isBase64Encoded") else text.encode()
+        headers = dict(result.get("headers") or {})
+        # Powertools answers REST API events with multi-value headers.
+        headers.update({k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items() if v})
+        return ApiAnswer(int(result["statusCode"]), headers, raw)
 
     def _send(self, source: Source, url: str, body: bytes, headers: dict[str, str]) -> int:
         webhook = Webhook(source, url, body, dict(headers))

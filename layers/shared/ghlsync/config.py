@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     # Oldest signed `timestamp` accepted. GHL retries a 429 six times ~10 min apart (~70 min) and a
     # retry may carry the first attempt's timestamp, so the window must outlast the retries.
     webhook_max_age_seconds: int = Field(default=90 * 60, ge=60)
+    # ---- workflow API (functions/workflow_api): larger request bodies answer 413 before parsing.
+    workflow_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
     # Larger bodies are refused with 413 before any parsing.
     webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=10 * 1024 * 1024)
     # How long a webhook/event id is remembered; longer than GHL's ~70 min retry window.

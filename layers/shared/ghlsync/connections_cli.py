@@ -8,6 +8,7 @@
     python -m ghlsync.connections_cli list [--location LOC]
     python -m ghlsync.connections_cli show CONNECTION_ID
     python -m ghlsync.connections_cli disable CONNECTION_ID
+    python -m ghlsync.connections_cli rotate-key CONNECTION_ID
 
 `create` asks for exactly the credentials the app's spec declares. Each credential field FIELD is
 read from the environment variable APP_<FIELD> (upper case: APP_EMAIL, APP_PASSWORD, ...) or, in
@@ -20,6 +21,10 @@ Both are validated by the app's models; a problem is printed as `field: message`
 value. The secret is stored first (`<CONNECTION_SECRET_PREFIX><connectionId>` in Secrets
 Manager), then the connection row; the generated secrets and the URLs to configure in the app are
 printed once (`--api-url`, or an `<ApiUrl>` placeholder) and never logged or stored in the table.
+`create` also makes the connection's workflow-API key (`X-Api-Key` of /connections/{id}/...),
+prints it once and stores only its digest in the connection's secret (ghlsync.workflow.keys);
+`--read-only` makes a connection whose workflow API refuses writes (403). `rotate-key` makes a
+new key and prints it once; the old key stops working at once.
 
 `check` makes read-only calls against the app through the connection's connector (auth, one
 change listing, one lookup, one read, the webhook secret) and prints one verdict per capability;
@@ -58,6 +63,7 @@ from ghlsync.store.connections import (
     DeletePolicy,
     new_connection_id,
 )
+from ghlsync.workflow.keys import key_digest, new_key
 
 CREDENTIAL_ENV_PREFIX = "APP_"
 API_URL_PLACEHOLDER = "<ApiUrl>"
@@ -104,6 +110,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--skew-seconds", type=float, default=5.0)
     create.add_argument("--map-file", type=Path)
+    create.add_argument(
+        "--read-only", action="store_true", help="the workflow API refuses writes for this connection"
+    )
 
     check = commands.add_parser("check", help="read-only test calls against the app, one verdict each")
     check.add_argument("connection_id")
@@ -113,7 +122,17 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("connection_id")
     disable = commands.add_parser("disable", help="stop syncing a connection")
     disable.add_argument("connection_id")
+    rotate = commands.add_parser("rotate-key", help="a new workflow-API key; the old one stops working")
+    rotate.add_argument("connection_id")
     return parser
+
+
+def issue_workflow_key(vault: ConnectionSecrets, connection_id: str, key: str | None = None) -> str:
+    """Store the digest of a new workflow-API key (or of `key`, for fixed dev fixtures) in the
+    connection's secret, replacing any earlier one; returns the key, which is stored nowhere."""
+    issued = key if key is not None else new_key()
+    vault.set_workflow_key_digest(connection_id, key_digest(issued))
+    return issued
 
 
 def _read_map_file(path: Path | None) -> dict[str, Any]:
@@ -215,6 +234,7 @@ def create(
             delete_policy=DeletePolicy(args.delete_policy),
             skew_seconds=args.skew_seconds,
             app=app_settings,
+            read_only=args.read_only,
             **mapping,
         )
         connection = Connection(
@@ -226,8 +246,17 @@ def create(
         raise CliError("invalid connection:\n  " + "\n  ".join(problems))
     # Secret first: a connection row must never point at credentials that were not stored.
     vault.put(connection.connection_id, credentials)
+    workflow_key = issue_workflow_key(vault, connection.connection_id)
     store.put(connection)
     _print_setup(spec, connection, credentials, args.api_url, out)
+    _print_workflow_key(connection, workflow_key, args.api_url, out)
+
+
+def _print_workflow_key(connection: Connection, key: str, api_url: str, out: TextIO) -> None:
+    out.write(f"workflow_api_key: {key}\n")
+    base = f"{api_url.rstrip('/')}/connections/{connection.connection_id}"
+    out.write(f"workflow_api_url: {base}/contacts/<contactId>/bundle\n")
+    out.write("  (send the key in the X-Api-Key header; it is shown only now)\n")
 
 
 def _print_setup(
@@ -318,6 +347,13 @@ def main(
             if shown is None:
                 raise CliError(f"no connection {args.connection_id}")
             out.write(shown.model_dump_json(indent=2) + "\n")
+        elif args.command == "rotate-key":
+            rotated = store.get(args.connection_id)
+            if rotated is None:
+                raise CliError(f"no connection {args.connection_id}")
+            _print_workflow_key(
+                rotated, issue_workflow_key(vault, rotated.connection_id), API_URL_PLACEHOLDER, out
+            )
         else:
             store.set_status(args.connection_id, ConnectionStatus.DISABLED)
             out.write(f"disabled {args.connection_id}\n")

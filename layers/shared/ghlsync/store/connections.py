@@ -8,7 +8,9 @@ Key layout (single table `SYNC_TABLE_NAME`):
 
 `gsi1` lists a location's connections (GHL events fan out to each active one). The table holds
 only non-secret settings; the app credentials and the webhook token live in Secrets Manager under
-`<CONNECTION_SECRET_PREFIX><connectionId>` (`ConnectionSecrets`).
+`<CONNECTION_SECRET_PREFIX><connectionId>` (`ConnectionSecrets`). The same secret keeps the
+SHA-256 digest of the connection's workflow-API key under `WORKFLOW_KEY_DIGEST_FIELD`, a field of
+the stack's, not the app's: `credentials()` leaves it out.
 """
 
 import json
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
 
 SORT_KEY = "CONN"
+# The secret field that holds the workflow-API key's digest (ghlsync.workflow.keys), never the key.
+WORKFLOW_KEY_DIGEST_FIELD = "ghlsync_workflow_api_key_sha256"
 
 
 class ConnectionStatus(StrEnum):
@@ -71,6 +75,9 @@ class ConnectionSettings(BaseModel):
     ghl_users: dict[str, str] = Field(default_factory=dict)
     # The app connector's own non-secret settings (base URL, field maps...), validated by it.
     app: dict[str, Any] = Field(default_factory=dict)
+    # The workflow API refuses every write (403) for this connection: reads only. Set it when the
+    # location's GHL token was granted read scopes only (`contacts.readonly`).
+    read_only: bool = False
 
 
 class Connection(BaseModel):
@@ -206,6 +213,28 @@ class ConnectionSecrets:
             self._client.put_secret_value(SecretId=self.secret_id(connection_id), SecretString=body)
 
     def credentials(self, connection_id: str) -> dict[str, Any]:
+        """The app's credentials: the secret without the stack's own fields."""
+        return {k: v for k, v in self._stored(connection_id).items() if k != WORKFLOW_KEY_DIGEST_FIELD}
+
+    def workflow_key_digest(self, connection_id: str) -> str | None:
+        """The stored digest of the connection's workflow-API key; None when it has no key (or no
+        secret at all)."""
+        try:
+            stored = self._stored(connection_id)
+        except ClientError as error:
+            if error_code(error) == "ResourceNotFoundException":
+                return None
+            raise
+        digest = stored.get(WORKFLOW_KEY_DIGEST_FIELD)
+        return digest if isinstance(digest, str) and digest else None
+
+    def set_workflow_key_digest(self, connection_id: str, digest: str) -> None:
+        """Replace the workflow-API key's digest (the old key stops working), keeping the rest."""
+        stored = self._stored(connection_id)
+        stored[WORKFLOW_KEY_DIGEST_FIELD] = digest
+        self._client.put_secret_value(SecretId=self.secret_id(connection_id), SecretString=json.dumps(stored))
+
+    def _stored(self, connection_id: str) -> dict[str, Any]:
         response = self._client.get_secret_value(SecretId=self.secret_id(connection_id))
         value = json.loads(response["SecretString"])
         if not isinstance(value, dict):

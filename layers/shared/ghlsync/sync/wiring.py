@@ -1,4 +1,5 @@
-"""`default_engine()`: the SyncEngine built from the environment, once per container.
+"""`default_engine()`: the SyncEngine built from the environment, once per container, over
+`default_connectors()` (which the workflow API uses too).
 
 Everything is constructed lazily on first use and then reused by every invocation the container
 serves: one httpx.Client (connection pooling), one GHL client per location (its rate-limit pacer
@@ -70,6 +71,10 @@ class ConnectorCache:
             )
         return self._apps[key]
 
+    def ghl_client_for(self, connection: Connection) -> GhlClient:
+        """The location's one GHL client (its pacer sees every call made for that location)."""
+        return self._client_for(connection.location_id)
+
     def _client_for(self, location_id: str) -> GhlClient:
         if location_id not in self._clients:
             from ghlsync.store.tokens import default_token_provider
@@ -110,5 +115,10 @@ def build_engine(connectors: ConnectorCache) -> SyncEngine:
 
 
 @cache
+def default_connectors() -> ConnectorCache:
+    return ConnectorCache(httpx.Client(timeout=HTTP_TIMEOUT), get_settings())
+
+
+@cache
 def default_engine() -> SyncEngine:
-    return build_engine(ConnectorCache(httpx.Client(timeout=HTTP_TIMEOUT), get_settings()))
+    return build_engine(default_connectors())
