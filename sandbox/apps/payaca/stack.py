@@ -86,6 +86,7 @@ PAYACA = SandboxedApp(
     dev_port=8084,
     dev_connection_id="conn-dev-payaca",
     dev_webhook_secret="dev-payaca-webhook-secret",
+    dev_workflow_api_key="dev-payaca-api-key",
     api_path="/v1",
     build=PayacaAppSandbox,
     dev_fixture_ids={"customer_id": "cus_0007x", "project_id": "prj_0009x"},
