@@ -3,15 +3,21 @@
 Flows: a GHL contact upserted as a Payaca customer (company as its name, the person as its
 primary contact); a customer change in Payaca back to the GHL contact; a project created and
 moved to a pipeline stage in Payaca becoming a GHL note ("Project DEMO42 moved to Install") and
-the stage's tag (`payaca-stage-install`) on the customer's contact. Every change is made in a
+the stage's tag (`payaca-stage-install`) on the customer's contact; then the workflow API as a
+Payaca automation calls it, over HTTP through the local gateway with the connection's key (the
+bundle of that contact, 304, a wrong key, task and note writes that reach GHL and are not copied
+back to Payaca). Every change is made in a
 sandbox's "UI" and travels as a real (HMAC-signed) webhook; the part only watches the far side.
 """
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sandbox.apps.payaca.stack import INSTALLER_EMAIL
+import httpx
+
+from sandbox.apps.payaca.stack import INSTALLER_EMAIL, PAYACA
 from sandbox.demo.report import Check, StepFailed
+from sandbox.demo.workflow_api import WorkflowRoundTrip, http_sender
 
 if TYPE_CHECKING:
     from sandbox.demo.scenario import Demo
@@ -32,13 +38,48 @@ class PayacaDemo:
         self.location_id = demo.location_id
         self.ghl_id: str | None = None
         self.customer_id: str | None = None
+        self._trip: WorkflowRoundTrip | None = None
 
     def steps(self) -> list[tuple[str, Callable[[], str]]]:
-        return [
+        flows = [
             ("GHL contact → Payaca customer (upsert)", self.ghl_contact_upserted),
             ("Payaca customer change → GHL contact", self.customer_change_to_ghl),
             ("Payaca project stage move → GHL note + tag", self.stage_move_to_ghl),
         ]
+        # The round trip is about Hedy, known only once the first flow ran: each step looks it up.
+        names = [name for name, _ in self._round_trip_template().steps()]
+        return flows + [(name, self._workflow_step(i)) for i, name in enumerate(names)]
+
+    # -- the workflow API, as a Payaca automation calls it ----------------------------------------
+    def _round_trip_template(self, contact_id: str = "") -> WorkflowRoundTrip:
+        return WorkflowRoundTrip(
+            send=http_sender(self.demo.stack.gateway_url, self._http()),
+            connection_id=self.demo.stack.connection_ids[self.app],
+            key=str(PAYACA.dev_workflow_api_key),
+            contact_id=contact_id,
+            settle=self.demo.settle,
+            app_writes=self._payaca_writes,
+        )
+
+    def _http(self) -> httpx.Client:
+        if not hasattr(self, "_client"):
+            self._client = httpx.Client(timeout=10)
+        return self._client
+
+    def _workflow_step(self, index: int) -> Callable[[], str]:
+        def run() -> str:
+            if self._trip is None:
+                if self.ghl_id is None:
+                    raise StepFailed("needs Hedy's GHL contact, which an earlier flow did not create")
+                self._trip = self._round_trip_template(self.ghl_id)
+            return self._trip.steps()[index][1]()
+
+        return run
+
+    def _payaca_writes(self) -> int:
+        from sandbox.demo.scenario import is_write
+
+        return sum(1 for r in self.payaca.request_log if is_write(r.method, r.path))
 
     # -- the sides --------------------------------------------------------------------------------
     def customer(self) -> Any:

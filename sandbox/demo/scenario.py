@@ -131,9 +131,12 @@ class Demo:
     def _run_step(self, flow: str, action: Callable[[], str]) -> None:
         self.log(f"▶ {flow}")
         self._latency: float | None = None
+        started = time.perf_counter()
         try:
             happened = action()
-            result = StepResult(flow, happened, True, self._latency)
+            # A step that waited for no effect (a synchronous API answer) took its own time.
+            latency = self._latency if self._latency is not None else time.perf_counter() - started
+            result = StepResult(flow, happened, True, latency)
         except StepFailed as exc:
             result = StepResult(flow, str(exc), False, self._latency)
         except Exception as exc:  # a component blew up: report it as this flow's failure

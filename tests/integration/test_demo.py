@@ -33,6 +33,13 @@ FLOWS = [
     "GHL contact → Payaca customer (upsert)",
     "Payaca customer change → GHL contact",
     "Payaca project stage move → GHL note + tag",
+    "workflow API: bundle of a contact",
+    "workflow API: unchanged bundle → 304",
+    "workflow API: wrong key → 401",
+    "workflow API: task created → GHL, no echo",
+    "workflow API: task completed → GHL, no echo",
+    "workflow API: note created, updated → GHL, no echo",
+    "workflow API: bundle shows the writes",
 ]
 
 
