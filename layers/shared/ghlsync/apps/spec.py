@@ -75,6 +75,46 @@ BuildConnector = Callable[
 ]
 
 
+class _ConnectorClass(Protocol):
+    """A connector built the apps' usual way (Kayako, Payaca): settings model plus credentials."""
+
+    def __call__(
+        self,
+        http: httpx.Client,
+        settings: Any,
+        *,
+        secret: Any,
+        location_id: str,
+        connection_id: str,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float],
+    ) -> Connector: ...
+
+
+def connector_builder(connector: _ConnectorClass, settings_model: type[BaseModel]) -> BuildConnector:
+    """The `build` of a spec whose connector takes the connection's validated settings and its
+    credentials, location and connection ids, sleep and clock."""
+
+    def build(
+        connection: ConnectionShape,
+        http: httpx.Client,
+        credentials: Any,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float],
+    ) -> Connector:
+        return connector(
+            http,
+            settings_model.model_validate(dict(connection.settings.app)),
+            secret=credentials,
+            location_id=connection.location_id,
+            connection_id=connection.connection_id,
+            sleep=sleep,
+            clock=clock,
+        )
+
+    return build
+
+
 @dataclass(frozen=True)
 class ConnectorSpec:
     """One app, described.

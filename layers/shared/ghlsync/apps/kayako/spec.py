@@ -1,39 +1,15 @@
 """Kayako, as the stack sees it: settings, credentials, capabilities, build, automation endpoint."""
 
-from collections.abc import Callable
-
-import httpx
-
-from ghlsync.apps.base import Connector
 from ghlsync.apps.kayako.connector import SOURCE, TOKEN_HEADER, TOKEN_QUERY, KayakoConnector
 from ghlsync.apps.kayako.settings import KayakoCredentials, KayakoSettings
-from ghlsync.apps.spec import ConnectionShape, ConnectorSpec, InboundRoute
-
-
-def build(
-    connection: ConnectionShape,
-    http: httpx.Client,
-    credentials: KayakoCredentials,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-) -> Connector:
-    return KayakoConnector(
-        http,
-        KayakoSettings.model_validate(dict(connection.settings.app)),
-        secret=credentials,
-        location_id=connection.location_id,
-        connection_id=connection.connection_id,
-        sleep=sleep,
-        clock=clock,
-    )
-
+from ghlsync.apps.spec import ConnectorSpec, InboundRoute, connector_builder
 
 SPEC = ConnectorSpec(
     name=SOURCE,
     settings_model=KayakoSettings,
     credentials_model=KayakoCredentials,
     capabilities=KayakoConnector.capabilities,
-    build=build,
+    build=connector_builder(KayakoConnector, KayakoSettings),
     webhooks=(
         InboundRoute(
             method="POST",

@@ -1,32 +1,8 @@
 """Payaca, as the stack sees it: settings, credentials, capabilities, build, signed webhooks."""
 
-from collections.abc import Callable
-
-import httpx
-
-from ghlsync.apps.base import Connector
 from ghlsync.apps.payaca.connector import SOURCE, PayacaConnector, capabilities_for
 from ghlsync.apps.payaca.settings import PayacaCredentials, PayacaSettings
-from ghlsync.apps.spec import ConnectionShape, ConnectorSpec, InboundRoute
-
-
-def build(
-    connection: ConnectionShape,
-    http: httpx.Client,
-    credentials: PayacaCredentials,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-) -> Connector:
-    return PayacaConnector(
-        http,
-        PayacaSettings.model_validate(dict(connection.settings.app)),
-        secret=credentials,
-        location_id=connection.location_id,
-        connection_id=connection.connection_id,
-        sleep=sleep,
-        clock=clock,
-    )
-
+from ghlsync.apps.spec import ConnectorSpec, InboundRoute, connector_builder
 
 SPEC = ConnectorSpec(
     name=SOURCE,
@@ -34,7 +10,7 @@ SPEC = ConnectorSpec(
     credentials_model=PayacaCredentials,
     # With the default settings; a connection's own follow its proposal settings (capabilities_for).
     capabilities=capabilities_for(PayacaSettings()),
-    build=build,
+    build=connector_builder(PayacaConnector, PayacaSettings),
     webhooks=(
         InboundRoute(
             method="POST",
