@@ -17,7 +17,7 @@ from ghlsync.core.errors import (
     Validation,
 )
 from ghlsync.ghl.errors import GhlDuplicateContact, GhlErrorMap, GhlNotFound, GhlTransportError
-from ghlsync.http.errors import ErrorMap, parse_retry_after, value_at
+from ghlsync.http.errors import ErrorMap, object_body, parse_retry_after, value_at
 from tests.fixtures.http import FakeTime, Script, rest_client
 
 GENERIC = ErrorMap(app="App")
@@ -157,3 +157,14 @@ def test_retry_after_http_date_needs_a_clock() -> None:
     assert parse_retry_after(date, now=now) == 30.0
     assert parse_retry_after(date) is None
     assert parse_retry_after(date, now=now + 60) == 0.0
+
+
+@pytest.mark.parametrize("content", [b"not json", b"[1, 2]"])
+def test_a_success_body_that_is_not_a_json_object_is_the_sides_fault(content: bytes) -> None:
+    # GIVEN a 200 whose body is not a JSON object
+    response = httpx.Response(200, content=content)
+    # WHEN it is read as an object
+    with pytest.raises(ServerError) as caught:
+        object_body(response, "Acme")
+    # THEN it is a transient server error naming the side
+    assert caught.value.transient and "Acme answered" in caught.value.message

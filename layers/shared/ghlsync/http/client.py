@@ -59,6 +59,17 @@ def segment(value: str, what: str) -> str:
     return quote(value, safe="")
 
 
+class RetryLimits(Protocol):
+    """The retry limits an app's connection settings carry (Kayako's, Payaca's)."""
+
+    @property
+    def max_retries(self) -> int: ...
+    @property
+    def max_retry_after_s(self) -> float: ...
+    @property
+    def max_total_wait_s(self) -> float: ...
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_retries: int = 5
@@ -72,6 +83,17 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if self.max_retries < 0:
             raise ValueError("max_retries must be >= 0")
+
+    @classmethod
+    def within(cls, limits: RetryLimits, *, backoff_base_s: float, backoff_cap_s: float) -> "RetryPolicy":
+        """The policy of a connection's settings: its retries, Retry-After cap and total wait."""
+        return cls(
+            max_retries=limits.max_retries,
+            backoff_base_s=backoff_base_s,
+            backoff_cap_s=backoff_cap_s,
+            max_retry_after_s=limits.max_retry_after_s,
+            deadline_s=limits.max_total_wait_s,
+        )
 
     def backoff(self, attempt: int, rng: Callable[[], float]) -> float:
         """Full jitter: a random share of min(cap, base * 2^attempt)."""

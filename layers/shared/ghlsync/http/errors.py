@@ -60,6 +60,19 @@ def json_object(response: httpx.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
+def object_body(
+    response: httpx.Response, app: str, error: type[ConnectorError] = ServerError
+) -> dict[str, Any]:
+    """A success body that must be a JSON object; anything else is the side's fault (`error`)."""
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise error(f"{app} answered {response.status_code} with a non-JSON body") from exc
+    if not isinstance(body, dict):
+        raise error(f"{app} answered with a JSON body that is not an object")
+    return body
+
+
 def value_at(data: Any, path: str) -> Any:
     """The value at a dotted path ("errors.0.message": keys and list indexes), or None."""
     current = data

@@ -32,7 +32,7 @@ from ghlsync.apps.kayako.settings import KayakoCredentials, KayakoSettings
 from ghlsync.http.auth import Session, SessionAuth, basic_header
 from ghlsync.http.call import Call, Send
 from ghlsync.http.client import RestClient, RetryPolicy
-from ghlsync.http.errors import json_object
+from ghlsync.http.errors import json_object, object_body
 from ghlsync.http.paging import PageData, items_of, offset_pages
 from ghlsync.observability import logger
 
@@ -75,13 +75,7 @@ class KayakoApi:
                 self._login, login_secrets=(password, self._basic.removeprefix("Basic "))
             ),
             headers={"Accept": "application/json"},
-            retry=RetryPolicy(
-                max_retries=settings.max_retries,
-                backoff_base_s=_BACKOFF_BASE_S,
-                backoff_cap_s=_BACKOFF_CAP_S,
-                max_retry_after_s=settings.max_retry_after_s,
-                deadline_s=settings.max_total_wait_s,
-            ),
+            retry=RetryPolicy.within(settings, backoff_base_s=_BACKOFF_BASE_S, backoff_cap_s=_BACKOFF_CAP_S),
             sleep=sleep,
             clock=clock,
             wall_clock=clock,
@@ -131,10 +125,4 @@ class KayakoApi:
 
 
 def _decode(response: httpx.Response) -> KayakoResponse:
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise KayakoServerError(f"Kayako answered {response.status_code} with a non-JSON body") from exc
-    if not isinstance(body, dict):
-        raise KayakoServerError("Kayako answered with a JSON body that is not an object")
-    return KayakoResponse(body, response.headers.get("ETag"))
+    return KayakoResponse(object_body(response, "Kayako", KayakoServerError), response.headers.get("ETag"))

@@ -21,9 +21,9 @@ import httpx
 
 from ghlsync.apps.payaca.errors import PAYACA_ERRORS
 from ghlsync.apps.payaca.settings import PayacaCredentials, PayacaSettings
-from ghlsync.core.errors import ServerError
 from ghlsync.http.auth import BasicAuth
 from ghlsync.http.client import RestClient, RetryPolicy, segment
+from ghlsync.http.errors import object_body
 from ghlsync.http.paging import PageData, items_of, offset_pages
 from ghlsync.observability import logger
 
@@ -54,13 +54,7 @@ class PayacaApi:
             errors=PAYACA_ERRORS,
             authenticator=BasicAuth(credentials.client_id, credentials.client_secret.get_secret_value()),
             headers={"Accept": "application/json"},
-            retry=RetryPolicy(
-                max_retries=settings.max_retries,
-                backoff_base_s=_BACKOFF_BASE_S,
-                backoff_cap_s=_BACKOFF_CAP_S,
-                max_retry_after_s=settings.max_retry_after_s,
-                deadline_s=settings.max_total_wait_s,
-            ),
+            retry=RetryPolicy.within(settings, backoff_base_s=_BACKOFF_BASE_S, backoff_cap_s=_BACKOFF_CAP_S),
             sleep=sleep,
             clock=clock,
             wall_clock=clock,
@@ -88,13 +82,7 @@ class PayacaApi:
         )
         if not response.content:
             return {}
-        try:
-            decoded = response.json()
-        except ValueError as exc:
-            raise ServerError(f"Payaca answered {response.status_code} with a non-JSON body") from exc
-        if not isinstance(decoded, dict):
-            raise ServerError("Payaca answered with a JSON body that is not an object")
-        return decoded
+        return object_body(response, "Payaca")
 
     def paginate(
         self, path: str, items: str, params: Mapping[str, str | int] | None = None
