@@ -71,6 +71,27 @@ class AppSandbox(Protocol):
         ...
 
 
+class FakeBackedApp[F: FakeApp]:
+    """What every AppSandbox over one kit fake shares: its base URL, the fake, its transport, the
+    connection settings that point at it. Subclasses set `_sandbox` and add the app's own parts."""
+
+    _sandbox: F
+
+    @property
+    def base_url(self) -> str:
+        return str(self._sandbox.base_url)  # type: ignore[attr-defined]
+
+    @property
+    def fake(self) -> F:
+        return self._sandbox
+
+    def transport(self) -> httpx.BaseTransport:
+        return self._sandbox.transport()
+
+    def connection_settings(self) -> dict[str, Any]:
+        return {"base_url": self.base_url}
+
+
 @dataclass(frozen=True)
 class SandboxedApp:
     """How the stacks build one app's sandbox, and its `make dev` fixtures (DESIGN.md §5)."""

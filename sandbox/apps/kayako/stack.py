@@ -9,9 +9,7 @@ in", a note "Asked about the enterprise plan"); Kayako user 1 is the sync's agen
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from sandbox.apps import SandboxedApp
+from sandbox.apps import FakeBackedApp, SandboxedApp
 from sandbox.apps.kayako.sandbox import KayakoSandbox
 from sandbox.apps.kayako.store import CUSTOMER_ROLE_ID
 from sandbox.fakes.clock import Clock
@@ -21,26 +19,12 @@ AGENT_EMAIL = "sync-agent@dev.example"
 AGENT_PASSWORD = "dev-agent-password"
 
 
-class KayakoAppSandbox:
+class KayakoAppSandbox(FakeBackedApp[KayakoSandbox]):
     app = "kayako"
 
     def __init__(self, base_url: str, clock: Clock, seed: int) -> None:
         self._sandbox = KayakoSandbox(clock=clock, seed=seed, base_url=base_url)
         self._sandbox.add_agent(AGENT_EMAIL, AGENT_PASSWORD)
-
-    @property
-    def base_url(self) -> str:
-        return self._sandbox.base_url
-
-    @property
-    def fake(self) -> KayakoSandbox:
-        return self._sandbox
-
-    def transport(self) -> httpx.BaseTransport:
-        return self._sandbox.transport()
-
-    def connection_settings(self) -> dict[str, Any]:
-        return {"base_url": self.base_url}
 
     def credentials(self, webhook_secret: str) -> dict[str, str]:
         return {"email": AGENT_EMAIL, "password": AGENT_PASSWORD, "webhook_token": webhook_secret}

@@ -9,9 +9,7 @@ ABC123 in stage "New lead", assigned to installer Johanna Employeeson.
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from sandbox.apps import SandboxedApp
+from sandbox.apps import FakeBackedApp, SandboxedApp
 from sandbox.apps.payaca.sandbox import PayacaSandbox
 from sandbox.fakes.clock import Clock
 
@@ -20,27 +18,13 @@ CLIENT_SECRET = "dev-payaca-secret"
 INSTALLER_EMAIL = "johanna.employeeson@dev.example"
 
 
-class PayacaAppSandbox:
+class PayacaAppSandbox(FakeBackedApp[PayacaSandbox]):
     app = "payaca"
 
     def __init__(self, base_url: str, clock: Clock, seed: int) -> None:
         self._sandbox = PayacaSandbox(clock=clock, seed=seed, base_url=base_url)
         self._sandbox.add_client(CLIENT_ID, CLIENT_SECRET)
         self._sandbox.add_user(INSTALLER_EMAIL, "Johanna Employeeson")
-
-    @property
-    def base_url(self) -> str:
-        return self._sandbox.base_url
-
-    @property
-    def fake(self) -> PayacaSandbox:
-        return self._sandbox
-
-    def transport(self) -> httpx.BaseTransport:
-        return self._sandbox.transport()
-
-    def connection_settings(self) -> dict[str, Any]:
-        return {"base_url": self.base_url}
 
     def credentials(self, webhook_secret: str) -> dict[str, str]:
         return {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "webhook_secret": webhook_secret}
