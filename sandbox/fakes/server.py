@@ -13,6 +13,7 @@ import contextlib
 import errno
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -167,3 +168,24 @@ def serve_until_stopped(server: SandboxServer) -> None:
             stop.wait()
     finally:
         server.shutdown()
+
+
+def run_from_command_line(
+    sandbox: FakeApp,
+    *,
+    host: str,
+    port: int,
+    name: str,
+    describe: Callable[[str], str],
+    delivery_interval_s: float = DELIVERY_INTERVAL_S,
+) -> int:
+    """A fake's `python -m` entry: serve it until stopped; 2 when the port is busy.
+    `describe(url)` is the line printed once it listens."""
+    try:
+        server = serve(sandbox, host=host, port=port, delivery_interval_s=delivery_interval_s, name=name)
+    except PortInUseError as exc:
+        print(f"error: {exc} (cannot listen on {host}:{port})", file=sys.stderr)
+        return 2
+    print(describe(server.url), flush=True)
+    serve_until_stopped(server)
+    return 0

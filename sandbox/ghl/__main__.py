@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from sandbox.fakes.server import PortInUseError, serve, serve_until_stopped
+from sandbox.fakes.server import run_from_command_line
 from sandbox.ghl.sandbox import GhlSandbox
 
 
@@ -37,16 +37,15 @@ def main(argv: list[str] | None = None) -> int:
         sandbox.register_webhook(url)
     if args.seed_contacts:
         sandbox.seed(args.location_id, args.seed_contacts)
-    try:
-        server = serve(sandbox, host=args.host, port=args.port, name="ghl-sandbox")
-    except PortInUseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(
-        f"GHL sandbox on {server.url} (location {args.location_id}); admin API under /_sandbox/", flush=True
+    return run_from_command_line(
+        sandbox,
+        host=args.host,
+        port=args.port,
+        name="ghl-sandbox",
+        describe=lambda url: (
+            f"GHL sandbox on {url} (location {args.location_id}); admin API under /_sandbox/"
+        ),
     )
-    serve_until_stopped(server)
-    return 0
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from sandbox.apps.kayako.sandbox import KayakoSandbox
-from sandbox.fakes.server import PortInUseError, serve, serve_until_stopped
+from sandbox.fakes.server import run_from_command_line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,19 +27,14 @@ def main(argv: list[str] | None = None) -> int:
 
     sandbox = KayakoSandbox(seed=args.seed, base_url=f"http://{args.host}:{args.port}/api/v1")
     sandbox.add_agent(args.email, args.password)
-    try:
-        server = serve(
-            sandbox, host=args.host, port=args.port, delivery_interval_s=args.deliver_interval, name="kayako"
-        )
-    except PortInUseError:
-        print(
-            f"error: cannot listen on {args.host}:{args.port} (port busy?); pick another with --port",
-            file=sys.stderr,
-        )
-        return 2
-    print(f"Kayako sandbox on {server.url}/api/v1 (agent {args.email})", flush=True)
-    serve_until_stopped(server)
-    return 0
+    return run_from_command_line(
+        sandbox,
+        host=args.host,
+        port=args.port,
+        name="kayako",
+        delivery_interval_s=args.deliver_interval,
+        describe=lambda url: f"Kayako sandbox on {url}/api/v1 (agent {args.email})",
+    )
 
 
 if __name__ == "__main__":

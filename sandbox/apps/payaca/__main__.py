@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from sandbox.apps.payaca.sandbox import PayacaSandbox
-from sandbox.fakes.server import PortInUseError, serve, serve_until_stopped
+from sandbox.fakes.server import run_from_command_line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,19 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.add_client(args.client_id, args.client_secret)
     if args.webhook_url:
         sandbox.register_webhook(args.webhook_url, secret=args.webhook_secret)
-    try:
-        server = serve(
-            sandbox, host=args.host, port=args.port, delivery_interval_s=args.deliver_interval, name="payaca"
-        )
-    except PortInUseError:
-        print(
-            f"error: cannot listen on {args.host}:{args.port} (port busy?); pick another with --port",
-            file=sys.stderr,
-        )
-        return 2
-    print(f"Payaca sandbox on {server.url}/v1 (client {args.client_id})", flush=True)
-    serve_until_stopped(server)
-    return 0
+    return run_from_command_line(
+        sandbox,
+        host=args.host,
+        port=args.port,
+        name="payaca",
+        delivery_interval_s=args.deliver_interval,
+        describe=lambda url: f"Payaca sandbox on {url}/v1 (client {args.client_id})",
+    )
 
 
 if __name__ == "__main__":
