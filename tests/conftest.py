@@ -6,5 +6,6 @@ pytest_plugins = [
     "tests.fixtures.http",
     "tests.fixtures.kayako",
     "tests.fixtures.contract",
+    "tests.fixtures.app_webhook",
     "tests.fixtures.workflow",
 ]

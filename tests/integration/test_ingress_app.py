@@ -2,23 +2,18 @@
 secrets and connector registry (Kayako's automation endpoint), template resources in moto."""
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from ghlsync import ingress, queue
+from ghlsync import queue
 from ghlsync.config import get_settings
 from ghlsync.core.events import ChangeEvent
-from ghlsync.observability import metrics
-from ghlsync.store import dynamo
-from ghlsync.store.connections import Connection, ConnectionSecrets, ConnectionStatus, ConnectionStore
-from sandbox.stack.gateway import Route, build_proxy_event
-from sandbox.stack.lambda_runtime import LambdaContext, load_handler
+from ghlsync.store.connections import ConnectionStatus, ConnectionStore
+from tests.fixtures.app_webhook import AppWebhookStack
 from tests.fixtures.aws import AwsResources
 
-ROUTE = Route(function="AppWebhookFunction", method="POST", resource="/webhooks/{app}/{connectionId}")
 CONNECTION = "conn-kayako-1"
 TOKEN = "automation-token-0123456789"
 
@@ -28,62 +23,30 @@ def automation(event: str = "user.updated", **fields: Any) -> bytes:
     return json.dumps(document).encode()
 
 
-def _clear_containers() -> None:
-    get_settings.cache_clear()
-    ingress.default_app_ingress.cache_clear()
-    queue.sqs_client.cache_clear()
-    dynamo.sync_table.cache_clear()
-    dynamo.secrets_client.cache_clear()
-
-
 @dataclass
 class AppWebhookFunction:
-    aws: AwsResources
+    stack: AppWebhookStack
 
     def post(
         self, body: bytes, *, app: str = "kayako", connection_id: str = CONNECTION, token: str | None = TOKEN
     ) -> dict[str, Any]:
-        path = f"/webhooks/{app}/{connection_id}"
         query = {"token": token} if token is not None else None
-        event = build_proxy_event(
-            "POST",
-            path,
-            {"Content-Type": "application/json"},
-            query,
-            body,
-            ROUTE,
-            path_params={"app": app, "connectionId": connection_id},
-        )
-        result: dict[str, Any] = load_handler("functions/app_webhook")(event, LambdaContext())
-        return result
+        return self.stack.invoke(app, connection_id, body, {"Content-Type": "application/json"}, query)
 
     def queued(self) -> list[dict[str, Any]]:
-        messages = self.aws.sqs.receive_message(
-            QueueUrl=self.aws.queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
-        ).get("Messages", [])
-        return [dict(message) for message in messages]
+        return self.stack.queued()
 
 
 @pytest.fixture
-def app_webhook(aws: AwsResources, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppWebhookFunction]:
+def app_webhook(app_webhook_stack: AppWebhookStack) -> AppWebhookFunction:
     """GIVEN AppWebhookFunction's environment and an active Kayako connection for location loc-1."""
-    for name, value in aws.stack.function_environment("AppWebhookFunction").items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(metrics, "namespace", aws.env["POWERTOOLS_METRICS_NAMESPACE"])
-    _clear_containers()
-    ConnectionStore(aws.table).put(
-        Connection(
-            connection_id=CONNECTION,
-            location_id="loc-1",
-            app="kayako",
-            settings={"app": {"base_url": "http://kayako.invalid/api/v1"}},  # type: ignore[arg-type]
-        )
+    app_webhook_stack.connect(
+        CONNECTION,
+        "kayako",
+        {"base_url": "http://kayako.invalid/api/v1"},
+        {"email": "agent@example.com", "password": "pw", "webhook_token": TOKEN},
     )
-    ConnectionSecrets(aws.secrets, get_settings().connection_secret_prefix).put(
-        CONNECTION, {"email": "agent@example.com", "password": "pw", "webhook_token": TOKEN}
-    )
-    yield AppWebhookFunction(aws)
-    _clear_containers()
+    return AppWebhookFunction(app_webhook_stack)
 
 
 def test_verified_app_webhook_is_queued_for_its_connection(app_webhook: AppWebhookFunction) -> None:

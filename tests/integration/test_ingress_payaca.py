@@ -5,26 +5,19 @@ answers (2xx only once queued, 401 for a bad signature, 503 when it cannot queue
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from ghlsync import ingress, queue
+from ghlsync import queue
 from ghlsync.config import get_settings
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.events import ChangeEvent
-from ghlsync.observability import metrics
-from ghlsync.store import dynamo
-from ghlsync.store.connections import Connection, ConnectionSecrets, ConnectionStore
-from sandbox.stack.gateway import Route, build_proxy_event
-from sandbox.stack.lambda_runtime import LambdaContext, load_handler
-from tests.fixtures.aws import AwsResources
+from tests.fixtures.app_webhook import AppWebhookStack
 
 pytestmark = pytest.mark.integration
 
-ROUTE = Route(function="AppWebhookFunction", method="POST", resource="/webhooks/{app}/{connectionId}")
 CONNECTION = "conn-payaca-1"
 SECRET = "payaca-webhook-secret-0123"
 UNSIGNED = object()
@@ -46,17 +39,9 @@ def signature(body: bytes, secret: str = SECRET) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def _clear_containers() -> None:
-    get_settings.cache_clear()
-    ingress.default_app_ingress.cache_clear()
-    queue.sqs_client.cache_clear()
-    dynamo.sync_table.cache_clear()
-    dynamo.secrets_client.cache_clear()
-
-
 @dataclass
 class PayacaWebhook:
-    aws: AwsResources
+    stack: AppWebhookStack
 
     def post(
         self, body: bytes, *, event: str | None = "customer.updated", signed: Any = None
@@ -66,46 +51,22 @@ class PayacaWebhook:
             headers["X-Payaca-Event"] = event
         if signed is not UNSIGNED:
             headers["X-Payaca-Signature"] = signed if isinstance(signed, str) else signature(body)
-        path = f"/webhooks/payaca/{CONNECTION}"
-        proxy = build_proxy_event(
-            "POST",
-            path,
-            headers,
-            None,
-            body,
-            ROUTE,
-            path_params={"app": "payaca", "connectionId": CONNECTION},
-        )
-        result: dict[str, Any] = load_handler("functions/app_webhook")(proxy, LambdaContext())
-        return result
+        return self.stack.invoke("payaca", CONNECTION, body, headers)
 
     def queued(self) -> list[ChangeEvent]:
-        messages = self.aws.sqs.receive_message(QueueUrl=self.aws.queue_url, MaxNumberOfMessages=10).get(
-            "Messages", []
-        )
-        return [ChangeEvent.model_validate_json(m["Body"]) for m in messages]
+        return [ChangeEvent.model_validate_json(m["Body"]) for m in self.stack.queued()]
 
 
 @pytest.fixture
-def payaca(aws: AwsResources, monkeypatch: pytest.MonkeyPatch) -> Iterator[PayacaWebhook]:
+def payaca(app_webhook_stack: AppWebhookStack) -> PayacaWebhook:
     """GIVEN AppWebhookFunction's environment and an active Payaca connection for location loc-1."""
-    for name, value in aws.stack.function_environment("AppWebhookFunction").items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(metrics, "namespace", aws.env["POWERTOOLS_METRICS_NAMESPACE"])
-    _clear_containers()
-    ConnectionStore(aws.table).put(
-        Connection(
-            connection_id=CONNECTION,
-            location_id="loc-1",
-            app="payaca",
-            settings={"app": {"base_url": "http://payaca.invalid/v1"}},  # type: ignore[arg-type]
-        )
+    app_webhook_stack.connect(
+        CONNECTION,
+        "payaca",
+        {"base_url": "http://payaca.invalid/v1"},
+        {"client_id": "client", "client_secret": "secret", "webhook_secret": SECRET},
     )
-    ConnectionSecrets(aws.secrets, get_settings().connection_secret_prefix).put(
-        CONNECTION, {"client_id": "client", "client_secret": "secret", "webhook_secret": SECRET}
-    )
-    yield PayacaWebhook(aws)
-    _clear_containers()
+    return PayacaWebhook(app_webhook_stack)
 
 
 def test_a_signed_customer_webhook_is_queued_as_the_customers_upsert(payaca: PayacaWebhook) -> None:
