@@ -5,12 +5,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from ghlsync.apps.kayako import KayakoSettings
-from ghlsync.connections_cli import main
-from ghlsync.store.connections import ConnectionSecrets, ConnectionStatus, ConnectionStore, DeletePolicy
+from ghlsync.store.connections import ConnectionStatus, DeletePolicy
+from tests.fixtures.connections_cli import create_kayako, printed, run_cli
 from tests.unit.test_engine_fakes import aws_env, table
 
 __all__ = ["aws_env", "table"]
@@ -23,46 +22,22 @@ def app_password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APP_PASSWORD", PASSWORD)
 
 
-def _run(table: Any, *argv: str) -> tuple[int, str, ConnectionStore, ConnectionSecrets]:
-    store = ConnectionStore(table)
-    vault = ConnectionSecrets(boto3.client("secretsmanager", region_name="us-east-1"), "stack/connections/")
-    out = io.StringIO()
-    status = main(list(argv), store=store, vault=vault, out=out)
-    return status, out.getvalue(), store, vault
-
-
-def _create(table: Any, *extra: str) -> tuple[int, str, ConnectionStore, ConnectionSecrets]:
-    return _run(
-        table,
-        "create",
-        "--location", "loc1",
-        "--app", "kayako",
-        "--base-url", "https://acme.kayako.com/api/v1",
-        "--email", "agent@acme.io",
-        *extra,
-    )  # fmt: skip
-
-
-def _printed(output: str, key: str) -> str:
-    return next(line.split(":", 1)[1].strip() for line in output.splitlines() if line.startswith(key + ":"))
-
-
 def test_create_stores_the_connection_and_prints_its_webhook_path_and_token(table: Any) -> None:
     # WHEN a Kayako connection is created with a delete policy
-    status, output, store, vault = _create(table, "--delete-policy", "delete")
+    status, output, store, vault = create_kayako(table, "--delete-policy", "delete")
     # THEN the row exists with the policy, and the printed path and token are the stored ones
     assert status == 0
-    connection_id = _printed(output, "connection_id")
+    connection_id = printed(output, "connection_id")
     connection = store.get(connection_id)
     assert connection is not None and connection.settings.delete_policy is DeletePolicy.DELETE
-    assert _printed(output, "webhook_path") == f"/webhooks/kayako/{connection_id}"
-    assert vault.credentials(connection_id)["webhook_token"] == _printed(output, "webhook_token")
+    assert printed(output, "webhook_path") == f"/webhooks/kayako/{connection_id}"
+    assert vault.credentials(connection_id)["webhook_token"] == printed(output, "webhook_token")
 
 
 def test_credentials_never_reach_the_table(table: Any) -> None:
     # WHEN a connection is created
-    _, output, _, _ = _create(table)
-    token = _printed(output, "webhook_token")
+    _, output, _, _ = create_kayako(table)
+    token = printed(output, "webhook_token")
     # THEN no item in the table holds the password or the token
     dump = json.dumps(table.scan()["Items"], default=str)
     assert PASSWORD not in dump and token not in dump
@@ -75,9 +50,9 @@ def test_map_file_settings_are_applied(table: Any, tmp_path: Path) -> None:
         json.dumps({"ghl_custom_fields": {"f1": "plan"}, "app": {"custom_field_map": {"plan": "plan"}}})
     )
     # WHEN a connection is created with it
-    _, output, store, _ = _create(table, "--map-file", str(path))
+    _, output, store, _ = create_kayako(table, "--map-file", str(path))
     # THEN both maps are stored
-    connection = store.get(_printed(output, "connection_id"))
+    connection = store.get(printed(output, "connection_id"))
     assert connection is not None
     assert connection.settings.ghl_custom_fields == {"f1": "plan"}
     assert connection.settings.app["custom_field_map"] == {"plan": "plan"}
@@ -88,24 +63,24 @@ def test_unknown_map_file_key_is_refused_and_nothing_is_written(table: Any, tmp_
     path = tmp_path / "mapping.json"
     path.write_text(json.dumps({"ghl_custom_field": {}}))
     # WHEN create runs
-    status, _, _, _ = _create(table, "--map-file", str(path))
+    status, _, _, _ = create_kayako(table, "--map-file", str(path))
     # THEN it fails and the table stays empty
     assert status == 2
     assert table.scan()["Items"] == []
 
 
 def test_disable_marks_the_connection_disabled(table: Any) -> None:
-    _, output, store, _ = _create(table)
-    connection_id = _printed(output, "connection_id")
-    status, _, _, _ = _run(table, "disable", connection_id)
+    _, output, store, _ = create_kayako(table)
+    connection_id = printed(output, "connection_id")
+    status, _, _, _ = run_cli(table, "disable", connection_id)
     connection = store.get(connection_id)
     assert status == 0 and connection is not None and connection.status is ConnectionStatus.DISABLED
 
 
 def test_list_shows_a_locations_connections(table: Any) -> None:
-    _, output, _, _ = _create(table)
-    connection_id = _printed(output, "connection_id")
-    _, listing, _, _ = _run(table, "list", "--location", "loc1")
+    _, output, _, _ = create_kayako(table)
+    connection_id = printed(output, "connection_id")
+    _, listing, _, _ = run_cli(table, "list", "--location", "loc1")
     assert listing.split("\t")[0] == connection_id
 
 
@@ -116,23 +91,23 @@ def test_create_without_a_password_in_the_environment_stores_nothing(
     monkeypatch.delenv("APP_PASSWORD")
     monkeypatch.setattr("sys.stdin", io.StringIO())
     # WHEN a connection is created
-    status, _, store, _ = _create(table)
+    status, _, store, _ = create_kayako(table)
     # THEN the CLI fails and no connection was written
     assert status != 0
     assert list(store.all()) == []
 
 
 def _failure(table: Any, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
-    status, _, store, _ = _create(table, *extra)
+    status, _, store, _ = create_kayako(table, *extra)
     assert status == 2 and list(store.all()) == []
     return capsys.readouterr().err
 
 
 def test_create_stores_exactly_the_credentials_the_app_declares(table: Any) -> None:
     # WHEN a Kayako connection is created
-    _, output, _, vault = _create(table)
+    _, output, _, vault = create_kayako(table)
     # THEN its secret holds the asked fields and the generated token, nothing else
-    secret = vault.credentials(_printed(output, "connection_id"))
+    secret = vault.credentials(printed(output, "connection_id"))
     assert secret == {
         "email": "agent@acme.io",
         "password": PASSWORD,
@@ -147,12 +122,12 @@ def test_credential_fields_come_from_app_environment_variables(
     # GIVEN the login in $APP_EMAIL instead of --email
     monkeypatch.setenv("APP_EMAIL", "env-agent@acme.io")
     # WHEN created without --email
-    status, output, _, vault = _run(
+    status, output, _, vault = run_cli(
         table, "create", "--location", "loc1", "--app", "kayako", "--setting", "subdomain=acme"
     )
     # THEN the environment's login is stored
     assert status == 0
-    assert vault.credentials(_printed(output, "connection_id"))["email"] == "env-agent@acme.io"
+    assert vault.credentials(printed(output, "connection_id"))["email"] == "env-agent@acme.io"
 
 
 def test_in_a_terminal_secret_fields_are_asked_without_echo(
@@ -165,10 +140,10 @@ def test_in_a_terminal_secret_fields_are_asked_without_echo(
     monkeypatch.setattr("getpass.getpass", lambda label: hidden.append(label) or "typed secret")
     monkeypatch.setattr("builtins.input", lambda label: pytest.fail(f"echoed prompt for {label}"))
     # WHEN created
-    _, output, _, vault = _create(table)
+    _, output, _, vault = create_kayako(table)
     # THEN the password was asked for without echo and stored
     assert hidden == ["kayako password: "]
-    assert vault.credentials(_printed(output, "connection_id"))["password"] == "typed secret"
+    assert vault.credentials(printed(output, "connection_id"))["password"] == "typed secret"
 
 
 def test_a_missing_credential_names_its_environment_variable(
@@ -184,16 +159,16 @@ def test_a_missing_credential_names_its_environment_variable(
 def test_secrets_cannot_be_given_on_the_command_line(table: Any) -> None:
     # WHEN a password flag is tried / THEN argparse refuses it (no such option)
     with pytest.raises(SystemExit):
-        _create(table, "--password", PASSWORD)
+        create_kayako(table, "--password", PASSWORD)
 
 
 def test_settings_flags_are_stored_for_the_app(table: Any) -> None:
     # WHEN a connection is created with --setting values
-    _, output, store, _ = _create(
+    _, output, store, _ = create_kayako(
         table, "--setting", "replace_changed_email=false", "--setting", "read_cache_size=4"
     )
     # THEN they are stored with the app settings, and the app reads them with its types
-    connection = store.get(_printed(output, "connection_id"))
+    connection = store.get(printed(output, "connection_id"))
     assert connection is not None
     settings = KayakoSettings.model_validate(connection.settings.app)
     assert (settings.replace_changed_email, settings.read_cache_size) == (False, 4)
@@ -223,19 +198,19 @@ def test_a_bad_credential_is_named_with_its_field(
 
 def test_create_prints_the_urls_to_configure_in_the_app(table: Any) -> None:
     # WHEN created with the stack's API URL
-    _, output, _, _ = _create(table, "--api-url", "https://api.example.test/prod/")
+    _, output, _, _ = create_kayako(table, "--api-url", "https://api.example.test/prod/")
     # THEN the automation endpoint URL carries the token, and the setup text follows
-    connection_id, token = _printed(output, "connection_id"), _printed(output, "webhook_token")
+    connection_id, token = printed(output, "connection_id"), printed(output, "webhook_token")
     expected = f"POST https://api.example.test/prod/webhooks/kayako/{connection_id}?token={token}"
-    assert _printed(output, "webhook_url") == expected
+    assert printed(output, "webhook_url") == expected
     assert "Configure kayako:" in output
 
 
 def test_without_an_api_url_the_printed_url_has_a_placeholder(table: Any) -> None:
-    _, output, _, _ = _create(table)
-    assert _printed(output, "webhook_url").startswith("POST <ApiUrl>/webhooks/kayako/")
+    _, output, _, _ = create_kayako(table)
+    assert printed(output, "webhook_url").startswith("POST <ApiUrl>/webhooks/kayako/")
 
 
 def test_check_of_an_unknown_connection_fails(table: Any) -> None:
-    status, _, _, _ = _run(table, "check", "conn_nope")
+    status, _, _, _ = run_cli(table, "check", "conn_nope")
     assert status == 2

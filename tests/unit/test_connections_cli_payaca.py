@@ -1,29 +1,22 @@
 """connections CLI with Payaca's spec: the operator gives the API key pair and the webhook secret
 Payaca shows (asked, never generated), and is told where Payaca posts its signed webhooks."""
 
-import io
 from typing import Any
 
-import boto3
 import pytest
 
-from ghlsync.connections_cli import main
-from ghlsync.store.connections import ConnectionSecrets, ConnectionStore
+from ghlsync.store.connections import ConnectionSecrets
+from tests.fixtures.connections_cli import printed, run_cli
 from tests.unit.test_engine_fakes import aws_env, table
 
 __all__ = ["aws_env", "table"]
 
 
 def _create(table: Any) -> tuple[int, str, ConnectionSecrets]:
-    vault = ConnectionSecrets(boto3.client("secretsmanager", region_name="us-east-1"), "stack/connections/")
-    out = io.StringIO()
-    argv = ["create", "--location", "loc1", "--app", "payaca", "--setting", "tag_removal=true"]
-    status = main(argv, store=ConnectionStore(table), vault=vault, out=out)
-    return status, out.getvalue(), vault
-
-
-def _printed(output: str, key: str) -> str:
-    return next(line.split(":", 1)[1].strip() for line in output.splitlines() if line.startswith(key + ":"))
+    status, output, _, vault = run_cli(
+        table, "create", "--location", "loc1", "--app", "payaca", "--setting", "tag_removal=true"
+    )
+    return status, output, vault
 
 
 def test_a_payaca_connection_stores_the_given_key_pair_and_webhook_secret(
@@ -37,7 +30,7 @@ def test_a_payaca_connection_stores_the_given_key_pair_and_webhook_secret(
     status, output, vault = _create(table)
     # THEN the secret holds exactly them (the webhook secret is not generated) and the path is printed
     assert status == 0
-    connection_id = _printed(output, "connection_id")
+    connection_id = printed(output, "connection_id")
     assert vault.credentials(connection_id) == {
         "client_id": "client-1",
         "client_secret": "client-secret-1",

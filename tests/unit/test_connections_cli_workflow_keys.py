@@ -1,15 +1,13 @@
 """connections CLI and the workflow API: create prints a key once, rotate-key replaces it, --read-only."""
 
-import io
 import json
 from typing import Any
 
 import boto3
 import pytest
 
-from ghlsync.connections_cli import main
-from ghlsync.store.connections import ConnectionSecrets, ConnectionStore
 from ghlsync.workflow.keys import key_matches
+from tests.fixtures.connections_cli import create_kayako, printed, run_cli
 from tests.unit.test_engine_fakes import aws_env, table
 
 __all__ = ["aws_env", "table"]
@@ -20,35 +18,11 @@ def app_password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APP_PASSWORD", "correct horse battery")
 
 
-def _run(table: Any, *argv: str) -> tuple[int, str, ConnectionStore, ConnectionSecrets]:
-    store = ConnectionStore(table)
-    vault = ConnectionSecrets(boto3.client("secretsmanager", region_name="us-east-1"), "stack/connections/")
-    out = io.StringIO()
-    status = main(list(argv), store=store, vault=vault, out=out)
-    return status, out.getvalue(), store, vault
-
-
-def _create(table: Any, *extra: str) -> tuple[int, str, ConnectionStore, ConnectionSecrets]:
-    return _run(
-        table,
-        "create",
-        "--location", "loc1",
-        "--app", "kayako",
-        "--base-url", "https://acme.kayako.com/api/v1",
-        "--email", "agent@acme.io",
-        *extra,
-    )  # fmt: skip
-
-
-def _printed(output: str, key: str) -> str:
-    return next(line.split(":", 1)[1].strip() for line in output.splitlines() if line.startswith(key + ":"))
-
-
 def test_create_prints_a_workflow_key_that_matches_the_stored_digest(table: Any) -> None:
     # WHEN a connection is created
-    status, output, _, vault = _create(table)
-    connection_id = _printed(output, "connection_id")
-    key = _printed(output, "workflow_api_key")
+    status, output, _, vault = create_kayako(table)
+    connection_id = printed(output, "connection_id")
+    key = printed(output, "workflow_api_key")
     # THEN the printed key is the one the stored digest accepts, and its URL is printed
     assert status == 0
     assert key_matches(key, vault.workflow_key_digest(connection_id))
@@ -57,8 +31,8 @@ def test_create_prints_a_workflow_key_that_matches_the_stored_digest(table: Any)
 
 def test_the_workflow_key_never_reaches_the_table_or_the_secret(table: Any) -> None:
     # WHEN a connection is created
-    _, output, _, vault = _create(table)
-    connection_id, key = _printed(output, "connection_id"), _printed(output, "workflow_api_key")
+    _, output, _, vault = create_kayako(table)
+    connection_id, key = printed(output, "connection_id"), printed(output, "workflow_api_key")
     # THEN neither the table nor the secret holds the key itself
     secrets = boto3.client("secretsmanager", region_name="us-east-1")
     secret = secrets.get_secret_value(SecretId=vault.secret_id(connection_id))["SecretString"]
@@ -67,11 +41,11 @@ def test_the_workflow_key_never_reaches_the_table_or_the_secret(table: Any) -> N
 
 def test_rotate_key_prints_a_new_key_and_retires_the_old(table: Any) -> None:
     # GIVEN a connection and its first key
-    _, output, _, vault = _create(table)
-    connection_id, old = _printed(output, "connection_id"), _printed(output, "workflow_api_key")
+    _, output, _, vault = create_kayako(table)
+    connection_id, old = printed(output, "connection_id"), printed(output, "workflow_api_key")
     # WHEN its key is rotated
-    status, rotated, _, _ = _run(table, "rotate-key", connection_id)
-    new = _printed(rotated, "workflow_api_key")
+    status, rotated, _, _ = run_cli(table, "rotate-key", connection_id)
+    new = printed(rotated, "workflow_api_key")
     # THEN only the new key matches, and the app credentials are untouched
     digest = vault.workflow_key_digest(connection_id)
     assert status == 0 and new != old
@@ -81,19 +55,19 @@ def test_rotate_key_prints_a_new_key_and_retires_the_old(table: Any) -> None:
 
 def test_rotate_key_of_an_unknown_connection_is_an_error(table: Any) -> None:
     # WHEN the key of a connection that does not exist is rotated THEN exit status 2
-    status, _, _, _ = _run(table, "rotate-key", "conn_missing")
+    status, _, _, _ = run_cli(table, "rotate-key", "conn_missing")
     assert status == 2
 
 
 def test_read_only_creates_a_connection_whose_workflow_api_only_reads(table: Any) -> None:
     # WHEN a connection is created with --read-only THEN its settings say so
-    _, output, store, _ = _create(table, "--read-only")
-    connection = store.get(_printed(output, "connection_id"))
+    _, output, store, _ = create_kayako(table, "--read-only")
+    connection = store.get(printed(output, "connection_id"))
     assert connection is not None and connection.settings.read_only is True
 
 
 def test_connections_are_writable_by_default(table: Any) -> None:
     # WHEN a connection is created without --read-only THEN writes are allowed
-    _, output, store, _ = _create(table)
-    connection = store.get(_printed(output, "connection_id"))
+    _, output, store, _ = create_kayako(table)
+    connection = store.get(printed(output, "connection_id"))
     assert connection is not None and connection.settings.read_only is False
