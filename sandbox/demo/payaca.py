@@ -1,12 +1,13 @@
 """The demo's Payaca part: GHL ⇄ Payaca flows through the real path, then a consistency check.
 
 Flows: a GHL contact upserted as a Payaca customer (company as its name, the person as its
-primary contact); a customer change in Payaca back to the GHL contact; a project created and
-moved to a pipeline stage in Payaca becoming a GHL note ("Project DEMO42 moved to Install") and
-the stage's tag (`payaca-stage-install`) on the customer's contact; then the workflow API as a
-Payaca automation calls it, over HTTP through the local gateway with the connection's key (the
-bundle of that contact, 304, a wrong key, task and note writes that reach GHL and are not copied
-back to Payaca). Every change is made in a
+primary contact, its address as the billing address); GHL tags of which one is longer than
+Payaca's 30 characters (the others arrive, the long one is reported); a customer change in Payaca
+back to the GHL contact; a project created and moved to a pipeline stage in Payaca becoming a GHL
+note ("Project DEMO42 moved to Install") and the stage's tag (`payaca-stage-install`) on the
+customer's contact; then the workflow API as a Payaca automation calls it, over HTTP through the
+local gateway with the connection's key (the bundle of that contact, 304, a wrong key, task and
+note writes that reach GHL and are not copied back to Payaca). Every change is made in a
 sandbox's "UI" and travels as a real (HMAC-signed) webhook; the part only watches the far side.
 """
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from sandbox.demo.scenario import Demo
 
 EMAIL = "hedy@demo.example"
+ADDRESS = {"address1": "17 Frequency Lane", "city": "Bristol", "postalCode": "BS1 4DJ"}
+LONG_TAG = "frequency-hopping-spread-spectrum"  # 33 characters
 
 
 class PayacaDemo:
@@ -43,6 +46,7 @@ class PayacaDemo:
     def steps(self) -> list[tuple[str, Callable[[], str]]]:
         flows = [
             ("GHL contact → Payaca customer (upsert)", self.ghl_contact_upserted),
+            ("GHL tags, one over 30 characters → Payaca", self.tags_with_one_too_long),
             ("Payaca customer change → GHL contact", self.customer_change_to_ghl),
             ("Payaca project stage move → GHL note + tag", self.stage_move_to_ghl),
         ]
@@ -103,16 +107,40 @@ class PayacaDemo:
     # -- the flows ----------------------------------------------------------------------------------
     def ghl_contact_upserted(self) -> str:
         contact = self.ghl.ui_create_contact(
-            self.location_id, firstName="Hedy", lastName="Lamarr", email=EMAIL, companyName="Lamarr Radio"
+            self.location_id,
+            firstName="Hedy",
+            lastName="Lamarr",
+            email=EMAIL,
+            companyName="Lamarr Radio",
+            **ADDRESS,
         )
         self.ghl_id = contact.id
         self.demo.until(
-            "a Payaca customer for Hedy",
-            lambda: (c := self.customer()) is not None and c.name == "Lamarr Radio",
+            "a Payaca customer for Hedy with her address",
+            lambda: (c := self.customer()) is not None and c.name == "Lamarr Radio" and bool(c.addresses),
         )
-        primary = next(p for p in self.customer().contacts if p["isPrimaryContact"])
-        name = primary["fullName"]
-        return f"GHL {contact.id} → Payaca customer {self.customer_id} 'Lamarr Radio', contact '{name}'"
+        customer = self.customer()
+        name = next(p for p in customer.contacts if p["isPrimaryContact"])["fullName"]
+        billing = next(a for a in customer.addresses if a["isBillingAddress"])
+        return (
+            f"GHL {contact.id} → Payaca customer {self.customer_id} 'Lamarr Radio', contact '{name}', "
+            f"billing address {billing['line1']}, {billing['city']} {billing['postcode']}"
+        )
+
+    def tags_with_one_too_long(self) -> str:
+        contact, _ = self.need_both()
+        self.ghl.ui_add_tags(self.location_id, contact.id, ["radio", LONG_TAG])
+        self.demo.until("the tag 'radio' on the Payaca customer", lambda: "radio" in self.customer().tags)
+        reports = [
+            r["reason"]
+            for r in self.demo.audit_rows(self.demo.stack.connection_ids[self.app])
+            if r["event_type"] == "ContactTagUpdate" and "not sent to payaca" in r["reason"]
+        ]
+        if not reports:
+            raise StepFailed("the tag too long for Payaca was not reported on the audit row")
+        if LONG_TAG in self.customer().tags:
+            raise StepFailed(f"Payaca holds {LONG_TAG!r}, longer than it accepts")
+        return f"Payaca tags {sorted(self.customer().tags)}; audit: {reports[-1].split('; ')[-1]}"
 
     def customer_change_to_ghl(self) -> str:
         _, customer = self.need_both()
@@ -153,12 +181,14 @@ class PayacaDemo:
             contact.fields.get("email"),
             contact.fields.get("phone"),
             contact.fields.get("companyName"),
+            tuple(contact.fields.get(k) for k in ADDRESS),
         )
         payaca_person = (
             primary.get("fullName"),
             primary.get("email"),
             primary.get("phoneNumber"),
             customer.name,
+            next(((a["line1"], a["city"], a["postcode"]) for a in customer.addresses), None),
         )
         stage_tags = {t for t in self._tags() if t.startswith("payaca-stage-")}
         return [

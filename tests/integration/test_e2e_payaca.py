@@ -74,6 +74,43 @@ def test_a_ghl_contact_becomes_a_payaca_customer_through_the_upsert(world: World
     assert world.differences() == []
 
 
+def test_a_ghl_contacts_address_becomes_the_customers_billing_address(world: World) -> None:
+    # GIVEN a GHL contact with a postal address WHEN it syncs
+    _, customer_id = synced_contact(
+        world, address1="12 Harbour Road", city="Bristol", state="Avon", postalCode="BS1 5TT"
+    )
+    # THEN the customer holds one billing address (line 1, city, postcode: Payaca has no state),
+    # written after the upsert so that a repeated upsert cannot append it twice
+    assert payaca_writes(world) == [("POST", "/v1/customers"), ("PATCH", f"/v1/customers/{customer_id}")]
+    [address] = payaca(world).store.customers[customer_id].addresses
+    assert (address["line1"], address["city"], address["postcode"], address["isBillingAddress"]) == (
+        "12 Harbour Road",
+        "Bristol",
+        "BS1 5TT",
+        True,
+    )
+    assert world.dead_letters() == []
+
+
+def test_a_customers_new_address_in_payaca_reaches_the_ghl_contact(world: World) -> None:
+    # GIVEN a synced contact with an address
+    contact_id, customer_id = synced_contact(world, address1="12 Harbour Road", city="Bristol")
+    [held] = payaca(world).store.customers[customer_id].addresses
+    # WHEN the customer moves in Payaca's web app
+    moved = {
+        "id": held["id"],
+        "address": {"line1": "3 Mill Lane", "city": "Bath", "postcode": "BA1 1AA"},
+        "isBillingAddress": True,
+    }
+    payaca(world).ui_update_customer(customer_id, addresses=[moved])
+    world.settle()
+    # THEN the GHL contact has the new line 1, city and postcode
+    contact = world.ghl_reader().get_contact(contact_id)
+    assert contact is not None
+    assert (contact.address_line1, contact.city, contact.postal_code) == ("3 Mill Lane", "Bath", "BA1 1AA")
+    assert world.dead_letters() == []
+
+
 def test_a_ghl_contact_whose_email_payaca_holds_twice_joins_the_earliest_customer(world: World) -> None:
     # GIVEN two Payaca customers with the same e-mail (made before any sync)
     fake = payaca(world)
@@ -137,19 +174,26 @@ def test_a_ghl_tag_is_added_in_payaca_and_its_removal_is_not_sent(world: World) 
     assert world.dead_letters() == []
 
 
-def test_a_ghl_tag_longer_than_payaca_allows_is_reported_not_truncated(world: World) -> None:
-    # GIVEN a synced contact WHEN a 31-character tag is added in GHL
+def test_a_ghl_tag_longer_than_payaca_allows_is_reported_while_the_others_reach_payaca(
+    world: World,
+) -> None:
+    # GIVEN a synced contact WHEN a valid tag and a 31-character one are added in GHL together
     contact_id, customer_id = synced_contact(world)
-    mark = world.mark()
     too_long = "a-tag-of-thirty-one-characters!"
     assert len(too_long) == 31
-    world.ghl.ui_add_tags(world.location_id, contact_id, [too_long])
+    world.ghl.ui_add_tags(world.location_id, contact_id, ["vip", too_long])
     world.settle()
-    # THEN nothing reached Payaca, and the event is dead-lettered naming the tag (permanent)
-    assert payaca_writes(world, mark) == []
-    assert payaca(world).store.customers[customer_id].tags == []
-    [letter] = world.dead_letters()
-    assert letter["failure_kind"] == "permanent" and too_long in letter["failure_reason"]
+    # THEN the valid tag reaches Payaca, the long one is not cut, and the audit row reports it
+    # (by length: audit rows carry no values)
+    assert payaca(world).store.customers[customer_id].tags == ["vip"]
+    assert world.dead_letters() == []
+    [row] = [
+        r
+        for r in world.audit()
+        if r.connection_id == world.connection_ids["payaca"] and r.event_type == "ContactTagUpdate"
+    ]
+    assert "1 tag(s) not sent to payaca, which takes at most 30 characters (lengths 31)" in row.reason
+    assert too_long not in row.reason
 
 
 def test_the_tag_removal_proposal_sends_removals(world: World) -> None:

@@ -50,6 +50,33 @@ def test_cleared_name_is_sent_as_empty_string() -> None:
     assert body == {"lastName": ""}
 
 
+def test_the_postal_address_reads_and_writes_as_address1_city_state_postal_code() -> None:
+    # GIVEN a GHL contact with an address (and a country, which is not synced)
+    contact = Contact.model_validate(
+        {
+            "id": "c1",
+            "address1": "1 High St",
+            "city": "Leeds",
+            "state": "West Yorkshire",
+            "postalCode": "LS1 1AA",
+            "country": "GB",
+        }
+    )
+    # WHEN read, and a move with a cleared state written back
+    canonical = contact_to_canonical(contact, FIELDS)
+    moved = canonical.model_copy(update={"city": "York", "state": None})
+    body = contact_update(moved, frozenset({"city", "state"}), FIELDS).to_body()
+    # THEN the four fields read as the canonical address and the update sends the changed ones
+    assert (canonical.address_line1, canonical.city, canonical.state, canonical.postal_code) == (
+        "1 High St",
+        "Leeds",
+        "West Yorkshire",
+        "LS1 1AA",
+    )
+    assert body == {"city": "York", "state": ""}
+    assert contact_create(canonical, FIELDS).to_body()["postalCode"] == "LS1 1AA"
+
+
 def test_contact_create_writes_tags_and_custom_fields_by_id() -> None:
     body = contact_create(
         CanonicalContact(

@@ -204,3 +204,103 @@ def test_custom_field_identifiers_must_be_payacas() -> None:
 def test_customer_times_are_read() -> None:
     read = customer(createdAt="2026-01-01T00:00:00Z")
     assert read.created_at == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+BILLING = {
+    "id": "a1",
+    "line1": "123 Wallaby Street",
+    "line2": "Unit 4",
+    "city": "Bristol",
+    "postcode": "BS1 1AA",
+    "country": "United Kingdom",
+    "isBillingAddress": True,
+}
+SITE = {
+    "id": "a2",
+    "line1": "9 Quarry Lane",
+    "city": "Bath",
+    "postcode": "BA1 2BB",
+    "isBillingAddress": False,
+}
+
+
+def test_the_postal_address_is_the_billing_address_read_flat_or_nested() -> None:
+    # GIVEN one customer answering flat addresses and one with the request's nested shape
+    flat = customer(addresses=[SITE, BILLING])
+    nested = customer(
+        addresses=[
+            {
+                "id": "a1",
+                "address": {"line1": "123 Wallaby Street", "city": "Bristol", "postcode": "BS1 1AA"},
+                "isBillingAddress": True,
+            }
+        ]
+    )
+    # WHEN mapped THEN both read the billing address's line 1, city and postcode
+    for record in (flat, nested):
+        contact = customer_to_contact(record, CONFIG)
+        assert (contact.address_line1, contact.city, contact.postal_code, contact.state) == (
+            "123 Wallaby Street",
+            "Bristol",
+            "BS1 1AA",
+            None,
+        )
+
+
+def test_an_address_change_rewrites_the_postal_entry_and_keeps_the_others() -> None:
+    # GIVEN a customer with a billing and a site address
+    current = customer(addresses=[SITE, BILLING])
+    moved = customer_to_contact(current, CONFIG).model_copy(
+        update={"city": "Cardiff", "postal_code": "CF10 1AA"}
+    )
+    # WHEN the city and postcode changed
+    body = customer_update_body(current, moved, frozenset({"city", "postal_code"}), CONFIG)
+    # THEN the billing entry keeps its id, line 2 and country; the site address is written back as it was
+    assert body == {
+        "addresses": [
+            {
+                "id": "a2",
+                "address": {"line1": "9 Quarry Lane", "city": "Bath", "postcode": "BA1 2BB"},
+                "isBillingAddress": False,
+            },
+            {
+                "id": "a1",
+                "address": {
+                    "line1": "123 Wallaby Street",
+                    "line2": "Unit 4",
+                    "city": "Cardiff",
+                    "postcode": "CF10 1AA",
+                    "country": "United Kingdom",
+                },
+                "isBillingAddress": True,
+            },
+        ]
+    }
+
+
+def test_a_first_address_becomes_the_billing_address_and_a_cleared_one_is_dropped() -> None:
+    # GIVEN a customer without addresses and one with a billing address
+    bare, held = customer(), customer(addresses=[BILLING])
+    contact = customer_to_contact(bare, CONFIG).model_copy(
+        update={"address_line1": "1 High St", "city": "Leeds"}
+    )
+    cleared = customer_to_contact(held, CONFIG).model_copy(
+        update={"address_line1": None, "city": None, "postal_code": None}
+    )
+    changed = frozenset({"address_line1", "city", "postal_code"})
+    # WHEN each is written THEN the first gets one billing entry; the cleared one drops it
+    assert customer_update_body(bare, contact, changed, CONFIG)["addresses"] == [
+        {"address": {"line1": "1 High St", "city": "Leeds", "postcode": None}, "isBillingAddress": True}
+    ]
+    assert customer_update_body(held, cleared, changed, CONFIG)["addresses"] == []
+
+
+def test_addresses_are_left_alone_when_the_connection_turns_them_off() -> None:
+    # GIVEN a connection with sync_addresses off
+    config = CONFIG.model_copy(update={"sync_addresses": False})
+    current = customer(addresses=[BILLING])
+    contact = customer_to_contact(current, config)
+    # WHEN read and written THEN no address is read and an address change writes nothing
+    assert contact.city is None
+    moved = contact.model_copy(update={"city": "Cardiff"})
+    assert customer_update_body(current, moved, frozenset({"city"}), config) == {}

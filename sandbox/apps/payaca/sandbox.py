@@ -135,10 +135,12 @@ class PayacaSandbox(FakeApp):
             return customer
 
     def ui_update_customer(self, customer_id: str, **fields: Any) -> Customer:
-        """`name`, `customFields`, or the primary contact's `fullName`/`email`/`phoneNumber`."""
+        """`name`, `customFields`, `addresses`, or the primary contact's `fullName`/`email`/`phoneNumber`."""
         with self.lock:
             customer = self.store.customer(customer_id)
-            body: dict[str, Any] = {k: fields.pop(k) for k in ("name", "customFields") if k in fields}
+            body: dict[str, Any] = {
+                k: fields.pop(k) for k in ("name", "customFields", "addresses") if k in fields
+            }
             if fields:
                 contacts = [dict(c) for c in customer.contacts]
                 primary = next((c for c in contacts if c["isPrimaryContact"]), contacts[0])

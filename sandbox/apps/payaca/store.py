@@ -6,7 +6,9 @@ Rules reproduced from target-apps.md §4 (documented unless marked):
   added to (new contacts appended, a same-e-mail contact updated, `name` kept unless a new one is
   given); with several, the earliest created; otherwise a new customer. `name` is required (may be
   null), `contacts` non-empty, each with `fullName`, `email`, `phoneNumber`, `isPrimaryContact`;
-  addresses nested (`address: {line1…}`) or flat (an earlier snapshot) are both accepted;
+  addresses nested (`address: {line1…}`) or flat (an earlier snapshot) are both accepted, and
+  "Customers: Update" replaces the list with `addresses` [UNVERIFIED] (an entry naming a known id
+  keeps it);
 - tags are 1-30 characters each (emoji allowed), kept in their first spelling;
 - projects under a customer: pipeline and stage by title or id (a stage needs its pipeline),
   `assignTo.email` must be a Payaca user, `notes[]` strings, `siteAddress` object or string;
@@ -190,6 +192,16 @@ class PayacaStore:
             known = {c["id"] for c in customer.contacts}
             customer.contacts = [
                 {**c, "id": c["id"] if c.get("id") in known else self._next_id("con")} for c in contacts
+            ]
+        if "addresses" in body:
+            # [UNVERIFIED] in the docs: the list is replaced, entries naming a known id keep it.
+            raw = body["addresses"]
+            if not isinstance(raw, list):
+                raise invalid("addresses is a list", "addresses")
+            known = {a["id"] for a in customer.addresses}
+            customer.addresses = [
+                {**checked_address(a), "id": a["id"] if a.get("id") in known else self._next_id("adr")}
+                for a in raw
             ]
         if "customFields" in body:
             for key, value in custom_fields(body["customFields"], keep_null=True).items():

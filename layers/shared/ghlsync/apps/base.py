@@ -20,7 +20,7 @@ lacks, and ingress answers 404 for an app that declares no webhooks. `RECORD_OPS
 from entity kind to the calls that reach that kind of record.
 """
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -88,10 +88,18 @@ class TagWrites(StrEnum):
 class TagSupport:
     """Whether the app's contact tags can be written, and how it compares tag names. The engine
     always treats tag identity case-insensitively and writes each side in that side's spelling;
-    `case_insensitive` says whether the app itself does (the contract suite checks it)."""
+    `case_insensitive` says whether the app itself does (the contract suite checks it).
+    `max_length`: the longest tag the app accepts; the engine sends the other tags of a change
+    and reports the longer ones (never cut: a shortened tag would be another tag)."""
 
     writes: TagWrites = TagWrites.ADD_REMOVE
     case_insensitive: bool = False
+    max_length: int | None = None
+
+    def too_long(self, tags: Iterable[str]) -> frozenset[str]:
+        if self.max_length is None:
+            return frozenset()
+        return frozenset(tag for tag in tags if len(tag.strip()) > self.max_length)
 
     @property
     def can_add(self) -> bool:

@@ -47,6 +47,12 @@ class CanonicalContact(Canonical):
     email: str | None = None
     phone: str | None = None
     company_name: str | None = None
+    # The postal address (GHL address1/city/state/postalCode). No country: GHL keeps an ISO alpha-2
+    # code, the apps a country name, and a wrong guess would overwrite a right one.
+    address_line1: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
     # Canonical custom-field key -> value; each connection maps its own field ids onto these keys.
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     # Tags travel as deltas (DESIGN §4 rule 4) but the shadow keeps the full set.
@@ -63,6 +69,9 @@ class CanonicalContact(Canonical):
         data = self.fields()
         data["tags"] = sorted({tag.strip().lower() for tag in self.tags})
         return data
+
+
+ADDRESS_FIELDS = frozenset({"address_line1", "city", "state", "postal_code"})
 
 
 class CanonicalTask(Canonical):

@@ -9,7 +9,9 @@
   PUT replaces them all): the engine sends add/remove deltas instead.
 - `companyName` cannot be changed by a contact PUT (UpdateContactDto lacks it; GHL answers 422), so
   it is written on create only.
-- Clearing: a changed name field that became empty is sent as "" (GHL keeps a field that is absent
+- Address: `address1`, `city`, `state`, `postalCode` are the canonical postal address (no
+  country, see `CanonicalContact`); a PUT changes them, a cleared one is sent as "".
+- Clearing: a changed name or address field that became empty is sent as "" (GHL keeps a field that is absent
   from the body). Email and phone are never cleared through the API (GHL validates their format);
   such a change is simply not written.
 - GHL tasks carry no modification time and notes only `dateAdded`, so their `updated_at` is unknown
@@ -71,6 +73,10 @@ def contact_to_canonical(contact: Contact, fields: GhlFieldMap) -> CanonicalCont
         email=_blank_to_none(contact.email),
         phone=_blank_to_none(contact.phone),
         company_name=_blank_to_none(contact.company_name),
+        address_line1=_blank_to_none(contact.address1),
+        city=_blank_to_none(contact.city),
+        state=_blank_to_none(contact.state),
+        postal_code=_blank_to_none(contact.postal_code),
         custom_fields=custom,
         tags=frozenset(contact.tags),
     )
@@ -104,17 +110,32 @@ def contact_create(contact: CanonicalContact, fields: GhlFieldMap) -> ContactCre
         email=contact.email,
         phone=contact.phone,
         company_name=contact.company_name,
+        address1=contact.address_line1,
+        city=contact.city,
+        state=contact.state,
+        postal_code=contact.postal_code,
         custom_fields=_custom_writes(contact.custom_fields, fields),
         tags=sorted(contact.tags) or None,
     )
 
 
+# canonical field -> the ContactUpdate field a cleared value is sent to as "".
+_CLEARABLE = {
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "address_line1": "address1",
+    "city": "city",
+    "state": "state",
+    "postal_code": "postal_code",
+}
+
+
 def contact_update(contact: CanonicalContact, changed: frozenset[str], fields: GhlFieldMap) -> ContactUpdate:
     """Only the changed fields GHL lets a PUT change; an empty update means nothing to send."""
     body: dict[str, Any] = {}
-    for name in ("first_name", "last_name"):
+    for name, ghl_name in _CLEARABLE.items():
         if name in changed:
-            body[name] = getattr(contact, name) or ""
+            body[ghl_name] = getattr(contact, name) or ""
     for name in ("email", "phone"):
         if name in changed and getattr(contact, name):
             body[name] = getattr(contact, name)

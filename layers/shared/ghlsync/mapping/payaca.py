@@ -3,6 +3,9 @@
 - A GHL contact is a Payaca **customer**: the person is the customer's primary entry of
   `contacts[]` (`fullName`, `email`, `phoneNumber`), the company name is the customer's `name`,
   custom fields go through `custom_field_map` (canonical key → Payaca custom-field identifier).
+- The postal address is the customer's billing entry of `addresses[]` (else its first): `line1`,
+  `city`, `postcode`. Payaca has no state and names countries where GHL uses ISO codes, so neither
+  is synced; `line2` and the other addresses are kept as they are.
 - Tags are Payaca `tagNames`, 1-30 characters each. A longer tag is refused with the names listed
   (`PayacaMappingError`), never cut: a truncated tag would be a different tag on each side.
 - A project event becomes a GHL note on the customer's contact ("Project ABC123 moved to Install"),
@@ -16,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask
+from ghlsync.mapping.canonical import ADDRESS_FIELDS, CanonicalContact, CanonicalNote, CanonicalTask
 from ghlsync.mapping.names import join_name, split_full_name
 
 TAG_MAX_LENGTH = 30
@@ -39,6 +42,9 @@ class PayacaMappingConfig(BaseModel):
     stage_tag_prefix: str = "payaca-stage-"
     # A project's `assignTo` becomes a GHL task ("Project ABC123: Install") for that assignee.
     assignee_tasks: bool = True
+    # Sync the postal address. Payaca documents `addresses` on "Create or update" only; writing
+    # them with "Customers: Update" is inferred [UNVERIFIED]: off if the live API refuses it.
+    sync_addresses: bool = True
 
     @model_validator(mode="after")
     def _consistent(self) -> "PayacaMappingConfig":
@@ -63,10 +69,31 @@ class PayacaPerson(_Resource):
     is_primary_contact: bool = Field(default=False, alias="isPrimaryContact")
 
 
+class PayacaAddress(_Resource):
+    """One entry of `addresses[]`: flat in answers; nested under `address` in the request shape
+    (and the earlier snapshot's answers were flat too), so both are read."""
+
+    id: str | None = None
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    postcode: str | None = None
+    country: str | None = None
+    is_billing_address: bool = Field(default=False, alias="isBillingAddress")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten(cls, value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("address"), dict):
+            return {**value["address"], **{k: v for k, v in value.items() if k != "address"}}
+        return value
+
+
 class PayacaCustomer(_Resource):
     id: str
     name: str | None = None
     contacts: list[PayacaPerson] = Field(default_factory=list)
+    addresses: list[PayacaAddress] = Field(default_factory=list)
     custom_fields: dict[str, Any] = Field(default_factory=dict, alias="customFields")
     # Not in the published sample; the adapter reads it when present (inferred).
     tags: list[str] = Field(default_factory=list)
@@ -78,6 +105,11 @@ class PayacaCustomer(_Resource):
             if person.is_primary_contact:
                 return person
         return self.contacts[0] if self.contacts else None
+
+    def postal_address(self) -> PayacaAddress | None:
+        """The address the contact's postal address is: the billing one, else the first."""
+        billing = next((a for a in self.addresses if a.is_billing_address), None)
+        return billing or (self.addresses[0] if self.addresses else None)
 
 
 class PayacaTitled(_Resource):
@@ -144,6 +176,7 @@ def customer_to_contact(
         for key, value in customer.custom_fields.items()
         if key in by_payaca_key and value not in (None, "")
     }
+    address = customer.postal_address() if config.sync_addresses else None
     return CanonicalContact(
         id=customer.id,
         updated_at=customer.updated_at,
@@ -152,6 +185,9 @@ def customer_to_contact(
         email=email or None,
         phone=phone or None,
         company_name=customer.name or None,
+        address_line1=(address.line1 or None) if address else None,
+        city=(address.city or None) if address else None,
+        postal_code=(address.postcode or None) if address else None,
         custom_fields=custom_fields,
         tags=frozenset(customer.tags) | derived_tags,
     )
@@ -176,7 +212,9 @@ def _custom_fields(contact: CanonicalContact, config: PayacaMappingConfig) -> di
 
 
 def customer_upsert_body(contact: CanonicalContact, config: PayacaMappingConfig) -> dict[str, Any]:
-    """ "Customers: Create or update": `name` (required, may be null), one primary contact."""
+    """ "Customers: Create or update": `name` (required, may be null), one primary contact. No
+    `addresses`: an upsert that joins an existing customer appends them, so a repeated create
+    would add the address again; the connector writes it with an update instead."""
     body: dict[str, Any] = {"name": contact.company_name or None, "contacts": [_person(contact)]}
     custom_fields = {k: v for k, v in _custom_fields(contact, config).items() if v not in (None, "")}
     if custom_fields:
@@ -204,7 +242,38 @@ def customer_update_body(
         body["contacts"] = [person, *({**p, "isPrimaryContact": False} for p in others)]
     if "custom_fields" in changed and config.custom_field_map:
         body["customFields"] = _custom_fields(contact, config)
+    if changed & ADDRESS_FIELDS and config.sync_addresses:
+        body["addresses"] = addresses_with(current, contact)
     return body
+
+
+def addresses_with(current: PayacaCustomer, contact: CanonicalContact) -> list[dict[str, Any]]:
+    """The customer's `addresses[]` with its postal address set to the contact's (request shape).
+    The entry keeps its id, `line2`, country and billing flag; the customer's other addresses are
+    written back unchanged; a contact without an address drops the entry."""
+    postal = current.postal_address()
+    lines = {"line1": contact.address_line1, "city": contact.city, "postcode": contact.postal_code}
+    entries = []
+    for address in current.addresses:
+        entry = address.model_dump(by_alias=True, exclude_none=True)
+        flag = {"isBillingAddress": entry.pop("isBillingAddress", False)}
+        ids = {"id": entry.pop("id")} if "id" in entry else {}
+        if address is postal:
+            if not any(lines.values()):
+                continue
+            entry.update(lines)
+        entries.append({**ids, "address": entry, **flag})
+    if postal is None and any(lines.values()):
+        entries.append({"address": lines, "isBillingAddress": True})
+    return entries
+
+
+def postal_address_differs(customer: PayacaCustomer, contact: CanonicalContact) -> bool:
+    """The customer's postal address is not the contact's (the fields Payaca keeps)."""
+    address = customer.postal_address()
+    held = (address.line1, address.city, address.postcode) if address else (None, None, None)
+    wanted = (contact.address_line1, contact.city, contact.postal_code)
+    return tuple(v or None for v in held) != tuple(v or None for v in wanted)
 
 
 def tag_names(tags: Iterable[str]) -> list[str]:

@@ -118,6 +118,7 @@ def _create_contact(
             "custom_fields": {
                 k: v for k, v in record.custom_fields.items() if k != run.settings.external_id_field
             },
+            "tags": run.storable_tags(target, record.tags),
         }
     )
     try:

@@ -35,6 +35,8 @@ class Tally:
     fields_changed: set[str] = field(default_factory=set)
     ghl_id: str | None = None
     app_id: str | None = None
+    # What a side could not take of an otherwise applied change (appended to the audit reason).
+    remarks: list[str] = field(default_factory=list)
 
 
 class Unsupported(Exception):
@@ -124,7 +126,7 @@ class SyncRun:
         than a difference that quietly comes back on the next change."""
         declared = self.capabilities(side).tags
         sent = tags.TagDelta(
-            add=delta.add if declared.can_add else frozenset(),
+            add=self.storable_tags(side, delta.add) if declared.can_add else frozenset(),
             remove=delta.remove if declared.can_remove else frozenset(),
         )
         connector = as_tags(self.connector(side))
@@ -145,6 +147,22 @@ class SyncRun:
                     f"missing {sorted(not_added)}, still present {sorted(not_removed)}"
                 )
         return sent
+
+    def storable_tags(self, side: Side, wanted: frozenset[str]) -> frozenset[str]:
+        """`wanted` without the tags the side declares too long; those are counted and remarked
+        so the rest of the change still goes through."""
+        declared = self.capabilities(side).tags
+        refused = declared.too_long(wanted)
+        if not refused:
+            return wanted
+        self.count("tags_refused", len(refused))
+        # Lengths, not names: audit rows carry no field values (the contact's id is on the row).
+        lengths = ", ".join(str(n) for n in sorted(len(tag.strip()) for tag in refused))
+        self.tally.remarks.append(
+            f"{len(refused)} tag(s) not sent to {self.side_name(side)}, which takes at most "
+            f"{declared.max_length} characters (lengths {lengths})"
+        )
+        return wanted - refused
 
     # -- bookkeeping --------------------------------------------------------------------------
 

@@ -125,7 +125,7 @@ class SyncEngine:
             raise sync_error from error
         outcome = Outcome(
             decision=result.decision,
-            reason=result.reason,
+            reason="; ".join(part for part in (result.reason, *tally.remarks) if part),
             writes=tally.writes,
             fields_changed=frozenset(tally.fields_changed),
         )

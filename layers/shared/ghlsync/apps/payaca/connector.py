@@ -42,15 +42,18 @@ from ghlsync.core.events import ChangeAction, ChangeEvent
 from ghlsync.http.verify import HmacVerifier
 from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask
 from ghlsync.mapping.payaca import (
+    TAG_MAX_LENGTH,
     PayacaCustomer,
     PayacaMappingError,
     PayacaNote,
     PayacaProject,
     PayacaTask,
+    addresses_with,
     customer_to_contact,
     customer_update_body,
     customer_upsert_body,
     note_to_canonical,
+    postal_address_differs,
     project_note,
     project_task,
     stage_tags,
@@ -100,7 +103,10 @@ def capabilities_for(settings: PayacaSettings) -> Capabilities:
     return Capabilities(
         entities=entities,
         # Whether Payaca compares tag names case-insensitively is not documented: not claimed.
-        tags=TagSupport(writes=TagWrites.ADD_REMOVE if settings.tag_removal else TagWrites.ADD_ONLY),
+        tags=TagSupport(
+            writes=TagWrites.ADD_REMOVE if settings.tag_removal else TagWrites.ADD_ONLY,
+            max_length=TAG_MAX_LENGTH,
+        ),
         inbound=Inbound(webhooks=True, busy_status=BUSY_STATUS),
         coupled_fields=(frozenset({"first_name", "last_name"}),),
     )
@@ -202,6 +208,13 @@ class PayacaConnector:
         names = self._mapped(tag_names, contact.tags) if contact.tags else []
         answer = self._api.call("POST", self._settings.customer_upsert_path, body=body, retry_safe=True)
         customer = _customer(answer)
+        if self._settings.sync_addresses and postal_address_differs(customer, contact):
+            path = path_for(self._settings.customer_path, customer.id)
+            body = {"addresses": addresses_with(customer, contact)}
+            # Sets the list to the same content each time: safe to repeat.
+            customer = _customer(
+                self._api.call(self._settings.customer_update_method, path, body=body, retry_safe=True)
+            )
         if names:
             self.add_tags(customer.id, frozenset(names))
         return customer_to_contact(customer, self._settings).model_copy(update={"tags": contact.tags})
