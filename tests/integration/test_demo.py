@@ -31,6 +31,7 @@ FLOWS = [
     "two-word first name → converged",
     "GHL e-mail changed → old one freed",
     "GHL contact → Payaca customer (upsert)",
+    "GHL tags, one over 30 characters → Payaca",
     "Payaca customer change → GHL contact",
     "Payaca project stage move → GHL note + tag",
     "workflow API: bundle of a contact",

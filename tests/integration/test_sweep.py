@@ -258,3 +258,27 @@ def test_a_quiet_sweep_enqueues_nothing_and_costs_a_few_reads(stack: Stack) -> N
             ("sweep.kayako.test", "GET", f"{user}/tags"),
         ]
     )
+
+
+def test_our_own_update_is_queued_by_one_sweep_at_most(stack: Stack) -> None:
+    # GIVEN a pair synced by a sweep, then a GHL change the next sweep carried to Kayako
+    contact = stack.ghl.ui_create_contact(
+        LOCATION, firstName="Ada", lastName="Byron", email="ada@example.com"
+    )
+    stack.clock.advance(60)
+    stack.sweep()
+    stack.drain()
+    stack.clock.advance(60)
+    stack.ghl.ui_update_contact(LOCATION, contact.id, lastName="King")
+    stack.clock.advance(60)
+    stack.sweep()
+    stack.drain()
+    # WHEN the sweeps after it see Kayako's copy of our write (newer than what we read before it)
+    stack.clock.advance(900)
+    first = stack.sweep()
+    stack.drain()
+    stack.clock.advance(900)
+    second = stack.sweep()
+    # THEN it was an echo once at most, and then never queued again
+    assert first["enqueued"] <= 1
+    assert second["enqueued"] == 0

@@ -15,7 +15,13 @@ from ghlsync.sync import conflicts
 from ghlsync.sync.contacts import sync_contact
 from ghlsync.sync.context import StepResult, SyncRun
 from ghlsync.sync.deletes import apply_delete
-from ghlsync.sync.merging import plan_merge, save_merged, shadow_after_write, shadow_as_read
+from ghlsync.sync.merging import (
+    acknowledge_echo,
+    plan_merge,
+    save_merged,
+    shadow_after_write,
+    shadow_as_read,
+)
 from ghlsync.sync.outcome import Decision
 from ghlsync.sync.shadows import is_echo, is_stale, normalize, rebuild
 
@@ -62,7 +68,8 @@ def sync_child(run: SyncRun, entity: EntityKind, child_id: str, parent_id: str |
 
     if link is not None:
         if is_echo(record, link.side(source)):
-            return run.echo("echo of our own write")
+            result, _ = acknowledge_echo(run, link, source, record, event.occurred_at)
+            return result
         target_shadow = link.side(target)
         other = _read_child(run, target, entity, target_shadow.parent_id or target_parent, target_shadow.id)
         if other is None:

@@ -20,7 +20,13 @@ from ghlsync.store.links import Link, Shadow, Side
 from ghlsync.sync import conflicts, identity, tags
 from ghlsync.sync.context import StepResult, SyncRun
 from ghlsync.sync.deletes import apply_delete
-from ghlsync.sync.merging import plan_merge, save_merged, shadow_after_write, shadow_as_read
+from ghlsync.sync.merging import (
+    acknowledge_echo,
+    plan_merge,
+    save_merged,
+    shadow_after_write,
+    shadow_as_read,
+)
 from ghlsync.sync.outcome import Decision, PermanentSyncError
 from ghlsync.sync.shadows import is_echo, is_stale, latest, normalize, rebuild
 
@@ -50,7 +56,7 @@ def sync_contact(
 
     if link is not None:
         if is_echo(record, link.side(source)):
-            return run.echo("echo of our own write"), link
+            return acknowledge_echo(run, link, source, record, occurred_at)
         other = read_contact(run, target, link.side(target).id)
         if other is None:
             return apply_delete(run, link, deleted_on=target, why="linked record gone"), None

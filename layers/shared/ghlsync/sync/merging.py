@@ -9,12 +9,13 @@
 - `save_merged`: stores the merged link and turns the plan into the step's result.
 """
 
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 
 from ghlsync.mapping.canonical import Canonical
 from ghlsync.mapping.names import split_full_name
-from ghlsync.store.links import Link, Shadow, Side
+from ghlsync.store.links import Link, LinkConflict, Shadow, Side
 from ghlsync.sync import conflicts
 from ghlsync.sync.context import StepResult, SyncRun
 from ghlsync.sync.outcome import Decision
@@ -160,3 +161,19 @@ def save_merged(
     if run.tally.writes == 0:
         return StepResult(Decision.APPLIED, "already in sync"), stored
     return StepResult(Decision.APPLIED), stored
+
+
+def acknowledge_echo(
+    run: SyncRun, link: Link, side: Side, record: Canonical, occurred_at: datetime | None
+) -> tuple[StepResult, Link]:
+    """Our own write came back from `side`. The shadow's source time is from the read before that
+    write, so the write looks newer than the shadow to a sweep, which would queue it again on every
+    run while it is inside the feed's overlap; the echo moves the time to the write's own."""
+    shadow = link.side(side)
+    newer = latest(record.updated_at, occurred_at, shadow.source_time)
+    if newer is not None and newer != latest(shadow.source_time):
+        moved = link.with_side(side, shadow.model_copy(update={"source_time": newer}))
+        # A conflict means the link moved on meanwhile: whoever moved it read a newer state anyway.
+        with suppress(LinkConflict):
+            link = run.links.save(moved, previous=link)
+    return run.echo("echo of our own write"), link
