@@ -20,8 +20,8 @@ Every route takes `?businessid=` (default: the first account). A bad option is a
 {"error": ...}; an unknown PowerList, account or call is a 404.
 """
 
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, jsonify, request
