@@ -366,3 +366,15 @@ def test_a_refused_credential_does_not_count(clock: FakeClock) -> None:
     KixieApi(kixie, apikey="wrong").upsert("+14155550145")
     # THEN the account's call still fits
     assert KixieApi(kixie).upsert("+14155550145")["success"] is True
+
+
+def test_a_team_sms_is_recorded_for_a_known_team_only(clock: FakeClock) -> None:
+    # GIVEN an account with Team SMS 77
+    kixie = KixieSandbox(clock=clock)
+    kixie.add_account(BUSINESS_ID, API_KEY, team_sms_ids=("77",))
+    api = KixieApi(kixie)
+    # WHEN a Team SMS is sent through team 77, then through an unknown team
+    assert api.event("bizsms", id="77", target="+14155550145", message="Hi all")["success"] is True
+    assert api.event("bizsms", id="78", target="+14155550145", message="Hi all")["success"] is False
+    # THEN only the first is on record
+    assert [(o.eventname, o.email, o.message) for o in kixie.outgoing()] == [("bizsms", None, "Hi all")]
