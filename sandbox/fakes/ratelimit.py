@@ -80,5 +80,10 @@ class RateLimiter:
             usage.add(window, now)
         return Verdict(True, tuple(w.limit - n - 1 for n, (_, w) in zip(used, budgets, strict=True)))
 
+    def remaining(self, key: Hashable, window: Window) -> int:
+        """Requests `key` may still make in `window` now (nothing is consumed)."""
+        usage = self._usage.get((key, window))
+        return window.limit if usage is None else max(window.limit - usage.used(window, self.clock()), 0)
+
     def reset(self) -> None:
         self._usage.clear()

@@ -33,11 +33,13 @@ Sign = Callable[[bytes], dict[str, str]]
 """body -> the headers that authenticate it."""
 
 
-def http_sender(timeout_s: float = 10.0) -> Sender:
-    """A real HTTP POST (server mode and manual runs)."""
+def http_sender(timeout_s: float = 10.0, *, transport: httpx.BaseTransport | None = None) -> Sender:
+    """An HTTP POST: over the network (server mode and manual runs), or through `transport`
+    (an in-process receiver, e.g. httpx.WSGITransport of the stack's API)."""
+    client = httpx.Client(timeout=timeout_s, transport=transport)
 
     def send(url: str, body: bytes, headers: dict[str, str]) -> int:
-        return httpx.post(url, content=body, headers=headers, timeout=timeout_s).status_code
+        return client.post(url, content=body, headers=headers).status_code
 
     return send
 

@@ -15,7 +15,15 @@ from sandbox.fakes.base import FakeApp
 from sandbox.fakes.clock import FakeClock
 from sandbox.fakes.faults import FaultInjector
 from sandbox.fakes.ratelimit import DAY_S, RateLimiter, Window
-from sandbox.fakes.webhooks import NO_RETRY, Delivery, Outbox, RetryRule, hmac_signature, url_with_token
+from sandbox.fakes.webhooks import (
+    NO_RETRY,
+    Delivery,
+    Outbox,
+    RetryRule,
+    hmac_signature,
+    http_sender,
+    url_with_token,
+)
 
 
 class EchoFake(FakeApp):
@@ -215,3 +223,29 @@ def test_admin_requests_route_lists_the_request_log() -> None:
     assert admin.get("/_sandbox/requests").json() == {
         "requests": [{"method": "GET", "path": "/api/ping", "status": 200}]
     }
+
+
+def test_remaining_reads_a_budget_without_consuming_it() -> None:
+    # GIVEN a 3-a-day budget used once
+    limiter, day = RateLimiter(FakeClock()), Window(3, DAY_S)
+    limiter.consume(("k", day))
+    # WHEN it is read twice / THEN the same two remain, and an unused key has all three
+    assert (limiter.remaining("k", day), limiter.remaining("k", day), limiter.remaining("other", day)) == (
+        2,
+        2,
+        3,
+    )
+
+
+def test_http_sender_posts_through_an_injected_transport() -> None:
+    # GIVEN a receiver reached in-process
+    seen: list[bytes] = []
+
+    def receive(request: httpx.Request) -> httpx.Response:
+        seen.append(request.content)
+        return httpx.Response(202)
+
+    send = http_sender(transport=httpx.MockTransport(receive))
+    # WHEN a delivery is sent / THEN it arrived and its status is the receiver's
+    assert send("https://hooks.example/x", b'{"a":1}', {"Content-Type": "application/json"}) == 202
+    assert seen == [b'{"a":1}']
