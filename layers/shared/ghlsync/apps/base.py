@@ -249,7 +249,8 @@ class UpsertContactConnector(Connector, Protocol):
     def upsert_contact(
         self, key: str, contact: CanonicalContact, previous: CanonicalContact | None
     ) -> CanonicalContact:
-        """Write `contact` under `key`, never clearing what it does not send; `previous` is what was
+        """Write `contact` (the hub's record, under the hub's id) under `key`, never clearing what
+        it does not send; `previous` is what was
         last written for this contact (None: never), under its own id, so an entry under an old key
         can be removed. Returns the app's record as written (id `key`); may skip the call when
         nothing it holds changed."""

@@ -53,9 +53,8 @@ def sync_upserted_contact(run: SyncRun) -> StepResult:
         return run.echo("echo of our own write")
 
     app = as_upserts(run.connector(Side.APP))
-    content = record.model_copy(update={"id": None, "updated_at": None})
     try:
-        key = app.contact_key(content)
+        key = app.contact_key(record)
     except RecordRefused as refused:
         run.count("record_refused")
         return StepResult(Decision.SKIPPED, refused.reason)
@@ -67,7 +66,7 @@ def sync_upserted_contact(run: SyncRun) -> StepResult:
             f"{run.side_name(Side.APP)} record {key} is already linked to ghl contact {holder.ghl.id}",
         )
     previous = _written_record(link.app) if link is not None else None
-    written = normalize(app.upsert_contact(key, content, previous))
+    written = normalize(app.upsert_contact(key, record, previous))
     run.note_ids(Side.APP, key, CONTACT)
     changed = _changed_fields(previous, written)
     if changed:
