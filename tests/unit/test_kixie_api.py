@@ -117,7 +117,13 @@ def test_registering_webhooks_creates_one_per_event_with_the_token_in_url_and_he
     paths = [r.url.path for r in recorder.requests]
     assert paths == ["/app/v1/api/getWebhooks"] + ["/app/v1/api/postWebhook"] * 5
     created = recorder.bodies()[1:]
-    assert {b["eventname"] for b in created} == {"endcall", "disposition", "scheduledactivity", "SMS", "cisummary"}
+    assert {b["eventname"] for b in created} == {
+        "endcall",
+        "disposition",
+        "scheduledactivity",
+        "SMS",
+        "cisummary",
+    }
     endcall = next(b for b in created if b["eventname"] == "endcall")
     assert endcall["call"] == "postWebhook" and endcall["apikey"] == KIXIE_KEY
     assert endcall["location"] == (
