@@ -124,5 +124,5 @@ def test_an_activity_with_only_human_date_and_time_is_read_too() -> None:
     ],
 )
 def test_an_unreadable_activity_date_time_or_zone_is_a_clear_error(fields: dict[str, str]) -> None:
-    with pytest.raises(KixieMappingError, match="unreadable|unknown"):
+    with pytest.raises(KixieMappingError, match=r"unreadable|unknown"):
         activity_due(ActivityRecord(**fields))
