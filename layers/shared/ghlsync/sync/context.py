@@ -135,6 +135,8 @@ class SyncRun:
             add=delta.add if declared.can_add else frozenset(),
             remove=delta.remove if declared.can_remove else frozenset(),
         )
+        if sent.empty:
+            return sent  # a side that declares no tag writes need not implement them
         connector = as_tags(self.connector(side))
         for part, write in (
             (tags.TagDelta(add=sent.add), connector.add_tags),
