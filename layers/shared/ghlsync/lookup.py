@@ -43,12 +43,12 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from ghlsync.core.entities import EntityKind
-from ghlsync.ghl.client import GhlClient
 from ghlsync.ghl.errors import GhlError
+from ghlsync.ghl.models import Contact
 from ghlsync.mapping import ghl as mapping
 from ghlsync.observability import logger
 from ghlsync.store.connections import Connection
-from ghlsync.store.links import Link, LinkStore
+from ghlsync.store.links import Link
 from ghlsync.sync.identity import normalize_phone
 
 TOKEN_CREDENTIAL = "webhook_token"
@@ -194,10 +194,25 @@ class CredentialReader(Protocol):
     def credential(self, connection_id: str, name: str) -> str | None: ...
 
 
+class LinkIndex(Protocol):
+    """What the lookup reads of `ghlsync.store.links.LinkStore`."""
+
+    def contacts_by_phone(self, connection_id: str, phone: str) -> list[Link]: ...
+    def children_of(
+        self, connection_id: str, entity: EntityKind, ghl_contact_id: str, *, limit: int
+    ) -> list[Link]: ...
+
+
+class DuplicateSearch(Protocol):
+    """What the lookup calls of `ghlsync.ghl.client.GhlClient`."""
+
+    def find_duplicate(self, *, email: str | None = None, phone: str | None = None) -> Contact | None: ...
+
+
 class GhlClients(Protocol):
     """What the lookup needs of `ghlsync.sync.wiring.ConnectorCache`."""
 
-    def ghl_single_attempt_client_for(self, connection: Connection) -> GhlClient: ...
+    def ghl_single_attempt_client_for(self, connection: Connection) -> DuplicateSearch: ...
 
 
 @dataclass(frozen=True)
@@ -215,7 +230,7 @@ class CallerLookup:
         app: str,
         connections: ConnectionReader,
         credentials: CredentialReader,
-        links: LinkStore,
+        links: LinkIndex,
         ghl: GhlClients,
         clock: Callable[[], float] = time.monotonic,
         credentials_ttl_s: float = CREDENTIALS_TTL_S,
@@ -316,6 +331,7 @@ def default_caller_lookup(app: str) -> CallerLookup:
     from ghlsync.config import get_settings
     from ghlsync.store.connections import ConnectionSecrets, ConnectionStore
     from ghlsync.store.dynamo import secrets_client, sync_table
+    from ghlsync.store.links import LinkStore
     from ghlsync.sync import wiring
 
     table = sync_table()
