@@ -3,10 +3,12 @@ sandbox. A linked contact is answered from the store; any other number costs one
 none while cached; GHL failing answers "not found", never a 5xx.
 """
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from ghlsync.store.connections import ConnectionStatus
-from tests.fixtures.caller_lookup import CallerLookupClient
+from sandbox.stack.template import REPO_ROOT
+from tests.fixtures.caller_lookup import CallerLookupClient, add_kixie_connection
 
 PHONE = "+14155550100"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -117,3 +119,17 @@ def test_a_lookup_writes_nothing(caller_lookup: CallerLookupClient) -> None:
     caller_lookup.call(PHONE)
     caller_lookup.call("+14155550101")
     assert world.table.scan()["Items"] == before and world.ghl_writes(since=mark) == []
+
+
+def test_every_events_file_gets_its_documented_answer(caller_lookup: CallerLookupClient) -> None:
+    # GIVEN make dev's Kixie connection and token, which the events/ files name
+    world = caller_lookup.world
+    add_kixie_connection(world, "conn-dev-kixie", "dev-kixie-webhook-token")
+    files = sorted((REPO_ROOT / "events").glob("caller_lookup_*.json"))
+    # WHEN each is invoked THEN each answers as its name says
+    answers = {f.stem: world.invoke("CallerLookupFunction", json.loads(f.read_text())) for f in files}
+    assert {name: (a["statusCode"], json.loads(a["body"])) for name, a in answers.items()} == {
+        "caller_lookup_bad_token": (401, {"message": "unauthorized"}),
+        "caller_lookup_kixie_number": (200, {"found": False}),
+        "caller_lookup_malformed_number": (200, {"found": False}),
+    }
