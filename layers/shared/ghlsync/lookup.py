@@ -14,7 +14,8 @@ Rules:
 - Auth: Kixie cannot sign, so the URL carries the connection's `webhook_token` credential, compared
   in constant time (digests of equal length). Every refusal is the same 401: a caller learns
   nothing about which connections exist. The connection row and its token are cached per warm
-  container for `CREDENTIALS_TTL_S`, so a rotated token takes effect within that time.
+  container for CALLER_LOOKUP_CREDENTIALS_TTL_SECONDS (60 s), so a rotated token (or a disabled
+  connection) takes effect within that time.
 - Number: E.164 as `sync.identity.normalize_phone` reads it (a national number needs the
   connection's `default_country_code`); ASCII only and at most `MAX_NUMBER_CHARS` long. Anything
   else is "not found" without a single read.
@@ -24,7 +25,8 @@ Rules:
   the latest notes come from the contact's stored child links either way (no GHL call). A GHL
   failure answers "not found", is logged and counted, and is not cached.
 - Cost: at most one GHL call per lookup; none when the answer is cached. Answers (found and not
-  found) are cached per warm container, in a bounded LRU, for `ANSWER_TTL_S`.
+  found) are cached per warm container, in a bounded LRU (`CACHE_SIZE`), for
+  CALLER_LOOKUP_ANSWER_TTL_SECONDS (30 s): a contact edited meanwhile shows its change after it.
 - Context: `contact.notes` (the newest `MAX_NOTES` note bodies) and `contact.tasks` (the
   `MAX_TASKS` open tasks due soonest: title and due date), each text cut to `MAX_TEXT_CHARS`, so an
   answer stays a few KB whatever the contact holds. Where Kixie shows these extra keys is not
@@ -56,8 +58,6 @@ MAX_TOKEN_CHARS = 256
 MAX_NUMBER_CHARS = 32
 MAX_CONNECTION_ID_CHARS = 64
 _CONNECTION_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-CREDENTIALS_TTL_S = 60.0
-ANSWER_TTL_S = 30.0
 CACHE_SIZE = 1024
 MAX_NOTES = 3
 MAX_TASKS = 5
@@ -232,9 +232,9 @@ class CallerLookup:
         credentials: CredentialReader,
         links: LinkIndex,
         ghl: GhlClients,
+        credentials_ttl_s: float,
+        answer_ttl_s: float,
         clock: Callable[[], float] = time.monotonic,
-        credentials_ttl_s: float = CREDENTIALS_TTL_S,
-        answer_ttl_s: float = ANSWER_TTL_S,
         cache_size: int = CACHE_SIZE,
     ) -> None:
         self._app = app
@@ -335,10 +335,13 @@ def default_caller_lookup(app: str) -> CallerLookup:
     from ghlsync.sync import wiring
 
     table = sync_table()
+    settings = get_settings()
     return CallerLookup(
         app=app,
         connections=ConnectionStore(table),
-        credentials=ConnectionSecrets(secrets_client(), get_settings().connection_secret_prefix),
+        credentials=ConnectionSecrets(secrets_client(), settings.connection_secret_prefix),
         links=LinkStore(table),
         ghl=wiring.default_connectors(),
+        credentials_ttl_s=settings.caller_lookup_credentials_ttl_seconds,
+        answer_ttl_s=settings.caller_lookup_answer_ttl_seconds,
     )
