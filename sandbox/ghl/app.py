@@ -198,7 +198,8 @@ def create_app(sb: "GhlSandbox") -> Flask:
     def search_contacts() -> Any:
         caller = authorize(READ)
         body = body_for(caller, dto.SEARCH, location_in_body=True)
-        result = search(sb.store.contacts(body["locationId"]), body)
+        location = sb.store.location(body["locationId"])
+        result = search(list(location.contacts.values()), body, region=location.country)
         items = [serialize.search_item_json(contact, cursor) for contact, cursor in result.contacts]
         return ok({"contacts": items, "total": result.total})
 

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from sandbox.fakes.clock import Clock
 from sandbox.ghl import serialize
-from sandbox.ghl.errors import ApiError
+from sandbox.ghl.errors import ApiError, unprocessable
 from sandbox.ghl.state import (
     Appointment,
     Contact,
@@ -22,7 +22,7 @@ from sandbox.ghl.state import (
     iso_ms,
     parse_iso_ms,
 )
-from sandbox.ghl.validation import normalize_date_of_birth, normalize_iso, normalize_phone
+from sandbox.ghl.validation import INVALID_PHONE, normalize_date_of_birth, normalize_iso, normalize_phone
 
 DUPLICATE_MESSAGE = "This location does not allow duplicated contacts."
 # Update bodies may change these; tags and locationId are handled on their own.
@@ -105,7 +105,7 @@ class Crm:
         """The first contact matching the location's dedup fields, in their configured order."""
         wanted = {
             "email": _email_key(email),
-            "phone": normalize_phone(phone) if isinstance(phone, str) else None,
+            "phone": normalize_phone(phone, location.country) if isinstance(phone, str) else None,
         }
         for field_name in location.duplicate_fields:
             value = wanted.get(field_name)
@@ -138,7 +138,7 @@ class Crm:
         self, location_id: str, body: dict[str, Any], *, enforce_duplicates: bool = True
     ) -> Contact:
         location = self.store.location(location_id)
-        fields = _normalize_contact_fields(body)
+        fields = _normalize_contact_fields(body, location.country)
         tags = merge_tags([], fields.pop(_TAG_FIELD, None) or [], lowercase=self.lowercase_tags)
         if enforce_duplicates:
             self._reject_duplicate(location, fields, exclude=None)
@@ -153,10 +153,11 @@ class Crm:
         self, contact: Contact, body: dict[str, Any], *, enforce_duplicates: bool = True
     ) -> Contact:
         """PUT semantics: given fields change, `tags` (if given) replaces every tag."""
-        fields = _normalize_contact_fields(body)
+        location = self.store.location(contact.location_id)
+        fields = _normalize_contact_fields(body, location.country)
         new_tags = fields.pop(_TAG_FIELD, None)
         if enforce_duplicates:
-            self._reject_duplicate(self.store.location(contact.location_id), fields, exclude=contact.id)
+            self._reject_duplicate(location, fields, exclude=contact.id)
         dnd_before = (contact.fields.get("dnd"), contact.fields.get("dndSettings"))
         _apply_fields(contact, fields)
         replacing = None if new_tags is None else merge_tags([], new_tags, lowercase=self.lowercase_tags)
@@ -354,19 +355,23 @@ def _only(field_name: str, value: Any) -> tuple[Any, Any]:
 
 
 _NORMALIZERS: dict[str, Callable[[str], str | None]] = {
-    "phone": normalize_phone,
     "dateOfBirth": normalize_date_of_birth,
     "email": lambda raw: raw.strip(),
 }
 
 
-def _normalize_contact_fields(body: dict[str, Any]) -> dict[str, Any]:
-    """Body (already validated) -> stored values: E.164 phones, ISO birthdays, trimmed emails."""
+def _normalize_contact_fields(body: dict[str, Any], region: str) -> dict[str, Any]:
+    """Body (already validated) -> stored values: E.164 phones (national numbers in the location's
+    country; 422 when none can be read), ISO birthdays, trimmed emails."""
     fields: dict[str, Any] = {}
     for name, value in body.items():
         if name == "locationId":
             continue
-        if isinstance(value, str) and name in _NORMALIZERS:
+        if name == "phone" and isinstance(value, str):
+            value = normalize_phone(value, region)
+            if value is None:
+                raise unprocessable([INVALID_PHONE])
+        elif isinstance(value, str) and name in _NORMALIZERS:
             value = _NORMALIZERS[name](value)
         fields[name] = value
     return fields

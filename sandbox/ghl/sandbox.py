@@ -85,8 +85,10 @@ class GhlSandbox(FakeApp):
         scopes: Iterable[str] | None = None,
         company_id: str | None = None,
         duplicate_fields: tuple[str, ...] = ("email", "phone"),
+        country: str = "US",
     ) -> Location:
-        """A sub-account; `token` is its private-integration token (None: OAuth installs only)."""
+        """A sub-account; `token` is its private-integration token (None: OAuth installs only);
+        `country` (ISO alpha-2) places phones written without a country code."""
         with self.lock:
             if location_id in self.store.locations:
                 raise ValueError(f"location {location_id!r} already exists")
@@ -95,6 +97,7 @@ class GhlSandbox(FakeApp):
                 company_id or self._ids.firestore_id(),
                 allow_duplicates=allow_duplicates,
                 duplicate_fields=duplicate_fields,
+                country=country,
             )
             self.store.locations[location_id] = location
             if token is not None:
