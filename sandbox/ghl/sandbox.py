@@ -4,6 +4,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import phonenumbers
+
 from sandbox.fakes.base import FakeApp
 from sandbox.fakes.clock import Clock
 from sandbox.fakes.faults import FaultInjector
@@ -97,6 +99,8 @@ class GhlSandbox(FakeApp):
     ) -> Location:
         """A sub-account; `token` is its private-integration token (None: OAuth installs only);
         `country` (ISO alpha-2) places phones written without a country code."""
+        if country not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"country {country!r} is no ISO alpha-2 region with a numbering plan")
         with self.lock:
             if location_id in self.store.locations:
                 raise ValueError(f"location {location_id!r} already exists")

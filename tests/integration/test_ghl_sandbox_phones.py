@@ -115,3 +115,11 @@ def test_the_admin_api_creates_a_location_in_a_country(ghl_sandbox):
     # THEN its national numbers are Brazilian
     contact = ghl_sandbox.ui_create_contact("loc_br", firstName="Ana", phone="(11) 91234-5678")
     assert contact.fields["phone"] == "+5511912345678"
+
+
+@pytest.mark.parametrize("country", ["XX", "UK", 44])
+def test_a_location_in_no_known_country_is_refused(ghl_sandbox, country):
+    # GIVEN the admin API / WHEN a location names a country without a numbering plan / THEN 400
+    with httpx.Client(base_url=GHL_BASE_URL, transport=ghl_sandbox.transport()) as client:
+        response = client.post("/_sandbox/locations", json={"locationId": "loc_x", "country": country})
+    assert response.status_code == 400 and "loc_x" not in ghl_sandbox.store.locations
