@@ -8,6 +8,7 @@ It reproduces GHL's auth and version errors, per-(app, location) rate limits and
 contacts/tags/tasks/notes/appointments with GHL's status codes and bodies, the duplicate rule,
 NestJS-style 422s, listing/search cursors, the OAuth token endpoint with rotating refresh
 tokens, signed webhooks delivered with GHL's retry-on-429-only rule, and seeded fault injection.
+What GHL leaves undocumented is a constructor switch (README, "The fakes": the switch table).
 """
 
 from sandbox.fakes.clock import FakeClock

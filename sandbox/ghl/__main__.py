@@ -26,13 +26,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--sign-rsa", action="store_true", help="also send the legacy x-wh-signature")
     parser.add_argument("--not-found-status", type=int, choices=(400, 404), default=404)
+    parser.add_argument("--country", default="US", help="the location's country (ISO alpha-2) for phones")
+    parser.add_argument(
+        "--retry-after-on-429", action="store_true", help="send Retry-After on 429s (GHL documents none)"
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    sandbox = GhlSandbox(seed=args.seed, sign_rsa=args.sign_rsa, not_found_status=args.not_found_status)
-    sandbox.add_location(args.location_id, token=args.token, allow_duplicates=args.allow_duplicates)
+    sandbox = GhlSandbox(
+        seed=args.seed,
+        sign_rsa=args.sign_rsa,
+        not_found_status=args.not_found_status,
+        retry_after_on_429=args.retry_after_on_429,
+    )
+    sandbox.add_location(
+        args.location_id, token=args.token, allow_duplicates=args.allow_duplicates, country=args.country
+    )
     for url in args.webhook_url:
         sandbox.register_webhook(url)
     if args.seed_contacts:

@@ -69,6 +69,7 @@ def admin_blueprint(sb: "GhlSandbox") -> Blueprint:
             allow_duplicates=bool(data.get("allowDuplicates", False)),
             scopes=data.get("scopes"),
             company_id=data.get("companyId"),
+            country=data.get("country", "US"),
         )
         return jsonify({"locationId": location.id, "companyId": location.company_id}), 201
 

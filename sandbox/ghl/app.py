@@ -12,7 +12,7 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from sandbox.fakes.faults import Fault
-from sandbox.ghl import serialize
+from sandbox.ghl import bodies, serialize
 from sandbox.ghl import validation as dto
 from sandbox.ghl.errors import ApiError, OAuthError, unprocessable
 from sandbox.ghl.oauth import Credential
@@ -58,8 +58,9 @@ def create_app(sb: "GhlSandbox") -> Flask:
             verdict = sb.rate_limiter.consume(credential.app_id, credential.location_id)
             g.rate_headers = verdict.headers
             if not verdict.allowed:
-                # Retry-After on GHL's API 429s is unconfirmed; clients should not depend on it.
-                raise ApiError(429, "Too Many Requests", headers={"Retry-After": str(verdict.retry_after_s)})
+                # Retry-After on GHL's API 429s is undocumented: sent only when the switch says so.
+                retry_after = {"Retry-After": str(verdict.retry_after_s)} if sb.retry_after_on_429 else {}
+                raise ApiError(429, "Too Many Requests", headers=retry_after)
         version = request.headers.get("Version")
         if version is None:
             raise ApiError(401, "version header was not found.")
@@ -71,24 +72,11 @@ def create_app(sb: "GhlSandbox") -> Flask:
             raise ApiError(401, "The token is not authorized for this scope.")
         return Caller(credential)
 
-    def json_body() -> dict[str, Any]:
-        raw = request.get_data()
-        if not raw.strip():
-            return {}
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(400, f"Unexpected token in JSON: {exc}", error="Bad Request") from None
-        if not isinstance(body, dict):
-            raise ApiError(400, "Request body must be a JSON object", error="Bad Request")
-        return body
-
     def body_for(caller: Caller, schema: dto.Dto, *, location_in_body: bool = False) -> dict[str, Any]:
-        body = json_body()
-        if location_in_body and isinstance(body.get("locationId"), str):
+        body = bodies.parse_json(request.get_data())
+        if location_in_body and isinstance(body, dict) and isinstance(body.get("locationId"), str):
             caller.require_location(body["locationId"])
-        schema.validate(body)
-        return body
+        return bodies.validated(body, schema)
 
     def query_location(caller: Caller) -> str:
         location_id = request.args.get("locationId")
@@ -124,8 +112,19 @@ def create_app(sb: "GhlSandbox") -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:
         status = error.code or 500
-        message = f"Cannot {request.method} {request.path}" if status in (404, 405) else error.description
-        body = {"statusCode": status, "message": message, "error": error.name, "traceId": trace_id()}
+        if status in (404, 405):
+            # NestJS routes by method and path together: PATCH on a path served only for GET/PUT is
+            # no route, its NotFoundException (`Cannot <METHOD> <originalUrl>`), never a 405.
+            query = request.query_string.decode("latin-1")
+            url = f"{request.path}?{query}" if query else request.path
+            body = {"message": f"Cannot {request.method} {url}", "error": "Not Found", "statusCode": 404}
+            return jsonify({**body, "traceId": trace_id()}), 404
+        body = {
+            "statusCode": status,
+            "message": error.description,
+            "error": error.name,
+            "traceId": trace_id(),
+        }
         return jsonify(body), status
 
     # --- contacts ---
@@ -198,7 +197,8 @@ def create_app(sb: "GhlSandbox") -> Flask:
     def search_contacts() -> Any:
         caller = authorize(READ)
         body = body_for(caller, dto.SEARCH, location_in_body=True)
-        result = search(sb.store.contacts(body["locationId"]), body)
+        location = sb.store.location(body["locationId"])
+        result = search(list(location.contacts.values()), body, region=location.country)
         items = [serialize.search_item_json(contact, cursor) for contact, cursor in result.contacts]
         return ok({"contacts": items, "total": result.total})
 
@@ -381,6 +381,6 @@ def fault_response(sb: "GhlSandbox", fault: Fault) -> Response:
         "traceId": sb.next_trace_id(),
     }
     response = Response(json.dumps(body), status=fault.status, mimetype="application/json")
-    if fault.status == 429:
+    if fault.status == 429 and sb.retry_after_on_429:
         response.headers["Retry-After"] = str(max(sb.rate_limiter.burst_interval_ms // 1000, 1))
     return response

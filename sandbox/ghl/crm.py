@@ -6,11 +6,12 @@ Callers validate bodies first (validation.py); this module normalises and applie
 """
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sandbox.fakes.clock import Clock
 from sandbox.ghl import serialize
-from sandbox.ghl.errors import ApiError
+from sandbox.ghl.errors import ApiError, unprocessable
 from sandbox.ghl.state import (
     Appointment,
     Contact,
@@ -22,7 +23,7 @@ from sandbox.ghl.state import (
     iso_ms,
     parse_iso_ms,
 )
-from sandbox.ghl.validation import normalize_date_of_birth, normalize_iso, normalize_phone
+from sandbox.ghl.validation import INVALID_PHONE, normalize_date_of_birth, normalize_iso, normalize_phone
 
 DUPLICATE_MESSAGE = "This location does not allow duplicated contacts."
 # Update bodies may change these; tags and locationId are handled on their own.
@@ -31,6 +32,25 @@ _TAG_FIELD = "tags"
 
 class EventSink(Protocol):
     def __call__(self, location_id: str, event_type: str, data: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class UpdateRules:
+    """What a contact write does to `dateUpdated` and to ContactUpdate. No GHL source states any of
+    it (UNCONFIRMED; ghl-api.md only says a change fires ContactUpdate, and #77 that a timezone
+    edit once did not), so each guess is a switch and the defaults are the sandbox's long-standing
+    behaviour:
+
+    - a PUT that changes a stored field moves `dateUpdated` and fires ContactUpdate (always);
+    - `noop_put_moves_date_updated`: a PUT that changes nothing still moves `dateUpdated`;
+    - `noop_put_emits_update`: a PUT with fields that change nothing still fires ContactUpdate;
+    - `tags_move_date_updated`: adding or removing tags (tag routes or a PUT's `tags`) moves
+      `dateUpdated`; off, a tag-only change is invisible to a `dateUpdated` sweep.
+    """
+
+    noop_put_moves_date_updated: bool = True
+    noop_put_emits_update: bool = True
+    tags_move_date_updated: bool = True
 
 
 class NotFound(ApiError):
@@ -62,6 +82,7 @@ class Crm:
         *,
         not_found_status: int,
         lowercase_tags: bool = False,
+        updates: UpdateRules | None = None,
     ) -> None:
         self.store = store
         self.ids = ids
@@ -72,6 +93,7 @@ class Crm:
         # stored tag is lower-cased and removals match case-insensitively, so the sync is tested
         # against both behaviours.
         self.lowercase_tags = lowercase_tags
+        self.updates = updates or UpdateRules()
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -105,7 +127,7 @@ class Crm:
         """The first contact matching the location's dedup fields, in their configured order."""
         wanted = {
             "email": _email_key(email),
-            "phone": normalize_phone(phone) if isinstance(phone, str) else None,
+            "phone": normalize_phone(phone, location.country) if isinstance(phone, str) else None,
         }
         for field_name in location.duplicate_fields:
             value = wanted.get(field_name)
@@ -138,7 +160,7 @@ class Crm:
         self, location_id: str, body: dict[str, Any], *, enforce_duplicates: bool = True
     ) -> Contact:
         location = self.store.location(location_id)
-        fields = _normalize_contact_fields(body)
+        fields = _normalize_contact_fields(body, location.country)
         tags = merge_tags([], fields.pop(_TAG_FIELD, None) or [], lowercase=self.lowercase_tags)
         if enforce_duplicates:
             self._reject_duplicate(location, fields, exclude=None)
@@ -152,21 +174,33 @@ class Crm:
     def update_contact(
         self, contact: Contact, body: dict[str, Any], *, enforce_duplicates: bool = True
     ) -> Contact:
-        """PUT semantics: given fields change, `tags` (if given) replaces every tag."""
-        fields = _normalize_contact_fields(body)
+        """PUT semantics: given fields change, `tags` (if given) replaces every tag. Which changes
+        move `dateUpdated` and fire ContactUpdate follows `self.updates` (UpdateRules)."""
+        location = self.store.location(contact.location_id)
+        fields = _normalize_contact_fields(body, location.country)
         new_tags = fields.pop(_TAG_FIELD, None)
         if enforce_duplicates:
-            self._reject_duplicate(self.store.location(contact.location_id), fields, exclude=contact.id)
-        dnd_before = (contact.fields.get("dnd"), contact.fields.get("dndSettings"))
+            self._reject_duplicate(location, fields, exclude=contact.id)
+        stored_before = dict(contact.fields)  # _apply_fields replaces values, never mutates them
         _apply_fields(contact, fields)
         replacing = None if new_tags is None else merge_tags([], new_tags, lowercase=self.lowercase_tags)
         tags_changed = replacing is not None and replacing != contact.tags
         if replacing is not None:
             contact.tags = replacing
-        contact.date_updated_ms = self.now_ms()
-        if fields:
+        fields_changed = contact.fields != stored_before
+        rules = self.updates
+        if (
+            fields_changed
+            or (tags_changed and rules.tags_move_date_updated)
+            or (not tags_changed and rules.noop_put_moves_date_updated)
+        ):
+            contact.date_updated_ms = self.now_ms()
+        if fields_changed or (fields and rules.noop_put_emits_update):
             self.emit(contact.location_id, "ContactUpdate", serialize.contact_event(contact))
-        if (contact.fields.get("dnd"), contact.fields.get("dndSettings")) != dnd_before:
+        if (contact.fields.get("dnd"), contact.fields.get("dndSettings")) != (
+            stored_before.get("dnd"),
+            stored_before.get("dndSettings"),
+        ):
             self.emit(contact.location_id, "ContactDndUpdate", serialize.contact_dnd_event(contact))
         if tags_changed:
             self.emit(contact.location_id, "ContactTagUpdate", serialize.contact_event(contact))
@@ -216,7 +250,8 @@ class Crm:
     def _set_tags(self, contact: Contact, tags: list[str]) -> list[str]:
         if tags != contact.tags:
             contact.tags = tags
-            contact.date_updated_ms = self.now_ms()
+            if self.updates.tags_move_date_updated:
+                contact.date_updated_ms = self.now_ms()
             self.emit(contact.location_id, "ContactTagUpdate", serialize.contact_event(contact))
         return list(contact.tags)
 
@@ -354,19 +389,23 @@ def _only(field_name: str, value: Any) -> tuple[Any, Any]:
 
 
 _NORMALIZERS: dict[str, Callable[[str], str | None]] = {
-    "phone": normalize_phone,
     "dateOfBirth": normalize_date_of_birth,
     "email": lambda raw: raw.strip(),
 }
 
 
-def _normalize_contact_fields(body: dict[str, Any]) -> dict[str, Any]:
-    """Body (already validated) -> stored values: E.164 phones, ISO birthdays, trimmed emails."""
+def _normalize_contact_fields(body: dict[str, Any], region: str) -> dict[str, Any]:
+    """Body (already validated) -> stored values: E.164 phones (national numbers in the location's
+    country; 422 when none can be read), ISO birthdays, trimmed emails."""
     fields: dict[str, Any] = {}
     for name, value in body.items():
         if name == "locationId":
             continue
-        if isinstance(value, str) and name in _NORMALIZERS:
+        if name == "phone" and isinstance(value, str):
+            value = normalize_phone(value, region)
+            if value is None:
+                raise unprocessable([INVALID_PHONE])
+        elif isinstance(value, str) and name in _NORMALIZERS:
             value = _NORMALIZERS[name](value)
         fields[name] = value
     return fields

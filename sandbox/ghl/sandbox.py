@@ -4,13 +4,15 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import phonenumbers
+
 from sandbox.fakes.base import FakeApp
 from sandbox.fakes.clock import Clock
 from sandbox.fakes.faults import FaultInjector
 from sandbox.fakes.webhooks import Outbox, Sender, http_sender
 from sandbox.ghl import validation as dto
 from sandbox.ghl.app import create_app
-from sandbox.ghl.crm import Crm
+from sandbox.ghl.crm import Crm, UpdateRules
 from sandbox.ghl.oauth import ACCESS_TOKEN_TTL_S, OAuthApp, OAuthServer
 from sandbox.ghl.ratelimit import GhlBudget
 from sandbox.ghl.state import Appointment, Contact, IdFactory, Location, Note, Store, Task, iso_ms
@@ -38,13 +40,20 @@ class GhlSandbox(FakeApp):
         sleep: Callable[[float], None] = time.sleep,
         webhook_sender: Sender | None = None,
         lowercase_tags: bool = False,
+        updates: UpdateRules | None = None,
+        retry_after_on_429: bool = False,
     ) -> None:
+        """The switches cover what no GHL source confirms (README "Unconfirmed"): `not_found_status`,
+        `lowercase_tags`, `updates` (what moves `dateUpdated` and fires ContactUpdate, see
+        UpdateRules) and `retry_after_on_429` (GHL documents no Retry-After on its 429s: off, a
+        client must pace on the X-RateLimit-* headers alone)."""
         prefix = f"ghl-sandbox:{seed}"
         super().__init__(
             clock=clock, sleep=sleep, faults=FaultInjector(f"{prefix}:faults", auth_paths=("/oauth",))
         )
         self.seed_value = seed
         self.sign_rsa = sign_rsa
+        self.retry_after_on_429 = retry_after_on_429
         self.store = Store()
         self._ids = IdFactory(f"{prefix}:ids")
         self._trace_ids = IdFactory(f"{prefix}:trace")
@@ -56,6 +65,7 @@ class GhlSandbox(FakeApp):
             self._emit,
             not_found_status=not_found_status,
             lowercase_tags=lowercase_tags,
+            updates=updates,
         )
         self.oauth = OAuthServer(clock, IdFactory(f"{prefix}:oauth"), access_token_ttl_s)
         self.rate_limiter = GhlBudget(
@@ -85,8 +95,12 @@ class GhlSandbox(FakeApp):
         scopes: Iterable[str] | None = None,
         company_id: str | None = None,
         duplicate_fields: tuple[str, ...] = ("email", "phone"),
+        country: str = "US",
     ) -> Location:
-        """A sub-account; `token` is its private-integration token (None: OAuth installs only)."""
+        """A sub-account; `token` is its private-integration token (None: OAuth installs only);
+        `country` (ISO alpha-2) places phones written without a country code."""
+        if country not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"country {country!r} is no ISO alpha-2 region with a numbering plan")
         with self.lock:
             if location_id in self.store.locations:
                 raise ValueError(f"location {location_id!r} already exists")
@@ -95,6 +109,7 @@ class GhlSandbox(FakeApp):
                 company_id or self._ids.firestore_id(),
                 allow_duplicates=allow_duplicates,
                 duplicate_fields=duplicate_fields,
+                country=country,
             )
             self.store.locations[location_id] = location
             if token is not None:

@@ -105,7 +105,7 @@ FILTERABLE = {
 }  # fmt: skip
 
 
-def _comparable(field_name: str, value: Any) -> Any:
+def _comparable(field_name: str, value: Any, region: str) -> Any:
     """Filter values as stored: ISO or epoch-ms dates -> ms, emails lower-cased, phones E.164."""
     if field_name in {"dateAdded", "dateUpdated"}:
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -119,7 +119,7 @@ def _comparable(field_name: str, value: Any) -> Any:
     if field_name == "email" and isinstance(value, str):
         return value.strip().lower()
     if field_name == "phone" and isinstance(value, str):
-        return normalize_phone(value) or value
+        return normalize_phone(value, region) or value
     if isinstance(value, str):
         return value.lower() if field_name.endswith("LowerCase") else value
     return value
@@ -135,12 +135,13 @@ def _stored(field_name: str, contact: Contact) -> Any:
 Predicate = Callable[[Contact], bool]
 
 
-def compile_filter(spec: Any) -> Predicate:
-    """`{field, operator, value}` or `{group: AND|OR, filters: [...]}`; unknown ones are 422."""
+def compile_filter(spec: Any, region: str) -> Predicate:
+    """`{field, operator, value}` or `{group: AND|OR, filters: [...]}`; unknown ones are 422.
+    Phone values are read in `region`, the location's country."""
     if not isinstance(spec, dict):
         raise unprocessable(["each value in filters must be an object"])
     if "group" in spec:
-        parts = [compile_filter(item) for item in spec.get("filters") or []]
+        parts = [compile_filter(item, region) for item in spec.get("filters") or []]
         if spec["group"] == "OR":
             return lambda c: any(p(c) for p in parts)
         if spec["group"] == "AND":
@@ -158,10 +159,10 @@ def compile_filter(spec: Any) -> Predicate:
     if op == "range":
         if not isinstance(value, dict) or not set(value) <= {"gt", "gte", "lt", "lte"} or not value:
             raise unprocessable(["range value must be an object with gt, gte, lt or lte"])
-        bounds = {op: _comparable(field_name, bound) for op, bound in value.items()}
+        bounds = {op: _comparable(field_name, bound, region) for op, bound in value.items()}
         return lambda c: _in_range(_stored(field_name, c), bounds)
     if op in {"eq", "not_eq"}:
-        target = _comparable(field_name, value)
+        target = _comparable(field_name, value, region)
         positive = op == "eq"
         if field_name == "tags":
             return lambda c: (target in c.tags) == positive
@@ -196,8 +197,9 @@ class SearchResult:
     total: int
 
 
-def search(contacts: Sequence[Contact], body: dict[str, Any]) -> SearchResult:
-    """Run a validated SearchBodyV2DTO body. Default order: dateAdded ascending, then id."""
+def search(contacts: Sequence[Contact], body: dict[str, Any], *, region: str) -> SearchResult:
+    """Run a validated SearchBodyV2DTO body (phones read in `region`). Default order: dateAdded
+    ascending, then id."""
     page_limit = int(body["pageLimit"])
     if not 1 <= page_limit <= SEARCH_MAX_PAGE_LIMIT:
         raise unprocessable(
@@ -213,7 +215,7 @@ def search(contacts: Sequence[Contact], body: dict[str, Any]) -> SearchResult:
         raise unprocessable(
             [f"page * pageLimit must not exceed {SEARCH_WINDOW}; use searchAfter to read further"]
         )
-    predicates = [compile_filter(item) for item in body.get("filters") or []]
+    predicates = [compile_filter(item, region) for item in body.get("filters") or []]
     selected = [
         c for c in contacts if all(p(c) for p in predicates) and matches_query(c, body.get("query") or "")
     ]

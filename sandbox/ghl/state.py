@@ -113,6 +113,9 @@ class Location:
     id: str
     company_id: str
     allow_duplicates: bool = False
+    # Business Profile country (ISO alpha-2): the numbering plan of phones written without a
+    # country code.
+    country: str = "US"
     # Contact Deduplication Preferences: the primary then secondary matching field.
     duplicate_fields: tuple[str, ...] = ("email", "phone")
     contacts: dict[str, Contact] = field(default_factory=dict)

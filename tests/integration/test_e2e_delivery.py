@@ -10,6 +10,7 @@ import pytest
 
 from ghlsync.core.entities import EntityKind
 from ghlsync.ghl.models import TaskCreate
+from sandbox.ghl.crm import UpdateRules
 from sandbox.stack.world import ApiCall, World
 
 pytestmark = pytest.mark.integration
@@ -146,11 +147,22 @@ def test_a_kayako_tag_and_name_change_never_sends_tags_in_the_ghl_contact_put(wo
     assert contact is not None and (contact.first_name, contact.tags) == ("Augusta", frozenset({"support"}))
 
 
+# GHL's rules for what moves `dateUpdated` are unconfirmed (sandbox.ghl.crm.UpdateRules): last
+# writer wins is judged under the sandbox's defaults and with every no-op and tag rule off.
+STRICT_UPDATES = UpdateRules(
+    noop_put_moves_date_updated=False, noop_put_emits_update=False, tags_move_date_updated=False
+)
+
+
+@pytest.mark.parametrize(
+    "updates", [UpdateRules(), STRICT_UPDATES], ids=["default-updates", "strict-updates"]
+)
 @pytest.mark.parametrize("last_writer", ["ghl", "kayako"])
 def test_concurrent_edits_outside_the_skew_window_go_to_the_last_writer(
-    world: World, last_writer: str
+    world: World, last_writer: str, updates: UpdateRules
 ) -> None:
     # GIVEN a synced contact renamed on both sides, 30 s apart (the skew window is 5 s)
+    world.ghl.crm.updates = updates
     contact_id, user_id = synced_contact(world)
     edits = {
         "ghl": lambda: world.ghl.ui_update_contact(world.location_id, contact_id, firstName="Georgina"),
@@ -169,10 +181,14 @@ def test_concurrent_edits_outside_the_skew_window_go_to_the_last_writer(
     assert world.kayako.store.users[user_id].full_name == f"{winner} Lovelace"
 
 
+@pytest.mark.parametrize(
+    "updates", [UpdateRules(), STRICT_UPDATES], ids=["default-updates", "strict-updates"]
+)
 def test_concurrent_edits_inside_the_skew_window_keep_the_ghl_value_and_record_a_conflict(
-    world: World,
+    world: World, updates: UpdateRules
 ) -> None:
     # GIVEN a synced contact renamed on both sides one second apart (inside the 5 s skew window)
+    world.ghl.crm.updates = updates
     contact_id, user_id = synced_contact(world)
     world.ghl.ui_update_contact(world.location_id, contact_id, firstName="Georgina")
     world.clock.advance(1)

@@ -7,8 +7,8 @@ from sandbox.ghl import FakeClock, GhlSandbox
 from tests.fixtures.ghl import GHL_BASE_URL, GHL_HEADERS, GHL_LOCATION_ID, GHL_PIT
 
 
-def _sandbox(seed: int = 0) -> tuple[GhlSandbox, httpx.Client]:
-    sb = GhlSandbox(clock=FakeClock(), seed=seed)
+def _sandbox(seed: int = 0, **switches: bool) -> tuple[GhlSandbox, httpx.Client]:
+    sb = GhlSandbox(clock=FakeClock(), seed=seed, **switches)
     sb.add_location(GHL_LOCATION_ID, token=GHL_PIT)
     return sb, httpx.Client(base_url=GHL_BASE_URL, transport=sb.transport(), headers=GHL_HEADERS)
 
@@ -48,15 +48,16 @@ def test_another_seed_gives_other_faults():
     assert runs[0] != runs[1]
 
 
-def test_injected_429_is_answered_by_the_app_without_applying():
-    # GIVEN every request is rate limited by fault injection
-    sb, client = _sandbox()
+@pytest.mark.parametrize(("retry_after_on_429", "retry_after"), [(False, None), (True, "10")])
+def test_injected_429_is_answered_by_the_app_without_applying(retry_after_on_429, retry_after):
+    # GIVEN every request is rate limited by fault injection, Retry-After switched off or on
+    sb, client = _sandbox(retry_after_on_429=retry_after_on_429)
     sb.faults.configure(rate_429=1.0)
     # WHEN a contact is created
     response = client.post("/contacts/", json={"locationId": GHL_LOCATION_ID, "firstName": "A"})
-    # THEN a 429 with Retry-After comes back, nothing was created, and the log counts it
+    # THEN a 429 (with Retry-After only when switched on), nothing created, and the log counts it
     assert response.status_code == 429
-    assert response.headers["Retry-After"] == "10"
+    assert response.headers.get("Retry-After") == retry_after
     assert sb.store.contacts(GHL_LOCATION_ID) == []
     assert sb.request_log == [("POST", "/contacts/", 429)]
 

@@ -44,17 +44,28 @@ def test_every_response_carries_the_five_headers(ghl_http):
     assert missing.headers["X-RateLimit-Remaining"] == "98"
 
 
-def test_burst_past_the_limit_is_429_with_retry_after(small_budget):
+def test_burst_past_the_limit_is_429_without_retry_after(small_budget):
     # GIVEN a burst budget of 3 per 10 s, all spent at the same instant
     _, _, client = small_budget
     for _ in range(3):
         assert _read(client).status_code == 200
     # WHEN a fourth call is made
     response = _read(client)
-    # THEN it is 429 with Retry-After and no budget left
+    # THEN it is 429 with no budget left and, as GHL documents none, no Retry-After
     assert response.status_code == 429
-    assert response.headers["Retry-After"] == "10"
+    assert "Retry-After" not in response.headers
     assert response.headers["X-RateLimit-Remaining"] == "0"
+
+
+def test_with_the_switch_on_a_429_says_when_to_retry():
+    # GIVEN a sandbox that sends Retry-After on its 429s, and a spent burst budget
+    sb = GhlSandbox(clock=FakeClock(), burst_limit=1, burst_interval_ms=10_000, retry_after_on_429=True)
+    sb.add_location(GHL_LOCATION_ID, token=GHL_PIT)
+    client = httpx.Client(base_url=GHL_BASE_URL, transport=sb.transport(), headers=GHL_HEADERS)
+    _read(client)
+    # WHEN the next call is refused / THEN it says to wait out the window
+    response = _read(client)
+    assert (response.status_code, response.headers["Retry-After"]) == (429, "10")
 
 
 def test_burst_budget_comes_back_when_the_window_slides(small_budget):

@@ -36,6 +36,7 @@ from ghlsync.sync.wiring import ConnectorCache, build_engine
 from ghlsync.worker import SyncWorker
 from sandbox.apps.kayako import KayakoSandbox
 from sandbox.ghl import FakeClock, GhlSandbox
+from sandbox.ghl.crm import UpdateRules
 from sandbox.stack.lambda_runtime import LambdaContext, load_handler, load_module
 from sandbox.stack.poller import SqsPoller
 from tests.fixtures.aws import AwsResources
@@ -282,3 +283,38 @@ def test_our_own_update_is_queued_by_one_sweep_at_most(stack: Stack) -> None:
     # THEN it was an echo once at most, and then never queued again
     assert first["enqueued"] <= 1
     assert second["enqueued"] == 0
+
+
+@pytest.mark.parametrize(
+    "tags_move_date_updated",
+    [
+        True,
+        pytest.param(
+            False,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="the GHL feed is a dateUpdated search: were GHL's tag changes not to move "
+                "dateUpdated (unconfirmed), a tag change whose webhook was lost would never be swept",
+            ),
+        ),
+    ],
+)
+def test_a_ghl_tag_change_whose_webhook_was_lost_reaches_kayako_after_a_sweep(
+    stack: Stack, tags_move_date_updated: bool
+) -> None:
+    # GIVEN a GHL contact synced to Kayako, then tagged in GHL with the webhook lost
+    stack.ghl.crm.updates = UpdateRules(tags_move_date_updated=tags_move_date_updated)
+    contact = stack.ghl.ui_create_contact(LOCATION, firstName="Ada", email="ada@example.com")
+    stack.clock.advance(60)
+    stack.sweep()
+    stack.drain()
+    stack.clock.advance(60)
+    stack.ghl.ui_add_tags(LOCATION, contact.id, ["vip"])
+    stack.clock.advance(60)
+    # WHEN the next sweep runs and the worker handles what it queued
+    stack.sweep()
+    stack.drain()
+    # THEN the Kayako user carries the tag
+    link = stack.link_of_ghl_contact(contact.id)
+    assert link is not None
+    assert "vip" in {tag.lower() for tag in stack.kayako.store.tags_of(int(link.app.id))}

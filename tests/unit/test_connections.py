@@ -4,6 +4,7 @@ from typing import Any
 
 import boto3
 import pytest
+from pydantic import ValidationError
 
 from ghlsync.store.connections import (
     WORKFLOW_KEY_DIGEST_FIELD,
@@ -83,3 +84,30 @@ def test_one_credential_is_read_and_a_missing_one_is_none(aws_env: None) -> None
 
 def test_webhook_path_names_the_app_and_connection() -> None:
     assert Connection(connection_id="c1", location_id="l", app="kayako").webhook_path == "/webhooks/kayako/c1"
+
+
+def test_phones_default_to_the_us_numbering_plan() -> None:
+    # GIVEN settings that name no country / THEN national phone numbers are read as US ones
+    assert ConnectionSettings().default_country == "US"
+
+
+@pytest.mark.parametrize(("given", "stored"), [("gb", "GB"), (" BR ", "BR"), (None, None)])
+def test_the_default_country_is_an_iso_region(given: str | None, stored: str | None) -> None:
+    # GIVEN a region in any case / WHEN the settings are built / THEN it is kept upper-cased
+    assert ConnectionSettings(default_country=given).default_country == stored
+
+
+@pytest.mark.parametrize("region", ["UK", "XX", "USA", "44", ""])
+def test_a_region_without_a_numbering_plan_is_refused(region: str) -> None:
+    # GIVEN a code libphonenumber has no plan for (the UK's ISO code is GB) / THEN a clear error
+    with pytest.raises(ValidationError, match="default_country"):
+        ConnectionSettings(default_country=region)
+
+
+@pytest.mark.parametrize(("code", "region"), [("1", "US"), ("44", "GB"), ("55", "BR"), (None, None)])
+def test_a_row_stored_with_a_calling_code_reads_as_its_region(code: str | None, region: str | None) -> None:
+    # GIVEN settings stored before `default_country`, with the calling code they had then
+    stored = ConnectionSettings().model_dump(mode="json", exclude={"default_country"})
+    stored["default_country_code"] = code
+    # WHEN read back / THEN the code's main region (or, for none, no region) is the setting
+    assert ConnectionSettings.model_validate(stored).default_country == region

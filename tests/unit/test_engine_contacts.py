@@ -74,6 +74,32 @@ def test_unlinked_contact_matching_by_e164_phone_is_linked(h: Harness) -> None:
     assert link is not None and link.app.id == existing.id
 
 
+def test_a_national_number_is_placed_in_the_connections_country(h: Harness) -> None:
+    # GIVEN a GB connection, GHL holding a UK number in E.164 and the app writing it nationally
+    h.reconfigure(default_country="GB")
+    existing = h.ghl.seed_contact(first_name="Ada", phone="+447911123456")
+    record = h.app.seed_contact(first_name="Ada", phone="07911 123456")
+    # WHEN the app contact is synced
+    h.engine.handle(h.app_event(CONTACT, UPSERT, record.id or ""))
+    # THEN GHL was searched by the E.164 number and the pair linked by phone, and the two spellings
+    # of one number are no change to write to either side
+    assert ("find_contacts", (None, "+447911123456")) in h.ghl.calls
+    link = h.link_of(CONTACT, Side.APP, record.id or "")
+    assert link is not None and link.ghl.id == existing.id
+    assert h.ghl.writes() == [] and h.app.writes() == []
+
+
+def test_a_phone_spelt_anew_is_no_change(h: Harness) -> None:
+    # GIVEN a linked contact whose phone the app re-formats without changing the number
+    _, app_id = _linked_pair(h, phone="+14155552671")
+    h.app.edit_contact(app_id, phone="(415) 555-2671")
+    # WHEN the app's change is handled
+    outcome = h.engine.handle(h.app_event(CONTACT, UPSERT, app_id))
+    # THEN it is the content already synced: nothing is written to GHL
+    assert outcome.decision is Decision.ECHO
+    assert h.ghl.writes() == []
+
+
 def test_external_id_custom_field_wins_over_email(h: Harness) -> None:
     # GIVEN the GHL contact names its app record in the external-id field, and another app
     # record happens to share its email

@@ -63,20 +63,26 @@ def test_null_clears_a_nullable_field_but_not_a_required_one():
 
 
 @pytest.mark.parametrize(
-    ("raw", "e164"),
+    ("raw", "region", "e164"),
     [
-        ("+15551234567", "+15551234567"),
-        ("(555) 123-4567", "+15551234567"),
-        ("1 555 123 4567", "+15551234567"),
-        ("0044 20 7946 0958", "+442079460958"),
-        ("+44 20 7946 0958", "+442079460958"),
-        ("call me", None),
-        ("12", None),
+        ("+15551234567", "US", "+15551234567"),
+        ("(555) 123-4567", "US", "+15551234567"),
+        ("1 555 123 4567", "US", "+15551234567"),
+        ("07911 123456", "GB", "+447911123456"),
+        ("0044 20 7946 0958", "GB", "+442079460958"),
+        ("+44 20 7946 0958", "US", "+442079460958"),
+        ("(11) 91234-5678", "BR", "+5511912345678"),
+        ("+1 415-555-2671 ext. 42", "US", "+14155552671"),
+        ("call me", "US", None),
+        ("12", "US", None),
+        ("555-0100", "US", None),
+        ("07911 123456", "US", None),
     ],
 )
-def test_phones_are_normalised_to_e164(raw, e164):
-    # GIVEN a phone as people write it / WHEN normalised / THEN it is E.164 or rejected
-    assert normalize_phone(raw) == e164
+def test_phones_are_read_in_the_locations_numbering_plan(raw, region, e164):
+    # GIVEN a phone as people write it and the location's country
+    # WHEN normalised / THEN it is E.164, or None when no possible number can be read
+    assert normalize_phone(raw, region) == e164
 
 
 @pytest.mark.parametrize("raw", ["1990-09-25", "09/25/1990", "09-25-1990", "1990/09/25"])

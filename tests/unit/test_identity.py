@@ -1,6 +1,8 @@
 """Identity: normalisation and the match order."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ghlsync.mapping.canonical import CanonicalContact
 from ghlsync.sync.identity import Ambiguous, Matched, NoMatch, find_match, normalize_email, normalize_phone
@@ -18,15 +20,84 @@ def test_email_is_trimmed_and_lower_cased(raw: str | None, expected: str | None)
 @pytest.mark.parametrize(
     ("raw", "country", "expected"),
     [
+        # GB: the trunk 0 goes, +44 comes from the region; the same digits with a prefix anywhere
+        ("07911 123456", "GB", "+447911123456"),
+        ("+44 7911 123456", "US", "+447911123456"),
+        ("0044 7911 123456", "GB", "+447911123456"),
         ("+44 (1234) 567-890", None, "+441234567890"),
-        ("0044 1234 567890", None, "+441234567890"),
-        ("(555) 123-4567", "1", "+15551234567"),
-        ("(555) 123-4567", None, None),
-        ("+12", None, None),
+        # Brazil: two-digit area code, nine-digit mobile
+        ("(11) 91234-5678", "BR", "+5511912345678"),
+        ("+55 11 91234-5678", "GB", "+5511912345678"),
+        # US with and without the country code, and from abroad with the US exit code
+        ("(415) 555-2671", "US", "+14155552671"),
+        ("1 415 555 2671", "US", "+14155552671"),
+        ("+1 415-555-2671", "BR", "+14155552671"),
+        ("011 44 7911 123456", "US", "+447911123456"),
+        # the region is an ISO alpha-2 code in any case
+        ("07911 123456", "gb", "+447911123456"),
+        # E.164 has no extension
+        ("+1 415-555-2671 ext. 42", "US", "+14155552671"),
+        ("(415) 555-2671 x42", "US", "+14155552671"),
     ],
 )
-def test_phone_becomes_e164_or_nothing(raw: str, country: str | None, expected: str | None) -> None:
+def test_phone_becomes_e164_in_its_numbering_plan(raw: str, country: str | None, expected: str) -> None:
+    # GIVEN a phone as people write it and the connection's region / WHEN normalised / THEN E.164
     assert normalize_phone(raw, country) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "country"),
+    [
+        ("(415) 555-2671", None),  # national, and no region to place it in
+        ("555-0100", "US"),  # local only: no area code
+        ("+12", None),
+        ("+1", "US"),
+        ("+999 1234 5678", None),  # no such country code
+        ("1" * 40, "US"),
+        ("not a phone", "US"),
+        ("ext. 42", "US"),
+        ("   ", "GB"),
+        ("", "GB"),
+        (None, "GB"),
+        ("07911 123456", "XX"),  # an unknown region places nothing
+    ],
+)
+def test_a_phone_that_cannot_be_placed_is_no_phone(raw: str | None, country: str | None) -> None:
+    # GIVEN text that is no placeable phone / WHEN normalised / THEN None, never an exception
+    assert normalize_phone(raw, country) is None
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(raw=st.text(max_size=60), country=st.sampled_from([None, "US", "GB", "BR", "DE", "XX", ""]))
+def test_normalising_any_text_never_raises(raw: str, country: str | None) -> None:
+    # GIVEN any text and region / WHEN normalised / THEN E.164 or None, never an exception
+    phone = normalize_phone(raw, country)
+    assert phone is None or (phone.startswith("+") and phone[1:].isdigit())
+
+
+def test_identity_by_phone_places_a_national_number_in_the_connections_region() -> None:
+    # GIVEN a UK app record stored in E.164 and a GHL record with the same number written nationally
+    target = FakeConnector("app", FakeClock())
+    record = target.seed_contact(first_name="Ada", phone="+447911123456")
+    source = CanonicalContact(id="g1", first_name="Ada", phone="07911 123456")
+    # WHEN matched for a GB connection
+    match = find_match(
+        source, target, external_id_field="external_id", default_country="GB", linked_to_other=lambda _: False
+    )
+    # THEN the phone finds it
+    assert isinstance(match, Matched) and match.record.id == record.id and match.via == "phone"
+
+
+def test_identity_by_phone_in_another_region_is_another_number() -> None:
+    # GIVEN the same UK record and national digits, but a US connection
+    target = FakeConnector("app", FakeClock())
+    target.seed_contact(first_name="Ada", phone="+447911123456")
+    source = CanonicalContact(id="g1", first_name="Ada", phone="07911 123456")
+    # WHEN matched / THEN nothing is found: the digits are no US number
+    match = find_match(
+        source, target, external_id_field="external_id", default_country="US", linked_to_other=lambda _: False
+    )
+    assert isinstance(match, NoMatch)
 
 
 def _find(source: CanonicalContact, target: FakeConnector, linked: frozenset[str] = frozenset()):  # type: ignore[no-untyped-def]
@@ -34,7 +105,7 @@ def _find(source: CanonicalContact, target: FakeConnector, linked: frozenset[str
         source,
         target,
         external_id_field="external_id",
-        default_country_code=None,
+        default_country=None,
         linked_to_other=lambda record_id: record_id in linked,
     )
 

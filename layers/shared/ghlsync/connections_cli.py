@@ -33,7 +33,8 @@ change listing, one lookup, one read, the webhook secret) and prints one verdict
 the exit status is 1 when a check failed (auth first among them), 0 otherwise.
 
 The map file is a JSON object with any of: `ghl_custom_fields` (GHL field id -> canonical key),
-`ghl_users` (GHL user id -> canonical assignee), `external_id_field`, `default_country_code`, and
+`ghl_users` (GHL user id -> canonical assignee), `external_id_field`, `default_country` (ISO
+alpha-2 region of phones written without a country code, default US), and
 `app` (the app's own settings, e.g. Kayako's `custom_field_map`, `assignee_map`).
 Reads SYNC_TABLE_NAME and CONNECTION_SECRET_PREFIX (and the usual AWS variables) from the env.
 """
@@ -73,9 +74,7 @@ CREDENTIAL_ENV_PREFIX = "APP_"
 API_URL_PLACEHOLDER = "<ApiUrl>"
 CHECK_WINDOW = timedelta(hours=1)
 CHECK_TIMEOUT_S = 10.0
-MAP_FILE_KEYS = frozenset(
-    {"ghl_custom_fields", "ghl_users", "external_id_field", "default_country_code", "app"}
-)
+MAP_FILE_KEYS = frozenset({"ghl_custom_fields", "ghl_users", "external_id_field", "default_country", "app"})
 # Prompt for one credential field: (label, secret) -> the typed value ("" when none).
 Prompt = Callable[[str, bool], str]
 

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ghlsync.mapping.phones import DEFAULT_COUNTRY, is_known_region, region_for_calling_code
 from ghlsync.store.dynamo import error_code, is_condition_failure
 
 if TYPE_CHECKING:
@@ -66,9 +67,10 @@ class ConnectionSettings(BaseModel):
     # Canonical custom-field key that holds the other side's record id on each side (identity
     # step 2); excluded from content merges so ids never travel as data.
     external_id_field: str = "external_id"
-    # Country calling code for phone numbers written without one ("1" for NANP); None: such
-    # numbers are not used for matching.
-    default_country_code: str | None = Field(default=None, pattern=r"^[1-9]\d{0,2}$")
+    # ISO 3166 alpha-2 region of phone numbers written without a country code ("US", "GB", "BR"),
+    # for identity and for comparing phones (ghlsync.mapping.phones); None: such numbers are not
+    # placed in any country, so they match nothing.
+    default_country: str | None = DEFAULT_COUNTRY
     # GHL custom field id -> canonical custom-field key.
     ghl_custom_fields: dict[str, str] = Field(default_factory=dict)
     # GHL user id -> canonical assignee key (usually an email); unmapped users sync as no assignee.
@@ -78,6 +80,29 @@ class ConnectionSettings(BaseModel):
     # The workflow API refuses every write (403) for this connection: reads only. Set it when the
     # location's GHL token was granted read scopes only (`contacts.readonly`).
     read_only: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_calling_code(cls, data: Any) -> Any:
+        """Rows stored before `default_country` carry `default_country_code`, a calling code ("1"),
+        or null (national numbers unused): read it as that code's main region, or as None."""
+        if not isinstance(data, dict) or "default_country_code" not in data:
+            return data
+        data = dict(data)
+        code = data.pop("default_country_code")
+        if "default_country" not in data:
+            data["default_country"] = region_for_calling_code(code) if code is not None else None
+        return data
+
+    @field_validator("default_country")
+    @classmethod
+    def _known_region(cls, region: str | None) -> str | None:
+        if region is None:
+            return None
+        region = region.strip().upper()
+        if not is_known_region(region):
+            raise ValueError(f"{region!r} is not an ISO 3166 alpha-2 region with a numbering plan")
+        return region
 
 
 class Connection(BaseModel):

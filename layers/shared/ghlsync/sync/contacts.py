@@ -36,7 +36,11 @@ CONTACT = EntityKind.CONTACT
 def read_contact(run: SyncRun, side: Side, contact_id: str) -> CanonicalContact | None:
     record = run.read(side, CONTACT, "", contact_id)
     assert record is None or isinstance(record, CanonicalContact)
-    return normalize(record) if record is not None else None
+    return _normalized(run, record) if record is not None else None
+
+
+def _normalized(run: SyncRun, record: CanonicalContact) -> CanonicalContact:
+    return normalize(record, default_country=run.settings.default_country)
 
 
 def sync_contact(
@@ -67,14 +71,14 @@ def sync_contact(
         record,
         as_contacts(run.connector(target)),
         external_id_field=run.settings.external_id_field,
-        default_country_code=run.settings.default_country_code,
+        default_country=run.settings.default_country,
         linked_to_other=lambda target_id: _linked_to_other(run, target, target_id),
     )
     if isinstance(match, identity.Ambiguous):
         run.count("identity_conflict")
         return StepResult(Decision.CONFLICT, f"ambiguous identity: {match.reason}"), None
     if isinstance(match, identity.Matched) and match.record.id:
-        other = read_contact(run, target, match.record.id) or normalize(match.record)
+        other = read_contact(run, target, match.record.id) or _normalized(run, match.record)
         return _link_and_merge(run, source, record, other, occurred_at, via=match.via)
     return _create_contact(run, source, record, occurred_at)
 
@@ -144,7 +148,7 @@ def _create_contact(
         if other is None:
             raise
         return _link_and_merge(run, source, record, other, occurred_at, via="duplicate")
-    created = normalize(created)
+    created = _normalized(run, created)
     if not created.id:
         raise PermanentSyncError(f"{run.side_name(target)} returned a contact without an id")
     run.wrote(1, content.fields().keys())
@@ -200,7 +204,9 @@ def merge_contacts(
         if writes and run.capabilities(side).can(CONTACT, Operation.UPDATE):
             changed = conflicts.top_level(set(writes))
             updated = rebuild(rec, conflicts.unflatten_into(rec.fields(), writes))
-            returned = normalize(as_contacts(run.connector(side)).update_contact(rec.id, updated, changed))
+            returned = _normalized(
+                run, as_contacts(run.connector(side)).update_contact(rec.id, updated, changed)
+            )
             run.wrote(1, changed)
         else:
             writes = {}

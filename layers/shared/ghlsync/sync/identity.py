@@ -1,11 +1,12 @@
 """Who is who on the other side (DESIGN §4 rule 1).
 
 Match order: stored link (the engine checks it before calling here) -> the external-id custom field
-(the source record carries the other side's id) -> normalised email -> E.164 phone. A match is only
-taken when every step that finds something agrees: email saying A and phone saying B, two records
-sharing an email, or a candidate already linked to a different record are all `Ambiguous`, recorded
-as a conflict and never merged. Nothing here creates anything: the engine creates only after
-`find_match` returned `NoMatch`.
+(the source record carries the other side's id) -> normalised email -> E.164 phone
+(`normalize_phone`, from `ghlsync.mapping.phones`: national numbers are read in the connection's
+`default_country`). A match is only taken when every step that finds something agrees: email
+saying A and phone saying B, two records sharing an email, or a candidate already linked to a
+different record are all `Ambiguous`, recorded as a conflict and never merged. Nothing here
+creates anything: the engine creates only after `find_match` returned `NoMatch`.
 
 A former address is not a claim: apps such as Kayako keep every address a person ever had, so a
 lookup can find a record by an email (or phone) that is no longer its own. Such a record, when it
@@ -14,14 +15,12 @@ rather than blocking the newcomer forever. An unlinked record found by a former 
 matches (it is the same person writing from an old address).
 """
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ghlsync.apps.base import ContactConnector
 from ghlsync.mapping.canonical import CanonicalContact
-
-_PHONE_NOISE = re.compile(r"[\s\-().]")
+from ghlsync.mapping.phones import normalize_phone
 
 
 def normalize_email(email: str | None) -> str | None:
@@ -29,34 +28,6 @@ def normalize_email(email: str | None) -> str | None:
         return None
     cleaned = email.strip().lower()
     return cleaned if "@" in cleaned else None
-
-
-def normalize_phone(phone: str | None, default_country_code: str | None = None) -> str | None:
-    """E.164 (`+<digits>`) or None when the number cannot be placed in a country.
-
-    `+` or `00` prefixes carry the country; a national number (optionally with a trunk `0`) takes
-    `default_country_code` when the connection sets one. No guessing beyond that: a wrong country
-    would match a stranger.
-    """
-    if not phone:
-        return None
-    raw = _PHONE_NOISE.sub("", phone.strip())
-    if raw.startswith("+"):
-        digits = raw[1:]
-    elif raw.startswith("00"):
-        digits = raw[2:]
-    elif default_country_code and raw.isdigit():
-        national = raw.removeprefix("0")
-        digits = (
-            national
-            if national.startswith(default_country_code) and len(national) > 10
-            else (default_country_code + national)
-        )
-    else:
-        return None
-    if not digits.isdigit() or not 7 <= len(digits) <= 15:
-        return None
-    return f"+{digits}"
 
 
 @dataclass(frozen=True)
@@ -83,7 +54,7 @@ def find_match(
     target: ContactConnector,
     *,
     external_id_field: str,
-    default_country_code: str | None,
+    default_country: str | None,
     linked_to_other: Callable[[str], bool],
 ) -> Match:
     """The target record that is `source`, by the rule-1 order.
@@ -100,14 +71,14 @@ def find_match(
             return Matched(record, "external_id")
 
     email = normalize_email(source.email)
-    phone = normalize_phone(source.phone, default_country_code)
+    phone = normalize_phone(source.phone, default_country)
     by_email = _distinct(target.find_contacts(email=email, phone=None)) if email else {}
     by_phone = _distinct(target.find_contacts(email=None, phone=phone)) if phone else {}
     by_email = _without_former_holders(
         by_email, email, lambda record: normalize_email(record.email), linked_to_other
     )
     by_phone = _without_former_holders(
-        by_phone, phone, lambda record: normalize_phone(record.phone, default_country_code), linked_to_other
+        by_phone, phone, lambda record: normalize_phone(record.phone, default_country), linked_to_other
     )
 
     if len(by_email) > 1:

@@ -7,13 +7,14 @@ touches nothing we sync): the engine drops it and counts `echo_suppressed`.
 Records are normalised before hashing so both sides agree on what "equal" means: tags trimmed,
 one spelling per tag (each side keeps its own; the contact's content hash folds case, so a side
 that stores `Probe-Mixed` as `probe-mixed` still echoes), datetimes in UTC at millisecond
-precision (GHL's).
+precision (GHL's), phones in E.164 (`07911 123456` from a GB connection is GHL's `+447911123456`).
 """
 
 from datetime import UTC, datetime
 from typing import Any
 
 from ghlsync.mapping.canonical import Canonical, CanonicalContact
+from ghlsync.mapping.phones import normalize_phone
 from ghlsync.store.links import Shadow
 from ghlsync.sync.conflicts import flatten, unflatten_into
 from ghlsync.sync.tags import normalize_tags
@@ -24,7 +25,9 @@ def _utc_ms(value: datetime) -> datetime:
     return aware.astimezone(UTC).replace(microsecond=aware.microsecond // 1000 * 1000)
 
 
-def normalize[C: Canonical](record: C) -> C:
+def normalize[C: Canonical](record: C, *, default_country: str | None = None) -> C:
+    """`record` as both sides compare it; a contact's phone in E.164, national numbers read in
+    `default_country` (a phone that cannot be placed is kept as written: it is still data)."""
     updates: dict[str, Any] = {}
     for name in type(record).model_fields:
         value = getattr(record, name)
@@ -32,6 +35,7 @@ def normalize[C: Canonical](record: C) -> C:
             updates[name] = _utc_ms(value)
     if isinstance(record, CanonicalContact):
         updates["tags"] = normalize_tags(record.tags)
+        updates["phone"] = normalize_phone(record.phone, default_country) or record.phone
     return record.model_copy(update=updates)
 
 
