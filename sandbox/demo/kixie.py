@@ -10,7 +10,9 @@ token-in-URL) webhooks; the part only watches the far side.
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sandbox.apps.kixie.stack import BUSINESS_ID, POWERLIST_ID
+import httpx
+
+from sandbox.apps.kixie.stack import BUSINESS_ID, KIXIE, POWERLIST_ID
 from sandbox.demo.report import Check, StepFailed
 
 if TYPE_CHECKING:
@@ -38,6 +40,7 @@ class KixieDemo:
             ("GHL task + note → PowerList digest", self.children_to_digest),
             ("Kixie call ended → GHL note", self.call_to_note),
             ("Kixie scheduled activity → GHL task", self.activity_to_task),
+            ("Kixie caller-ID lookup → GHL contact", self.caller_lookup),
         ]
 
     # -- the sides --------------------------------------------------------------------------------
@@ -105,6 +108,24 @@ class KixieDemo:
         )
         task = next(t for t in self._tasks() if t.title == "Call back about the launch")
         return f"GHL task on {contact_id}: '{task.title}' due {task.due_date}"
+
+    def caller_lookup(self) -> str:
+        contact_id = self.need_contact()
+        stack = self.demo.stack
+        answer = httpx.get(
+            f"{stack.gateway_url}/kixie/{stack.connection_ids[self.app]}/lookup",
+            params={"number": PHONE, "token": KIXIE.dev_webhook_secret},
+            timeout=10,
+        )
+        body = answer.json()
+        found = body.get("contact") or {}
+        if answer.status_code != 200 or not body.get("found") or found.get("contact_id") != contact_id:
+            raise StepFailed(f"lookup of {PHONE} answered {answer.status_code} {body}")
+        notes, tasks = len(found.get("notes") or []), len(found.get("tasks") or [])
+        return (
+            f"GET /kixie/…/lookup?number={PHONE} → found {found.get('first_name')} {found.get('last_name')} "
+            f"({contact_id}), {notes} note(s), {tasks} open task(s)"
+        )
 
     # -- the check ----------------------------------------------------------------------------------
     def consistency(self) -> list[Check]:

@@ -41,6 +41,11 @@ FLOWS = [
     "workflow API: task completed → GHL, no echo",
     "workflow API: note created, updated → GHL, no echo",
     "workflow API: bundle shows the writes",
+    "GHL contact → Kixie PowerList",
+    "GHL task + note → PowerList digest",
+    "Kixie call ended → GHL note",
+    "Kixie scheduled activity → GHL task",
+    "Kixie caller-ID lookup → GHL contact",
 ]
 
 

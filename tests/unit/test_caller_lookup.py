@@ -274,7 +274,7 @@ def _connection(app: str = "kixie", status: ConnectionStatus = ConnectionStatus.
         location_id=LOCATION,
         app=app,
         status=status,
-        settings=ConnectionSettings(default_country_code="1"),
+        settings=ConnectionSettings(default_country="US"),
     )
 
 

@@ -17,7 +17,7 @@ Rules:
   container for CALLER_LOOKUP_CREDENTIALS_TTL_SECONDS (60 s), so a rotated token (or a disabled
   connection) takes effect within that time.
 - Number: E.164 as `sync.identity.normalize_phone` reads it (a national number needs the
-  connection's `default_country_code`); ASCII only and at most `MAX_NUMBER_CHARS` long. Anything
+  connection's `default_country`); ASCII only and at most `MAX_NUMBER_CHARS` long. Anything
   else is "not found" without a single read.
 - Source: our own store first, the GHL contact linked for that phone (its GHL shadow, through the
   link store's phone index); when the store has none, ONE GHL call (`GET /contacts/search/
@@ -95,7 +95,7 @@ class LookupResult:
 
 
 # ---- pure rules ----------------------------------------------------------------------------------
-def parse_number(raw: str | None, default_country_code: str | None = None) -> str | None:
+def parse_number(raw: str | None, default_country: str | None = None) -> str | None:
     """The E.164 number Kixie asked about, or None for anything that is not one."""
     if raw is None or len(raw) > MAX_NUMBER_CHARS or not raw.isascii():
         return None
@@ -103,7 +103,7 @@ def parse_number(raw: str | None, default_country_code: str | None = None) -> st
     # An unencoded "+" in a query string reaches us as a space: " 14155550100" was "+14155550100".
     if raw.startswith(" ") and text.isdigit():
         text = f"+{text}"
-    return normalize_phone(text, default_country_code)
+    return normalize_phone(text, default_country)
 
 
 def _digest(value: str) -> bytes:
@@ -251,7 +251,7 @@ class CallerLookup:
 
     def lookup(self, connection_id: str, token: str | None, number: str | None) -> LookupResult:
         connection = self.authorize(connection_id, token)
-        phone = parse_number(number, connection.settings.default_country_code)
+        phone = parse_number(number, connection.settings.default_country)
         if phone is None:
             return LookupResult(NOT_FOUND, Source.MALFORMED)
         key = (connection.connection_id, phone)

@@ -108,9 +108,15 @@ def connector_builder(connector: _ConnectorClass, settings_model: type[BaseModel
         sleep: Callable[[float], None],
         clock: Callable[[], float],
     ) -> Connector:
+        app = dict(connection.settings.app)
+        # The connection's region for national phone numbers also holds for an app that reads
+        # numbers itself (Kixie's PowerList keys), unless its own settings name another.
+        country = getattr(connection.settings, "default_country", None)
+        if "default_country" in settings_model.model_fields and "default_country" not in app and country:
+            app["default_country"] = country
         return connector(
             http,
-            settings_model.model_validate(dict(connection.settings.app)),
+            settings_model.model_validate(app),
             secret=credentials,
             location_id=connection.location_id,
             connection_id=connection.connection_id,

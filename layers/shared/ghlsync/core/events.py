@@ -42,6 +42,9 @@ class ChangeEvent(BaseModel):
     - `parent_record` is the parent contact as the source knows it (a canonical contact dump), for
       sources whose contacts cannot be re-read either: the engine matches it on the other side by
       its identity (a Kixie call names only the caller's number).
+    - `hub_parent_id` names the parent contact by its id on the hub (GHL) instead, for a source
+      that knows the contact only by the id we gave it (a Kixie scheduled activity names no
+      number, only `contactid`: the `crmContactId` we wrote). The contact must be linked already.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -60,6 +63,7 @@ class ChangeEvent(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
     record: dict[str, Any] | None = None
     parent_record: dict[str, Any] | None = None
+    hub_parent_id: str | None = Field(default=None, max_length=128)
     # Set by dlq_redrive so a redriven event can be told apart in the audit trail.
     redriven: bool = False
 

@@ -196,7 +196,8 @@ def digest(tasks: Iterable[CanonicalTask], notes: Iterable[CanonicalNote], confi
     if latest and config.digest_max_notes:
         lines.append("Latest notes:")
         lines += [
-            f"- {_day(n.updated_at) if n.updated_at else '-'} {_clip(n.body, config.digest_note_chars)}"
+            # GHL notes carry no modification time: an undated note is listed without one.
+            f"- {_day(n.updated_at) + ' ' if n.updated_at else ''}{_clip(n.body, config.digest_note_chars)}"
             for n in latest[: config.digest_max_notes]
         ]
     text = ""
@@ -292,6 +293,7 @@ class SummaryRecord(_Payload):
     callid: str | None = Field(default=None, max_length=200)
     externalid: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=40)
+    contactid: str | None = Field(default=None, max_length=200)
 
 
 def _minutes(seconds: int | None) -> str:

@@ -149,6 +149,17 @@ class KixieEvents:
             return self._sms(data, now)
         return self._summary(data, now)
 
+    def _customer_or_contact(
+        self, raw: str | None, contact_id: str | None, kind: str
+    ) -> tuple[str | None, str | None]:
+        """The customer's number, else Kixie's CRM contact id (our GHL id): one of them."""
+        phone = e164(raw, self._config)
+        if phone is not None:
+            return phone, None
+        if contact_id and contact_id.strip() and _SAFE_KEY.fullmatch(contact_id.strip()):
+            return None, contact_id.strip()
+        raise MalformedWebhook(f"{kind}: no readable customer number or contactid")
+
     def _customer(self, raw: str | None, kind: str) -> str:
         phone = e164(raw, self._config)
         if phone is None:
@@ -162,10 +173,14 @@ class KixieEvents:
         *,
         entity: EntityKind,
         entity_id: str,
-        phone: str,
+        phone: str | None,
         record: CanonicalNote | CanonicalTask,
         occurred_at: datetime,
+        contact_id: str | None = None,
     ) -> ChangeEvent:
+        """`phone` is the customer's number (the Kixie side's contact key); without one,
+        `contact_id` is Kixie's CRM contact id, which for our contacts is the GHL id we wrote as
+        `crmContactId` (UNCONFIRMED that Kixie reports it so)."""
         return ChangeEvent(
             event_id=f"kixie-{kind}-{key}",
             location_id=self._location_id,
@@ -178,7 +193,8 @@ class KixieEvents:
             occurred_at=occurred_at,
             event_type=kind,
             record=record.model_dump(mode="json", exclude={"id", "parent_id", "updated_at"}),
-            parent_record={"phone": phone},
+            parent_record={"phone": phone} if phone else None,
+            hub_parent_id=None if phone else contact_id,
         )
 
     def _ended_call(self, data: dict[str, Any], now: datetime) -> list[ChangeEvent]:
@@ -234,7 +250,7 @@ class KixieEvents:
         record = _model(ActivityRecord, data, "scheduledactivity")
         ids = record.callid or record.externalid
         key = _key(ids) if ids and ids.strip() else _key(json.dumps(data, sort_keys=True, default=str))
-        phone = self._customer(record.phone, "scheduledactivity")
+        phone, contact_id = self._customer_or_contact(record.phone, record.contactid, "scheduledactivity")
         try:
             task = activity_task(record)
         except KixieMappingError as exc:
@@ -248,6 +264,7 @@ class KixieEvents:
                 phone=phone,
                 record=task,
                 occurred_at=now,
+                contact_id=contact_id,
             )
         ]
 
@@ -272,7 +289,7 @@ class KixieEvents:
     def _summary(self, data: dict[str, Any], now: datetime) -> list[ChangeEvent]:
         record = _model(SummaryRecord, data, "cisummary")
         key = call_key(record.callid, record.externalid)
-        phone = self._customer(record.phone, "cisummary")
+        phone, contact_id = self._customer_or_contact(record.phone, record.contactid, "cisummary")
         return [
             self._event(
                 "cisummary",
@@ -282,5 +299,6 @@ class KixieEvents:
                 phone=phone,
                 record=summary_note(record),
                 occurred_at=now,
+                contact_id=contact_id,
             )
         ]
