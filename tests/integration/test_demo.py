@@ -72,6 +72,8 @@ def test_demo_scenario_passes_every_flow_and_consistency_check(stack: DevStack) 
         "tasks ⇄ cases",
         "contact ⇄ customer",
         "stage tag = current stage",
+        "contact ⇄ PowerList entry",
+        "nothing dialled or texted",
     }
     assert all(s.latency_s is not None for s in report.steps)
     assert any(line.startswith("▶ ") for line in progress)
