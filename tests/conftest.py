@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fixtures.contract",
     "tests.fixtures.app_webhook",
     "tests.fixtures.workflow",
+    "tests.fixtures.caller_lookup",
 ]

@@ -129,6 +129,12 @@ def _payaca() -> SandboxedApp:
     return stack.PAYACA
 
 
+def _kixie() -> SandboxedApp:
+    from sandbox.apps.kixie import stack
+
+    return stack.KIXIE
+
+
 def registered_apps() -> list[SandboxedApp]:
     """Every app the stacks run, in a fixed order."""
-    return [_kayako(), _payaca()]
+    return [_kayako(), _payaca(), _kixie()]

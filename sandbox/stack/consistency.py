@@ -3,9 +3,10 @@ connectors (GHL's hub and each app's), outside the sync's call log."""
 
 from typing import TYPE_CHECKING, Any
 
-from ghlsync.apps.base import RECORD_OPS, Connector, Flow, Operation, as_contacts
+from ghlsync.apps.base import RECORD_OPS, Connector, Flow, Operation, as_contacts, as_upserts
 from ghlsync.apps.ghl_hub import GhlHub
 from ghlsync.core.entities import EntityKind
+from ghlsync.core.errors import RecordRefused
 from ghlsync.mapping.canonical import CanonicalContact
 from ghlsync.store.links import Side
 
@@ -37,6 +38,8 @@ def differences(world: "World") -> list[str]:
 
 def _app_differences(world: "World", app: str, ghl: GhlHub) -> list[str]:
     reader = world.app_reader(app)
+    if reader.capabilities.upserts_contacts:
+        return _upsert_app_differences(world, app, ghl, reader)
     contacts = as_contacts(reader)
     found: list[str] = []
     linked: set[str] = set()
@@ -71,6 +74,35 @@ def _app_differences(world: "World", app: str, ghl: GhlHub) -> list[str]:
     for person_id in world.app_person_ids(app):
         if person_id not in linked:
             found.append(f"{app} record {person_id} has no linked GHL contact")
+    return found
+
+
+def _upsert_app_differences(world: "World", app: str, ghl: GhlHub, reader: Connector) -> list[str]:
+    """An app written whole and never read (Kixie's PowerList): every GHL contact it can hold is
+    linked under the key it is held by and that entry exists; one it cannot hold (no phone) is not
+    linked; every entry belongs to a linked contact."""
+    upserts = as_upserts(reader)
+    found: list[str] = []
+    linked: set[str] = set()
+    for contact_id in world.ghl_contact_ids():
+        contact = ghl.get_contact(contact_id)
+        assert contact is not None
+        link = world.link(EntityKind.CONTACT, Side.GHL, contact_id, app=app)
+        try:
+            key = upserts.contact_key(contact)
+        except RecordRefused:
+            if link is not None and link.active:
+                found.append(f"GHL contact {contact_id} is linked to {app} though {app} cannot hold it")
+            continue
+        if link is None or not link.active:
+            found.append(f"GHL contact {contact_id} is not linked to {app}")
+        elif link.app.id != key:
+            found.append(f"GHL contact {contact_id} is linked to {app} {link.app.id}, held as {key}")
+        else:
+            linked.add(key)
+    held = set(world.app_person_ids(app))
+    found += [f"{app} has no entry {key} of a linked GHL contact" for key in sorted(linked - held)]
+    found += [f"{app} record {key} has no linked GHL contact" for key in sorted(held - linked)]
     return found
 
 

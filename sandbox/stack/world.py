@@ -152,6 +152,7 @@ def _clear_containers() -> None:
         cached.cache_clear()
     load_module("functions/sync_worker").worker.cache_clear()
     load_module("functions/workflow_api").workflow_api.cache_clear()
+    load_module("functions/caller_lookup").caller_lookup.cache_clear()
 
 
 class World:

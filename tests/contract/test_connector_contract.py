@@ -4,14 +4,14 @@ Each test runs once per subject in `tests/fixtures/contract.py` (GHL as the hub,
 app that joins). The connector is the real one, talking HTTP to its fake in-process.
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 
-from ghlsync.apps.base import RECORD_OPS, Operation
+from ghlsync.apps.base import RECORD_OPS, Operation, as_upserts
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import ConnectorError, MalformedWebhook, WebhookRejected
-from ghlsync.core.events import ChangeAction
 from ghlsync.mapping.canonical import CanonicalNote, CanonicalTask
 from tests.fixtures.contract import ContractSubject, unique_contact
 
@@ -103,31 +103,26 @@ def test_deleting_twice_is_fine(subject: ContractSubject) -> None:
     assert subject.connector.get_contact(created.id) is None
 
 
-def test_a_webhook_from_the_app_parses_into_the_changed_contact(subject: ContractSubject) -> None:
+def test_a_webhook_from_the_app_parses_into_the_changed_record(subject: ContractSubject) -> None:
     if not subject.connector.capabilities.inbound.webhooks:
         pytest.skip(f"{subject.name} declares no webhooks")
-    # GIVEN a contact changed in the app, which sent its webhook
-    created = subject.connector.create_contact(unique_contact())
-    assert created.id
-    request = subject.emit_contact_webhook(created.id)
+    # GIVEN a record changed in the app, which sent its webhook
+    request, expected = subject.emit_webhook()
     # WHEN the connector verifies and parses it
     subject.connector.verify_webhook(request)
     events = subject.connector.parse_webhook(
         request, location_id=subject.location_id, connection_id=subject.connection_id
     )
-    # THEN it is one upsert of that contact
-    assert [(e.entity, e.action, e.entity_id) for e in events] == [
-        (EntityKind.CONTACT, ChangeAction.UPSERT, created.id)
-    ]
+    # THEN it is one upsert of that record
+    assert [(e.entity, e.action, e.entity_id) for e in events] == [expected]
 
 
 def test_a_webhook_with_a_wrong_secret_or_signature_is_rejected(subject: ContractSubject) -> None:
     if not subject.connector.capabilities.inbound.webhooks:
         pytest.skip(f"{subject.name} declares no webhooks")
     # GIVEN a real webhook, with its secret or signature no longer matching
-    created = subject.connector.create_contact(unique_contact())
-    assert created.id
-    forged = subject.forge(subject.emit_contact_webhook(created.id))
+    request, _ = subject.emit_webhook()
+    forged = subject.forge(request)
     # WHEN the connector verifies it
     # THEN it is rejected
     with pytest.raises(WebhookRejected):
@@ -138,9 +133,7 @@ def test_a_webhook_body_that_is_not_the_apps_is_malformed(subject: ContractSubje
     if not subject.connector.capabilities.inbound.webhooks:
         pytest.skip(f"{subject.name} declares no webhooks")
     # GIVEN a verified-looking request whose body is not JSON
-    created = subject.connector.create_contact(unique_contact())
-    assert created.id
-    request = subject.emit_contact_webhook(created.id)
+    request, _ = subject.emit_webhook()
     garbage = type(request)(body=b"not json", headers=request.headers, query=request.query, path_params={})
     # WHEN the connector parses it
     # THEN it says the body is malformed
@@ -177,14 +170,72 @@ def test_change_listing_resumes_after_its_checkpoint(subject: ContractSubject) -
     assert second.id in listed and first.id not in listed
 
 
+def test_an_upsert_repeated_holds_the_contact_once(subject: ContractSubject) -> None:
+    _declares(subject, Operation.UPSERT)
+    upserts = as_upserts(subject.connector)
+    # GIVEN a hub contact written to the app once
+    contact = unique_contact().model_copy(update={"id": "hub-contact-1"})
+    key = upserts.contact_key(contact)
+    before = subject.contact_count()
+    written = upserts.upsert_contact(key, contact, None)
+    # WHEN the same write is repeated (a retried event that lost what it wrote)
+    upserts.upsert_contact(key, contact, None)
+    # THEN the app holds it once, under its key
+    assert written.id == key
+    assert subject.contact_count() == before + 1
+
+
+def test_an_upsert_under_a_new_key_takes_the_old_entry_out(subject: ContractSubject) -> None:
+    _declares(subject, Operation.UPSERT)
+    upserts = as_upserts(subject.connector)
+    # GIVEN a hub contact written to the app
+    contact = unique_contact().model_copy(update={"id": "hub-contact-2"})
+    first = upserts.upsert_contact(upserts.contact_key(contact), contact, None)
+    before = subject.contact_count()
+    # WHEN its key changes (Kixie: a new phone number) and it is written again
+    moved = contact.model_copy(update={"phone": "+14155550987"})
+    second = upserts.upsert_contact(upserts.contact_key(moved), moved, first)
+    # THEN the app holds it under the new key only
+    assert second.id != first.id
+    assert subject.contact_count() == before
+
+
+def test_an_upsert_times_out_after_applying_and_its_retry_holds_one(subject: ContractSubject) -> None:
+    _declares(subject, Operation.UPSERT)
+    upserts = as_upserts(subject.connector)
+    # GIVEN a side that from now on applies every request and then loses the answer
+    contact = unique_contact().model_copy(update={"id": "hub-contact-3"})
+    key = upserts.contact_key(contact)
+    before = subject.contact_count()
+    subject.time_out_after_applying_every_request()
+    # WHEN an upsert fails that way and is retried once the side heals
+    with pytest.raises(ConnectorError) as caught:
+        upserts.upsert_contact(key, contact, None)
+    subject.heal()
+    upserts.upsert_contact(key, contact, None)
+    # THEN the failure was transient and the side holds the contact once
+    assert caught.value.transient is True
+    assert subject.contact_count() == before + 1
+
+
+def _one_request(subject: ContractSubject) -> Callable[[], object]:
+    """One call the side declares: a read, or for a side that cannot be read, an upsert."""
+    if subject.connector.capabilities.can(EntityKind.CONTACT, Operation.READ):
+        return lambda: subject.connector.get_contact(subject.missing_id())
+    _declares(subject, Operation.UPSERT)
+    contact = unique_contact().model_copy(update={"id": "hub-contact-4"})
+    upserts = as_upserts(subject.connector)
+    return lambda: upserts.upsert_contact(upserts.contact_key(contact), contact, None)
+
+
 @pytest.mark.parametrize("status", [429, 503])
 def test_rate_limits_and_server_errors_are_transient(subject: ContractSubject, status: int) -> None:
-    _declares(subject, Operation.READ)
+    request = _one_request(subject)
     # GIVEN a side that answers every request with 429 or 5xx
     subject.fail_every_request(status)
-    # WHEN a read gives up after its retries
+    # WHEN a read (or, for a side that cannot be read, an upsert) gives up after its retries
     with pytest.raises(ConnectorError) as caught:
-        subject.connector.get_contact(subject.missing_id())
+        request()
     # THEN the error says a later retry can succeed
     assert caught.value.transient is True
 

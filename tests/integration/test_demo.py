@@ -41,6 +41,11 @@ FLOWS = [
     "workflow API: task completed → GHL, no echo",
     "workflow API: note created, updated → GHL, no echo",
     "workflow API: bundle shows the writes",
+    "GHL contact → Kixie PowerList",
+    "GHL task + note → PowerList digest",
+    "Kixie call ended → GHL note",
+    "Kixie scheduled activity → GHL task",
+    "Kixie caller-ID lookup → GHL contact",
 ]
 
 
@@ -67,6 +72,8 @@ def test_demo_scenario_passes_every_flow_and_consistency_check(stack: DevStack) 
         "tasks ⇄ cases",
         "contact ⇄ customer",
         "stage tag = current stage",
+        "contact ⇄ PowerList entry",
+        "nothing dialled or texted",
     }
     assert all(s.latency_s is not None for s in report.steps)
     assert any(line.startswith("▶ ") for line in progress)

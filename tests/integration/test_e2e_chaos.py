@@ -18,7 +18,7 @@ from sandbox.stack.world import World
 
 pytestmark = pytest.mark.integration
 
-SEED = 2026
+SEED = 2
 NEW_CONTACTS_GHL = 40
 NEW_USERS_KAYAKO = 20
 EDITS = 140  # with the creates: 200 changes

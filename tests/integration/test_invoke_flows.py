@@ -219,6 +219,25 @@ def test_payaca_webhook_files_reach_ghl_in_catalogue_order(terminal: Terminal) -
     assert [t.title for t in ghl_children(stack, "tasks", MARIE)] == ["Project ABC123"]
 
 
+# ---- Kixie → GHL ----------------------------------------------------------------------------------
+
+
+def test_kixie_webhook_files_reach_ghl_in_catalogue_order(terminal: Terminal) -> None:
+    stack = terminal.stack
+    # WHEN an ended call to Grace's number is invoked THEN it is a GHL note on her contact
+    terminal.webhook("AppWebhookFunction", "app_webhook_kixie_endcall.json")
+    [note] = [n.body for n in ghl_children(stack, "notes", GRACE) if n.body.startswith("Kixie call")]
+    assert "Duration: 1m 55s" in note and "Recording: https://calls.kixie.com/" in note
+    # WHEN the follow-up she asked for is invoked THEN it is a GHL task due Friday 10:00 New York
+    terminal.webhook("AppWebhookFunction", "app_webhook_kixie_scheduledactivity.json")
+    [task] = [t for t in ghl_children(stack, "tasks", GRACE) if t.title == "Call Grace back about the quote"]
+    assert task.due_date.startswith("2026-01-16T15:00:00")
+    # WHEN the same call arrives with a wrong token THEN it is refused and nothing more is written
+    result = terminal.invoke("AppWebhookFunction", "app_webhook_kixie_bad_token.json")
+    assert result["statusCode"] == 401
+    assert len([n for n in ghl_children(stack, "notes", GRACE) if n.body.startswith("Kixie call")]) == 1
+
+
 # ---- GHL → Kayako ---------------------------------------------------------------------------------
 
 

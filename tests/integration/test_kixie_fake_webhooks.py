@@ -529,7 +529,7 @@ def test_the_app_sandbox_registers_one_tokened_url_per_event(clock: FakeClock) -
         e: f"https://stack.example/webhooks/kixie/{DEV_CONNECTION_ID}?token={DEV_WEBHOOK_TOKEN}&event={e}"
         for e in ("endcall", "disposition", "scheduledactivity", "SMS")
     }
-    assert credentials == {"api_key": API_KEY, "webhook_token": DEV_WEBHOOK_TOKEN}
+    assert credentials == {"api_key": API_KEY, "business_id": BUSINESS_ID, "webhook_token": DEV_WEBHOOK_TOKEN}
     assert app.connection_settings()["powerlist_id"] == POWERLIST_ID
 
 

@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from ghlsync.store.connections import (
+    WORKFLOW_KEY_DIGEST_FIELD,
     Connection,
     ConnectionNotFound,
     ConnectionSecrets,
@@ -66,6 +67,19 @@ def test_credentials_live_in_secrets_manager_per_connection(aws_env: None) -> No
     # THEN the secret is named by prefix + id and holds the latest values
     assert secrets.credentials("c1") == {"email": "a@x.io", "password": "two"}
     assert client.describe_secret(SecretId="stack/connections/c1")["Name"] == "stack/connections/c1"
+
+
+def test_one_credential_is_read_and_a_missing_one_is_none(aws_env: None) -> None:
+    # GIVEN a connection's secret with a webhook token and a workflow-key digest, and no secret for c2
+    client = boto3.client("secretsmanager", region_name="us-east-1")
+    secrets = ConnectionSecrets(client, "stack/connections/")
+    secrets.put("c1", {"webhook_token": "tok", "empty": ""})
+    secrets.set_workflow_key_digest("c1", "digest")
+    # THEN the token is read; an absent or empty field, the stack's own digest and a missing secret are None
+    assert secrets.credential("c1", "webhook_token") == "tok"
+    assert secrets.credential("c1", "password") is None and secrets.credential("c1", "empty") is None
+    assert secrets.credential("c1", WORKFLOW_KEY_DIGEST_FIELD) is None
+    assert secrets.credential("c2", "webhook_token") is None
 
 
 def test_webhook_path_names_the_app_and_connection() -> None:

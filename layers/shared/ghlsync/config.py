@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     ghl_max_wait_seconds: float = Field(default=20.0, ge=0, le=600)
     # Long-poll wait of DLQ scans (a short poll may answer "empty" while messages remain).
     dlq_receive_wait_seconds: int = Field(default=1, ge=0, le=20)
+    # ---- caller-ID lookup (functions/caller_lookup), per warm container: how long a connection's
+    # token is trusted after it was read (a rotated token takes over within it), and how long an
+    # answer is reused (0: every lookup reads the store).
+    caller_lookup_credentials_ttl_seconds: float = Field(default=60.0, ge=0, le=3600)
+    caller_lookup_answer_ttl_seconds: float = Field(default=30.0, ge=0, le=3600)
 
 
 @lru_cache(maxsize=1)

@@ -21,6 +21,8 @@ Both are validated by the app's models; a problem is printed as `field: message`
 value. The secret is stored first (`<CONNECTION_SECRET_PREFIX><connectionId>` in Secrets
 Manager), then the connection row; the generated secrets and the URLs to configure in the app are
 printed once (`--api-url`, or an `<ApiUrl>` placeholder) and never logged or stored in the table.
+An app that registers its webhooks by API (Kixie) is registered before anything is stored, when
+`--api-url` is given (idempotently: a repeat updates the registrations, never duplicates them).
 `create` also makes the connection's workflow-API key (`X-Api-Key` of /connections/{id}/...),
 prints it once and stores only its digest in the connection's secret (ghlsync.workflow.keys);
 `--read-only` makes a connection whose workflow API refuses writes (403). `rotate-key` makes a
@@ -43,6 +45,7 @@ import json
 import os
 import secrets
 import sys
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,6 +56,7 @@ from pydantic import BaseModel, ValidationError
 
 from ghlsync.apps.registry import UnknownApp, app_names, connector_for, spec_for
 from ghlsync.apps.spec import ConnectorSpec
+from ghlsync.core.errors import ConnectorError
 from ghlsync.store.connections import (
     ConflictPolicy,
     Connection,
@@ -218,6 +222,7 @@ def create(
     vault: ConnectionSecrets,
     out: TextIO,
     prompt: Prompt = _terminal_prompt,
+    http: httpx.Client | None = None,
 ) -> None:
     spec = spec_for(args.app)
     mapping = _read_map_file(args.map_file)
@@ -243,12 +248,39 @@ def create(
         problems.extend(_problems("connection", error))
     if problems or connection is None:
         raise CliError("invalid connection:\n  " + "\n  ".join(problems))
+    registered = _after_create(spec, connection, credentials, args.api_url, http)
     # Secret first: a connection row must never point at credentials that were not stored.
     vault.put(connection.connection_id, credentials)
     workflow_key = issue_workflow_key(vault, connection.connection_id)
     store.put(connection)
     _print_setup(spec, connection, credentials, args.api_url, out)
+    out.writelines(f"{line}\n" for line in registered)
     _print_workflow_key(connection, workflow_key, args.api_url, out)
+
+
+def _after_create(
+    spec: ConnectorSpec,
+    connection: Connection,
+    credentials: Mapping[str, str],
+    api_url: str,
+    http: httpx.Client | None,
+) -> list[str]:
+    """The app's own registration step (its webhooks), run before anything is stored so a refusal
+    leaves nothing behind; skipped, with a line saying so, while the stack's URL is unknown."""
+    if spec.after_create is None:
+        return []
+    if api_url == API_URL_PLACEHOLDER:
+        return [f"{spec.name}: nothing registered with the app; run again with --api-url to register"]
+    validated = spec.validate_credentials(credentials)
+    client = http if http is not None else httpx.Client(timeout=CHECK_TIMEOUT_S)
+    try:
+        connector = spec.build(connection, client, validated, time.sleep, time.monotonic)
+        return list(spec.after_create(connector, api_url))
+    except ConnectorError as error:
+        raise CliError(f"registering with {spec.name} failed, nothing stored: {error}") from error
+    finally:
+        if http is None:
+            client.close()
 
 
 def _print_workflow_key(connection: Connection, key: str, api_url: str, out: TextIO) -> None:
@@ -331,7 +363,7 @@ def main(
         vault = vault or ConnectionSecrets(secrets_client(), get_settings().connection_secret_prefix)
     try:
         if args.command == "create":
-            create(args, store, vault, out)
+            create(args, store, vault, out, http=http)
         elif args.command == "check":
             if http is not None:
                 return check(args.connection_id, store, vault, http, out, now)

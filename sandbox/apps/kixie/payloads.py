@@ -39,6 +39,8 @@ class Call:
     callstatus: str = "answered"  # answered | missed
     duration: int = 125
     started_at: float = 0.0
+    # The CRM contact id Kixie knows the customer by: the `crmContactId` of their PowerList entry.
+    crm_contact_id: str | None = None
 
 
 def _iso(at: float) -> str:
@@ -88,7 +90,7 @@ def call_details(call: Call, *, ended: bool) -> Json:
         "powerlistid": None,
         "powerlistsessionid": None,
         "cadenceactionprocessid": None,
-        "contactid": None,
+        "contactid": call.crm_contact_id,
         "dealid": None,
         "externalcrmid": None,
         "crmlink": None,

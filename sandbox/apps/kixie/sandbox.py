@@ -187,6 +187,7 @@ class KixieSandbox(FakeApp):
         if number is None:
             raise ValueError(f"not a phone number: {customer_number!r}")
         agent = account.agents[agent_email.lower()] if agent_email else account.agent
+        on_a_list = [c for (_, target), c in account.powerlists.contacts.items() if target == number]
         made = Call(
             callid=str(uuid.UUID(int=self._ids.getrandbits(128), version=4)),
             businessid=account.businessid,
@@ -194,6 +195,7 @@ class KixieSandbox(FakeApp):
             customer_number=number,
             business_number=account.business_number,
             started_at=self.clock(),
+            crm_contact_id=next((c.fields.get("crmContactId") for c in on_a_list), None),
             **call,
         )
         self._calls[made.callid] = made
@@ -311,7 +313,7 @@ class KixieSandbox(FakeApp):
                 subject=subject,
                 description=description,
                 due=due,
-                contactid=contactid,
+                contactid=contactid or call.crm_contact_id,
                 **fields,
             )
             self.emit("scheduledactivity", payload, businessid=account.businessid)

@@ -41,10 +41,10 @@ class KixieAppSandbox(FakeBackedApp[KixieSandbox]):
         self._sandbox.add_account(BUSINESS_ID, API_KEY, powerlists={POWERLIST_ID: POWERLIST_NAME})
 
     def connection_settings(self) -> dict[str, Any]:
-        return {"base_url": self.base_url, "business_id": BUSINESS_ID, "powerlist_id": POWERLIST_ID}
+        return {"base_url": self.base_url, "powerlist_id": POWERLIST_ID}
 
     def credentials(self, webhook_secret: str) -> dict[str, str]:
-        return {"api_key": API_KEY, "webhook_token": webhook_secret}
+        return {"api_key": API_KEY, "business_id": BUSINESS_ID, "webhook_token": webhook_secret}
 
     def register_webhooks(self, url: str, credentials: Mapping[str, str]) -> None:
         for eventname in WEBHOOK_EVENTS:
@@ -69,12 +69,13 @@ def real_connection(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """A connection to the real Kixie: the business id and PowerList from the command line, the API
     key from the environment."""
-    settings = {
-        "base_url": base_url,
+    settings = {"base_url": base_url, "powerlist_id": login["powerlist_id"]}
+    credentials = {
+        "api_key": login["api_key"],
         "business_id": login["business_id"],
-        "powerlist_id": login["powerlist_id"],
+        "webhook_token": webhook_secret,
     }
-    return settings, {"api_key": login["api_key"], "webhook_token": webhook_secret}
+    return settings, credentials
 
 
 KIXIE = SandboxedApp(

@@ -9,6 +9,8 @@ A connector declares what it can do in `capabilities` and implements exactly tha
 | declared | protocol it then implements |
 |---|---|
 | `entities[CONTACT]` | `ContactConnector` (only the operations in its `operations`) |
+| `entities[CONTACT]` with `UPSERT` | `UpsertContactConnector` (an app written whole, never read) |
+| `digests` | `DigestConnector` (a per-contact digest of the contact's tasks and/or notes) |
 | `entities[TASK]` / `entities[NOTE]` | `TaskConnector` / `NoteConnector` |
 | `tags.writes` other than NONE | `TagConnector` (`remove_tags` only for ADD_REMOVE) |
 | `inbound.webhooks` | `WebhookConnector` |
@@ -46,9 +48,14 @@ class Operation(StrEnum):
     UPDATE = "update"
     DELETE = "delete"
     LIST = "list"  # the records under one contact (tasks, notes)
+    # Contacts only: the app keys a contact by its content (Kixie: a PowerList entry by phone) and
+    # has no read, find or update: every change of the hub's contact is written whole with one
+    # upsert (`UpsertContactConnector`), and what was written is all the engine knows of that side.
+    UPSERT = "upsert"
 
 
-ALL_OPERATIONS = frozenset(Operation)
+# What a side that can be read and written holds; UPSERT is the alternative to it, not a part.
+ALL_OPERATIONS = frozenset(Operation) - {Operation.UPSERT}
 
 
 @dataclass(frozen=True)
@@ -153,7 +160,10 @@ class Lookup(StrEnum):
 class Capabilities:
     """What a connector declares it can do; anything not declared is never called.
 
-    `entities` maps each kind the app syncs to how it holds it (absent: not synced). `lookups` lists
+    `entities` maps each kind the app syncs to how it holds it (absent: not synced). `digests` lists
+    the kinds (tasks, notes) the app holds only as a digest on the contact (Kixie's
+    `nextCallRefresher`): a hub change to one of them refreshes its contact's digest instead of
+    syncing the record itself. `lookups` lists
     the synchronous lookups the app calls on us (Kixie's caller-ID lookup). `coupled_fields` lists the
     canonical fields the app stores as one value (Kayako keeps one `full_name` for first and last
     name): the engine merges such a group as one joined value, and what the app reads back may
@@ -165,6 +175,7 @@ class Capabilities:
     inbound: Inbound = field(default_factory=Inbound)
     lookups: frozenset[Lookup] = frozenset()
     coupled_fields: tuple[frozenset[str], ...] = ()
+    digests: frozenset[EntityKind] = frozenset()
 
     def support(self, entity: EntityKind) -> EntitySupport | None:
         return self.entities.get(entity)
@@ -176,6 +187,11 @@ class Capabilities:
     def rereadable(self, entity: EntityKind) -> bool:
         support = self.entities.get(entity)
         return support is not None and support.rereadable and support.can(Operation.READ)
+
+    @property
+    def upserts_contacts(self) -> bool:
+        """Contacts are written whole by upsert and never read (`Operation.UPSERT`)."""
+        return self.can(EntityKind.CONTACT, Operation.UPSERT)
 
 
 def every_operation(*kinds: EntityKind) -> dict[EntityKind, EntitySupport]:
@@ -207,6 +223,8 @@ WRITE_METHODS = frozenset(
         "create_note",
         "update_note",
         "delete_note",
+        "upsert_contact",
+        "refresh_digest",
     }
 )
 
@@ -226,6 +244,35 @@ class ContactConnector(Connector, Protocol):
         self, contact_id: str, contact: CanonicalContact, changed: frozenset[str]
     ) -> CanonicalContact: ...
     def delete_contact(self, contact_id: str) -> None: ...
+
+
+class UpsertContactConnector(Connector, Protocol):
+    """An app that keys contacts by their content and cannot be read (`Operation.UPSERT`)."""
+
+    def contact_key(self, contact: CanonicalContact) -> str:
+        """The id the app holds `contact` under (Kixie: its E.164 phone); RecordRefused when the
+        app cannot hold it at all (no phone)."""
+        ...
+
+    def upsert_contact(
+        self, key: str, contact: CanonicalContact, previous: CanonicalContact | None
+    ) -> CanonicalContact:
+        """Write `contact` (the hub's record, under the hub's id) under `key`, never clearing what
+        it does not send; `previous` is what was
+        last written for this contact (None: never), under its own id, so an entry under an old key
+        can be removed. Returns the app's record as written (id `key`); may skip the call when
+        nothing it holds changed."""
+        ...
+
+
+class DigestConnector(Connector, Protocol):
+    def refresh_digest(
+        self, contact: CanonicalContact, tasks: list[CanonicalTask], notes: list[CanonicalNote]
+    ) -> None:
+        """Replace the digest on `contact` (the app's record as last written) with one built from
+        the hub contact's current tasks and notes (only the kinds `digests` names are listed);
+        RecordRefused when the contact is not held there yet."""
+        ...
 
 
 class TagConnector(Connector, Protocol):
@@ -376,6 +423,14 @@ RECORD_OPS: dict[EntityKind, RecordOps] = {
 def as_contacts(connector: Connector) -> ContactConnector:
     """The connector's contact calls (callers check `capabilities` first)."""
     return cast(ContactConnector, connector)
+
+
+def as_upserts(connector: Connector) -> UpsertContactConnector:
+    return cast(UpsertContactConnector, connector)
+
+
+def as_digest(connector: Connector) -> DigestConnector:
+    return cast(DigestConnector, connector)
 
 
 def as_tags(connector: Connector) -> TagConnector:

@@ -22,7 +22,11 @@ from ghlsync.apps.base import Connector
 from ghlsync.apps.spec import ConnectionShape, ConnectorSpec
 
 # app name -> the package that exports its SPEC. Adding an app is one line here.
-APP_PACKAGES: Mapping[str, str] = {"kayako": "ghlsync.apps.kayako", "payaca": "ghlsync.apps.payaca"}
+APP_PACKAGES: Mapping[str, str] = {
+    "kayako": "ghlsync.apps.kayako",
+    "kixie": "ghlsync.apps.kixie",
+    "payaca": "ghlsync.apps.payaca",
+}
 
 
 class CredentialSource(Protocol):

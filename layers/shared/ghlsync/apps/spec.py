@@ -6,7 +6,7 @@ Each app package (`ghlsync.apps.<app>`) exports `SPEC`. The registry builds conn
 describes the shape, so the registry can load an app package when a connection needs it.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, get_args
 from urllib.parse import urlencode
@@ -75,6 +75,12 @@ BuildConnector = Callable[
 ]
 
 
+# (the new connection's connector, the stack's API URL) -> lines for the operator. Run by
+# `connections_cli create` before anything is stored, for apps whose webhooks are registered
+# through their own API (Kixie): it must be idempotent (a repeat updates, never duplicates).
+AfterCreate = Callable[[Connector, str], Sequence[str]]
+
+
 class _ConnectorClass(Protocol):
     """A connector built the apps' usual way (Kayako, Payaca): settings model plus credentials."""
 
@@ -102,9 +108,15 @@ def connector_builder(connector: _ConnectorClass, settings_model: type[BaseModel
         sleep: Callable[[float], None],
         clock: Callable[[], float],
     ) -> Connector:
+        app = dict(connection.settings.app)
+        # The connection's region for national phone numbers also holds for an app that reads
+        # numbers itself (Kixie's PowerList keys), unless its own settings name another.
+        country = getattr(connection.settings, "default_country", None)
+        if "default_country" in settings_model.model_fields and "default_country" not in app and country:
+            app["default_country"] = country
         return connector(
             http,
-            settings_model.model_validate(dict(connection.settings.app)),
+            settings_model.model_validate(app),
             secret=credentials,
             location_id=connection.location_id,
             connection_id=connection.connection_id,
@@ -124,7 +136,9 @@ class ConnectorSpec:
     - `generated_credentials` are made by `connections_cli create` (random tokens the operator
       pastes into the app); every other credential field is asked of the operator;
     - `build` receives the credentials already validated by `credentials_model`;
-    - `setup` tells the operator, in a few lines, what to configure in the app.
+    - `setup` tells the operator, in a few lines, what to configure in the app;
+    - `after_create` registers the connection with the app itself (its webhooks), when the app
+      lets an API do what `setup` would otherwise ask of the operator.
     """
 
     name: str
@@ -136,6 +150,7 @@ class ConnectorSpec:
     lookups: tuple[InboundRoute, ...] = ()
     generated_credentials: frozenset[str] = frozenset()
     setup: str = ""
+    after_create: AfterCreate | None = None
 
     def __post_init__(self) -> None:
         fields = set(self.credentials_model.model_fields)

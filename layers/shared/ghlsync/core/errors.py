@@ -156,6 +156,15 @@ class PaginationError(ConnectorError):
     """A listing stopped making progress (a cursor that does not advance, a repeated page)."""
 
 
+class RecordRefused(Exception):
+    """The side cannot hold this record at all (a Kixie PowerList contact needs a phone number):
+    the engine skips it with `reason`, nothing written. Not a failure: retrying changes nothing."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class WebhookRejected(Exception):
     """The request is not from the side it claims (bad or missing secret/signature): answer 401."""
 

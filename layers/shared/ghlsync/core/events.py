@@ -18,6 +18,9 @@ class ChangeAction(StrEnum):
     UPSERT = "upsert"  # created or updated: the engine re-reads the source record
     DELETE = "delete"
     TAGS = "tags"  # the contact's tag set changed (GHL ContactTagUpdate, app tag events)
+    # Tags to add to the contact (`data["tags"]`), from a source that keeps no tag set of its own
+    # to compare against (a Kixie disposition mapped to a tag).
+    ADD_TAGS = "add_tags"
 
 
 class ChangeEvent(BaseModel):
@@ -36,6 +39,12 @@ class ChangeEvent(BaseModel):
       of the entity's canonical class), for sources whose records cannot be re-read (a Kixie call
       event carries its call): the engine uses it instead of reading the source again. None: the
       engine re-reads the source, as it does for every re-readable record.
+    - `parent_record` is the parent contact as the source knows it (a canonical contact dump), for
+      sources whose contacts cannot be re-read either: the engine matches it on the other side by
+      its identity (a Kixie call names only the caller's number).
+    - `hub_parent_id` names the parent contact by its id on the hub (GHL) instead, for a source
+      that knows the contact only by the id we gave it (a Kixie scheduled activity names no
+      number, only `contactid`: the `crmContactId` we wrote). The contact must be linked already.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -53,6 +62,8 @@ class ChangeEvent(BaseModel):
     event_type: str = Field(description="the source's own event name, e.g. ContactCreate")
     data: dict[str, Any] = Field(default_factory=dict)
     record: dict[str, Any] | None = None
+    parent_record: dict[str, Any] | None = None
+    hub_parent_id: str | None = Field(default=None, max_length=128)
     # Set by dlq_redrive so a redriven event can be told apart in the audit trail.
     redriven: bool = False
 

@@ -33,12 +33,21 @@ class DailyQuota:
     seen, so this keeps one client from burning the day, not a fleet; the app's own 429 still applies.
     """
 
-    def __init__(self, limit: int, *, wall_clock: Callable[[], float] = time.time, app: str = "app") -> None:
+    def __init__(
+        self,
+        limit: int,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+        app: str = "app",
+        on_refused: Callable[[], None] | None = None,
+    ) -> None:
+        """`on_refused` is told of every refusal (a metric: a spent quota is an operator's matter)."""
         if limit < 1:
             raise ValueError("a daily quota is at least 1 request")
         self._limit = limit
         self._wall_clock = wall_clock
         self._app = app
+        self._on_refused = on_refused
         self._day: int | None = None
         self.used = 0
 
@@ -48,6 +57,8 @@ class DailyQuota:
         if day != self._day:
             self._day, self.used = day, 0
         if self.used >= self._limit:
+            if self._on_refused is not None:
+                self._on_refused()
             raise RateLimited(
                 f"{self._app} daily quota of {self._limit} requests is spent",
                 retry_after=(day + 1) * DAY_S - now,

@@ -241,6 +241,19 @@ class ConnectionSecrets:
         """The app's credentials: the secret without the stack's own fields."""
         return {k: v for k, v in self._stored(connection_id).items() if k != WORKFLOW_KEY_DIGEST_FIELD}
 
+    def credential(self, connection_id: str, name: str) -> str | None:
+        """One of the app's credentials (e.g. `webhook_token`); None when the connection has no
+        secret, or the secret no such non-empty string."""
+        if name == WORKFLOW_KEY_DIGEST_FIELD:
+            return None
+        try:
+            value = self._stored(connection_id).get(name)
+        except ClientError as error:
+            if error_code(error) == "ResourceNotFoundException":
+                return None
+            raise
+        return value if isinstance(value, str) and value else None
+
     def workflow_key_digest(self, connection_id: str) -> str | None:
         """The stored digest of the connection's workflow-API key; None when it has no key (or no
         secret at all)."""

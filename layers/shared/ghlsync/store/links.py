@@ -15,6 +15,22 @@ Key layout (single table `SYNC_TABLE_NAME`):
 keeps a connection's links listable by side and kind (`begins_with(sk, "contact#ghl#")`) for sweeps;
 a connection's events are serial (one FIFO group per location), so the partition is never hot.
 
+The GHL side item of an active link is also in `gsi1`, so the caller-ID lookup finds a contact by
+phone and a contact's tasks and notes without scanning the partition:
+
+| GHL side item of | gsi1pk                                      | gsi1sk                        |
+|------------------|---------------------------------------------|-------------------------------|
+| a contact        | `LINK#<connectionId>#phone#<E.164>`         | `contact#<ghlId>`             |
+| a task, a note   | `LINK#<connectionId>#parent#<ghlContactId>` | `<kind>#<time>#<ghlId>`       |
+
+`<time>` is the GHL side's source time, else the link's sync time (GHL notes and tasks carry no
+modification time), in UTC at fixed width, so a query reads a contact's newest children first.
+
+A contact is indexed only when its GHL phone is already E.164 (GHL stores phones so); a child
+only when its GHL contact is known. The keys are rewritten with every save, so a changed phone or
+a tombstone leaves the index at once (the GSI itself is eventually consistent). Links saved before
+the index existed join it on their next save.
+
 The shadow of each side (content hash, comparable fields including the tag set, the side's own
 last source timestamp) lives in the `link` JSON attribute: JSON rather than DynamoDB maps because
 shadow fields hold floats, nested custom-field values and datetimes DynamoDB cannot take as-is.
@@ -24,8 +40,9 @@ link), otherwise `LinkConflict` is raised and the caller retries with fresh stat
 leaves a tombstone (`state = deleted`, TTL `expires_at`) so late events for it are not resurrected.
 """
 
+import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +56,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 TOMBSTONE_TTL_SECONDS = 90 * 24 * 3600
+INDEX = "gsi1"
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
 class Side(StrEnum):
@@ -110,6 +129,39 @@ def _sk(entity: EntityKind, side: Side, record_id: str) -> str:
     return f"{entity.value}#{side.value}#{record_id}"
 
 
+def _phone_pk(connection_id: str, phone: str) -> str:
+    return f"{_pk(connection_id)}#phone#{phone}"
+
+
+def _parent_pk(connection_id: str, ghl_contact_id: str) -> str:
+    return f"{_pk(connection_id)}#parent#{ghl_contact_id}"
+
+
+def _sortable(instant: datetime | None) -> str:
+    # Fixed width, UTC: ISO strings then sort as the instants do; unknown sorts oldest.
+    if instant is None:
+        return ""
+    aware = instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _ghl_index_keys(link: Link) -> dict[str, str]:
+    """The gsi1 keys of the link's GHL side item (see the module docstring); none for a tombstone."""
+    if not link.active:
+        return {}
+    if link.entity is EntityKind.CONTACT:
+        phone = (link.ghl.fields or {}).get("phone")
+        if not isinstance(phone, str) or not _E164.match(phone):
+            return {}
+        return {"gsi1pk": _phone_pk(link.connection_id, phone), "gsi1sk": f"contact#{link.ghl.id}"}
+    if link.ghl.parent_id is None:
+        return {}
+    return {
+        "gsi1pk": _parent_pk(link.connection_id, link.ghl.parent_id),
+        "gsi1sk": f"{link.entity.value}#{_sortable(link.ghl.source_time or link.synced_at)}#{link.ghl.id}",
+    }
+
+
 class LinkStore:
     def __init__(self, table: "Table") -> None:
         self._table = table
@@ -150,6 +202,8 @@ class LinkStore:
             }
             if expires_at is not None:
                 item["expires_at"] = expires_at
+            if sk == _sk(link.entity, Side.GHL, link.ghl.id):
+                item.update(_ghl_index_keys(stored))
             put: dict[str, Any] = {"TableName": self._table.name, "Item": item}
             if sk in old_keys and previous is not None:
                 put["ConditionExpression"] = "version = :v"
@@ -213,6 +267,32 @@ class LinkStore:
             if not last:
                 return
             kwargs["ExclusiveStartKey"] = last
+
+    def contacts_by_phone(self, connection_id: str, phone: str, *, limit: int = 10) -> list[Link]:
+        """The active contact links whose GHL side holds `phone` (E.164), at most `limit`, by GHL
+        id. Read from gsi1: eventually consistent, fine for a lookup, not for a write decision."""
+        if not _E164.match(phone):
+            return []
+        return self._query_index(_phone_pk(connection_id, phone), "contact#", limit=limit, newest_first=False)
+
+    def children_of(
+        self, connection_id: str, entity: EntityKind, ghl_contact_id: str, *, limit: int
+    ) -> list[Link]:
+        """The active `entity` links under a GHL contact, newest first (see `<time>` above), at most
+        `limit` (one gsi1 query)."""
+        return self._query_index(
+            _parent_pk(connection_id, ghl_contact_id), f"{entity.value}#", limit=limit, newest_first=True
+        )
+
+    def _query_index(self, pk: str, sk_prefix: str, *, limit: int, newest_first: bool) -> list[Link]:
+        response = self._table.query(
+            IndexName=INDEX,
+            KeyConditionExpression=Key("gsi1pk").eq(pk) & Key("gsi1sk").begins_with(sk_prefix),
+            ScanIndexForward=not newest_first,
+            Limit=limit,
+        )
+        # Only active links carry index keys (`_ghl_index_keys`): no tombstone is read here.
+        return [Link.model_validate_json(str(item["link"])) for item in response.get("Items", [])]
 
     def _transact(self, items: list[dict[str, Any]]) -> None:
         # The resource's client (re)serialises plain Python values, like the Table methods do.

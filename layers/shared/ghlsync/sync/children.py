@@ -42,6 +42,14 @@ def sync_child(run: SyncRun, entity: EntityKind, child_id: str, parent_id: str |
     link = run.get_link(entity, source, child_id)
     if parent_id is None and link is not None:
         parent_id = link.side(source).parent_id
+    if parent_id is None and event.hub_parent_id is not None and source is Side.APP:
+        hub_link = run.get_link(EntityKind.CONTACT, Side.GHL, event.hub_parent_id)
+        if hub_link is None or not hub_link.active:
+            return StepResult(
+                Decision.SKIPPED,
+                f"parent contact {event.hub_parent_id} is not linked to {run.side_name(source)}",
+            )
+        parent_id = hub_link.app.id
     if parent_id is None:
         run.count(f"{entity.value}_without_contact")
         return StepResult(Decision.SKIPPED, f"{entity.value} without contactId")

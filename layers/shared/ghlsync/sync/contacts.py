@@ -18,7 +18,7 @@ from ghlsync.core.errors import Duplicate
 from ghlsync.mapping.canonical import CanonicalContact
 from ghlsync.store.links import Link, Shadow, Side
 from ghlsync.sync import conflicts, identity, tags
-from ghlsync.sync.context import StepResult, SyncRun
+from ghlsync.sync.context import StepResult, SyncRun, Unsupported
 from ghlsync.sync.deletes import apply_delete
 from ghlsync.sync.merging import (
     acknowledge_echo,
@@ -120,6 +120,14 @@ def _create_contact(
 ) -> tuple[StepResult, Link | None]:
     target = source.other
     run.require(target, CONTACT, Operation.CREATE)
+    # A contact another event names (an app's call from an unknown number) is created on the other
+    # side only where contacts flow that way.
+    app_support = run.capabilities(Side.APP).support(CONTACT)
+    if app_support is not None and not (app_support.to_app if target is Side.APP else app_support.from_app):
+        raise Unsupported(
+            f"unsupported: no {run.side_name(target)} contact matches and contacts do not flow "
+            f"from {run.side_name(source)} to {run.side_name(target)}"
+        )
     assert record.id is not None
     content = record.model_copy(
         update={

@@ -94,8 +94,9 @@ class SyncRun:
 
     def read(self, side: Side, entity: EntityKind, parent_id: str, record_id: str) -> Canonical | None:
         """The record as the side holds it now. A side whose records cannot be re-read answers with
-        the record the event carries (for the event's own record) or, for the counterpart of a
-        linked record, with its shadow: the last content synced there."""
+        the record the event carries (for the event's own record, and for its parent contact when
+        the event carries that too) or, for the counterpart of a linked record, with its shadow:
+        the last content synced there."""
         if not self.capabilities(side).rereadable(entity):
             return self._unreadable_record(side, entity, record_id)
         return RECORD_OPS[entity].read(self.connector(side), parent_id, record_id)
@@ -110,6 +111,13 @@ class SyncRun:
                     "carries no record"
                 )
             return model.model_validate({**event.record, "id": record_id})
+        if (
+            side is self.source
+            and entity is EntityKind.CONTACT
+            and record_id == event.parent_id
+            and event.parent_record is not None
+        ):
+            return model.model_validate({**event.parent_record, "id": record_id})
         link = self.get_link(entity, side, record_id)
         shadow = link.side(side) if link is not None else None
         if shadow is None or shadow.fields is None:
@@ -129,6 +137,8 @@ class SyncRun:
             add=self.storable_tags(side, delta.add) if declared.can_add else frozenset(),
             remove=delta.remove if declared.can_remove else frozenset(),
         )
+        if sent.empty:
+            return sent  # a side that declares no tag writes need not implement them
         connector = as_tags(self.connector(side))
         for part, write in (
             (tags.TagDelta(add=sent.add), connector.add_tags),

@@ -10,9 +10,11 @@ the new shadows, and write one audit row.
 The steps live beside this module, one per concern (the same code runs in both directions; only
 `Side` differs): `sync.contacts` (upsert, identity, tags), `sync.children` (tasks and notes under
 their contact), `sync.deletes` (confirmation, delete policy, tombstones), `sync.merging` (the 3-way
-merge and the shadows it leaves). Before any step runs, the app's declared capabilities decide
-whether the flow exists at all: an entity the app does not sync, or that does not flow in the
-event's direction, and any operation a side does not declare, is audited `skipped: unsupported`.
+merge and the shadows it leaves), `sync.mirrors` (apps that cannot be read back: contacts written
+by upsert, per-contact digests of tasks and notes, tags an app asks to add). Before any step runs,
+the app's declared capabilities decide whether the flow exists at all: an entity the app does not
+sync, or that does not flow in the event's direction, and any operation a side does not declare, is
+audited `skipped: unsupported`.
 
 Failures: connector errors with `transient` True (429/5xx/timeouts) become TransientSyncError,
 other connector errors PermanentSyncError; a link written concurrently is transient (retry reads
@@ -37,6 +39,7 @@ from ghlsync.sync.children import sync_child
 from ghlsync.sync.contacts import sync_contact, sync_contact_tags
 from ghlsync.sync.context import StepResult, SyncRun, Tally, Unsupported
 from ghlsync.sync.deletes import sync_delete
+from ghlsync.sync.mirrors import sync_added_tags, sync_digest, sync_upserted_contact
 from ghlsync.sync.outcome import Decision, Outcome, PermanentSyncError, SyncError, TransientSyncError
 from ghlsync.sync.telemetry import SyncMetrics
 
@@ -229,10 +232,19 @@ def _apply(run: SyncRun) -> StepResult:
     """The step the event calls for, if the app declares the flow (else skipped `unsupported`)."""
     event = run.event
     run.note_ids(run.source, event.entity_id, event.entity)
-    refusal = _undeclared_flow(run)
-    if refusal is not None:
-        return StepResult(Decision.SKIPPED, refusal)
     try:
+        if event.action is ChangeAction.ADD_TAGS:
+            # Tags, not a contact, move here: the target's declared tag writes govern them.
+            return sync_added_tags(run)
+        refusal = _undeclared_flow(run)
+        if refusal is not None:
+            return StepResult(Decision.SKIPPED, refusal)
+        app = run.capabilities(Side.APP)
+        if event.from_ghl and event.entity in app.digests:
+            return sync_digest(run)
+        upserted = event.from_ghl and event.entity is EntityKind.CONTACT and app.upserts_contacts
+        if upserted and event.action is not ChangeAction.DELETE:
+            return sync_upserted_contact(run)
         if event.action is ChangeAction.DELETE:
             return sync_delete(run)
         if event.entity is EntityKind.CONTACT:

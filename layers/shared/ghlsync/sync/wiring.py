@@ -12,6 +12,7 @@ whichever the location's secret holds. `GHL_API_BASE_URL` points the client at G
 import time
 from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 import httpx
 
@@ -47,6 +48,7 @@ class ConnectorCache:
         self._sleep = sleep
         self._clock = clock
         self._clients: dict[str, GhlClient] = {}
+        self._single_attempt_clients: dict[str, GhlClient] = {}
         self._hubs: dict[tuple[str, str], Connector] = {}
         self._apps: dict[tuple[str, str], Connector] = {}
 
@@ -75,21 +77,37 @@ class ConnectorCache:
         """The location's one GHL client (its pacer sees every call made for that location)."""
         return self._client_for(connection.location_id)
 
+    def ghl_single_attempt_client_for(self, connection: Connection) -> GhlClient:
+        """A client of the location for a caller that is waiting on the line (the caller-ID
+        lookup): each call is one request, never retried or backed off, so a failure answers at
+        once. It paces with the location client's pacer: both count against the same budget."""
+        location_id = connection.location_id
+        if location_id not in self._single_attempt_clients:
+            paced_with = self._client_for(location_id).pacer
+            self._single_attempt_clients[location_id] = self._new_client(
+                location_id, max_retries=0, pacer=paced_with
+            )
+        return self._single_attempt_clients[location_id]
+
     def _client_for(self, location_id: str) -> GhlClient:
         if location_id not in self._clients:
-            from ghlsync.store.tokens import default_token_provider
-
-            self._clients[location_id] = GhlClient(
-                self._http,
-                default_token_provider(),
-                location_id,
-                base_url=self._settings.ghl_api_base_url,
-                version=self._settings.ghl_api_version,
-                max_total_wait_s=self._settings.ghl_max_wait_seconds,
-                sleep=self._sleep,
-                clock=self._clock,
-            )
+            self._clients[location_id] = self._new_client(location_id)
         return self._clients[location_id]
+
+    def _new_client(self, location_id: str, **overrides: Any) -> GhlClient:
+        from ghlsync.store.tokens import default_token_provider
+
+        return GhlClient(
+            self._http,
+            default_token_provider(),
+            location_id,
+            base_url=self._settings.ghl_api_base_url,
+            version=self._settings.ghl_api_version,
+            max_total_wait_s=self._settings.ghl_max_wait_seconds,
+            sleep=self._sleep,
+            clock=self._clock,
+            **overrides,
+        )
 
 
 def build_engine(connectors: ConnectorCache) -> SyncEngine:
