@@ -12,8 +12,6 @@ reading the record back. A Payaca contact read is two calls: the customer, then 
 
 import logging
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from sandbox.stack.lambda_runtime import LAYER_DIR
@@ -21,12 +19,12 @@ from sandbox.stack.lambda_runtime import LAYER_DIR
 if str(LAYER_DIR) not in sys.path:
     sys.path.insert(0, str(LAYER_DIR))
 
+from bench._app_calls import CHANGES_PER_FLOW, Flow, calls_per_change
 from ghlsync.core.entities import EntityKind
 from ghlsync.observability import logger
 from sandbox.apps.payaca import PayacaSandbox
 from sandbox.stack.world import World
 
-CHANGES_PER_FLOW = 10
 GOAL_RATIO = 1.1
 SEED = 7
 
@@ -43,12 +41,6 @@ MINIMUM_CALLS = {
     # the note and the task travel in the event (0); the customer's tags re-read (2).
     "Payaca project stage move -> GHL note + tag": 2,
 }
-
-
-@dataclass(frozen=True)
-class Flow:
-    name: str
-    change: Callable[[World, int], object]  # (world, n): make the n-th change of this flow
 
 
 def _payaca(world: World) -> PayacaSandbox:
@@ -92,15 +84,6 @@ def _stage_move(world: World, n: int) -> None:
     fake.ui_move_project(project.id, "Install")
 
 
-FLOWS = [
-    Flow("GHL contact created -> Payaca customer", _create),
-    Flow("GHL contact updated -> Payaca customer", _update),
-    Flow("GHL tag added -> Payaca tag", _tag),
-    Flow("Payaca customer change -> GHL contact", _customer_change),
-    Flow("Payaca project stage move -> GHL note + tag", _stage_move),
-]
-
-
 def _projects_for_everyone(world: World) -> None:
     """Each synced customer gets a project (synced too), for the stage-move flow."""
     fake = _payaca(world)
@@ -109,35 +92,27 @@ def _projects_for_everyone(world: World) -> None:
     world.settle(max_rounds=100)
 
 
+FLOWS = [
+    Flow(name, change, MINIMUM_CALLS[name], before)
+    for name, change, before in (
+        ("GHL contact created -> Payaca customer", _create, None),
+        ("GHL contact updated -> Payaca customer", _update, None),
+        ("GHL tag added -> Payaca tag", _tag, None),
+        ("Payaca customer change -> GHL contact", _customer_change, None),
+        ("Payaca project stage move -> GHL note + tag", _stage_move, _projects_for_everyone),
+    )
+]
+
+
 def run() -> dict[str, Any]:
     level = logger.log_level
     logger.setLevel(logging.WARNING)
-    table: dict[str, dict[str, Any]] = {}
-    total_actual = total_minimum = 0
     try:
         with World(seed=SEED) as world:
-            log = _payaca(world).request_log
-            for flow in FLOWS:
-                if flow.name.startswith("Payaca project"):
-                    _projects_for_everyone(world)
-                mark = len(log)
-                for n in range(CHANGES_PER_FLOW):
-                    flow.change(world, n)
-                    world.clock.advance(1)
-                world.settle(max_rounds=100)
-                actual = len(log) - mark
-                minimum = MINIMUM_CALLS[flow.name] * CHANGES_PER_FLOW
-                total_actual += actual
-                total_minimum += minimum
-                table[flow.name] = {
-                    "payaca calls/change": actual / CHANGES_PER_FLOW,
-                    "minimum": MINIMUM_CALLS[flow.name],
-                    "ratio": actual / minimum,
-                }
+            table, overall = calls_per_change(world, _payaca(world).request_log, FLOWS, "payaca calls/change")
             dead = len(world.dead_letters())
     finally:
         logger.setLevel(level)
-    overall = total_actual / total_minimum
     return {
         "changes": CHANGES_PER_FLOW * len(FLOWS),
         "Payaca API calls per change by flow": table,

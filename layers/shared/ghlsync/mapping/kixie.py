@@ -15,6 +15,7 @@ What comes back (`ghlsync.apps.kixie.webhooks` parses the envelopes) becomes GHL
 """
 
 from collections.abc import Iterable
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -376,10 +377,8 @@ def _parse_date(*candidates: str | None) -> datetime | None:
         if not text or not text.strip():
             continue
         cleaned = " ".join(text.split())
-        try:
+        with suppress(ValueError):
             return datetime.fromisoformat(cleaned)
-        except ValueError:
-            pass
         for fmt in _DATE_FORMATS:
             try:
                 return datetime.strptime(cleaned, fmt)
