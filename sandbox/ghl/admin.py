@@ -143,6 +143,17 @@ def admin_blueprint(sb: "GhlSandbox") -> Blueprint:
             sb.crm.lowercase_tags = lowercase
         return jsonify({"lowercase": sb.crm.lowercase_tags})
 
+    @bp.post("/search")
+    @_admin_errors
+    def configure_search() -> Any:
+        """`{"lag_s": 5}`: search and the contact listing trail writes by 5 seconds (0: live)."""
+        lag = body().get("lag_s")
+        if isinstance(lag, bool) or not isinstance(lag, int | float) or not 0 <= lag <= 3600:
+            raise ValueError("lag_s must be a number of seconds from 0 to 3600")
+        with sb.lock:
+            sb.crm.index.set_lag(lag)
+        return jsonify({"lag_s": sb.crm.index.lag_s})
+
     @bp.get("/keys")
     def keys() -> Any:
         return jsonify({**sb.public_keys, "pem": sb.signer.public_keys_pem})

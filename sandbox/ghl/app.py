@@ -170,7 +170,7 @@ def create_app(sb: "GhlSandbox") -> Flask:
         limit = _int_arg("limit", 20, maximum=LIST_MAX_LIMIT)
         start_after = _int_arg("startAfter", None) if request.args.get("startAfter") else None
         page = list_page(
-            sb.store.contacts(location_id),
+            sb.crm.index.contacts(location_id),
             limit=limit,
             start_after=start_after,
             start_after_id=request.args.get("startAfterId"),
@@ -198,7 +198,7 @@ def create_app(sb: "GhlSandbox") -> Flask:
         caller = authorize(READ)
         body = body_for(caller, dto.SEARCH, location_in_body=True)
         location = sb.store.location(body["locationId"])
-        result = search(list(location.contacts.values()), body, region=location.country)
+        result = search(sb.crm.index.contacts(location.id), body, region=location.country)
         items = [serialize.search_item_json(contact, cursor) for contact, cursor in result.contacts]
         return ok({"contacts": items, "total": result.total})
 

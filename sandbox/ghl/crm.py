@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from sandbox.fakes.clock import Clock
 from sandbox.ghl import serialize
 from sandbox.ghl.errors import ApiError, unprocessable
+from sandbox.ghl.search_index import SearchIndex
 from sandbox.ghl.state import (
     Appointment,
     Contact,
@@ -83,6 +84,7 @@ class Crm:
         not_found_status: int,
         lowercase_tags: bool = False,
         updates: UpdateRules | None = None,
+        index: SearchIndex | None = None,
     ) -> None:
         self.store = store
         self.ids = ids
@@ -94,6 +96,8 @@ class Crm:
         # against both behaviours.
         self.lowercase_tags = lowercase_tags
         self.updates = updates or UpdateRules()
+        # What search and the contact listing see (behind the writes below when it lags).
+        self.index = index if index is not None else SearchIndex(store, self.now_ms)
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -168,6 +172,7 @@ class Crm:
         contact = Contact(self.ids.firestore_id(), location_id, now, now, tags=tags)
         _apply_fields(contact, fields)
         location.contacts[contact.id] = contact
+        self.index.written(contact)
         self.emit(location_id, "ContactCreate", serialize.contact_event(contact))
         return contact
 
@@ -195,6 +200,7 @@ class Crm:
             or (not tags_changed and rules.noop_put_moves_date_updated)
         ):
             contact.date_updated_ms = self.now_ms()
+        self.index.written(contact)
         if fields_changed or (fields and rules.noop_put_emits_update):
             self.emit(contact.location_id, "ContactUpdate", serialize.contact_event(contact))
         if (contact.fields.get("dnd"), contact.fields.get("dndSettings")) != (
@@ -230,6 +236,7 @@ class Crm:
     def delete_contact(self, contact: Contact) -> None:
         location = self.store.location(contact.location_id)
         del location.contacts[contact.id]
+        self.index.deleted(contact)
         location.tasks.pop(contact.id, None)
         location.notes.pop(contact.id, None)
         location.appointments.pop(contact.id, None)
@@ -252,12 +259,14 @@ class Crm:
             contact.tags = tags
             if self.updates.tags_move_date_updated:
                 contact.date_updated_ms = self.now_ms()
+            self.index.written(contact)
             self.emit(contact.location_id, "ContactTagUpdate", serialize.contact_event(contact))
         return list(contact.tags)
 
     def set_business(self, contact: Contact, business_id: str | None) -> None:
         contact.business_id = business_id
         contact.date_updated_ms = self.now_ms()
+        self.index.written(contact)
         self.emit(contact.location_id, "ContactUpdate", serialize.contact_event(contact))
 
     # --- tasks (GHL has no TaskUpdate webhook: only create, complete and delete fire) ---

@@ -15,6 +15,7 @@ from sandbox.ghl.app import create_app
 from sandbox.ghl.crm import Crm, UpdateRules
 from sandbox.ghl.oauth import ACCESS_TOKEN_TTL_S, OAuthApp, OAuthServer
 from sandbox.ghl.ratelimit import GhlBudget
+from sandbox.ghl.search_index import SearchIndex
 from sandbox.ghl.state import Appointment, Contact, IdFactory, Location, Note, Store, Task, iso_ms
 from sandbox.ghl.webhooks import MAX_RETRIES, Delivery, Signer, Target, compact_json, retry_rule
 
@@ -42,11 +43,13 @@ class GhlSandbox(FakeApp):
         lowercase_tags: bool = False,
         updates: UpdateRules | None = None,
         retry_after_on_429: bool = False,
+        search_lag_s: float = 0.0,
     ) -> None:
         """The switches cover what no GHL source confirms (README "Unconfirmed"): `not_found_status`,
         `lowercase_tags`, `updates` (what moves `dateUpdated` and fires ContactUpdate, see
-        UpdateRules) and `retry_after_on_429` (GHL documents no Retry-After on its 429s: off, a
-        client must pace on the X-RateLimit-* headers alone)."""
+        UpdateRules), `retry_after_on_429` (GHL documents no Retry-After on its 429s: off, a
+        client must pace on the X-RateLimit-* headers alone) and `search_lag_s` (how far search
+        and the contact listing trail writes; GHL gives no figure, see search_index.py)."""
         prefix = f"ghl-sandbox:{seed}"
         super().__init__(
             clock=clock, sleep=sleep, faults=FaultInjector(f"{prefix}:faults", auth_paths=("/oauth",))
@@ -66,6 +69,7 @@ class GhlSandbox(FakeApp):
             not_found_status=not_found_status,
             lowercase_tags=lowercase_tags,
             updates=updates,
+            index=SearchIndex(self.store, lambda: int(clock() * 1000), search_lag_s),
         )
         self.oauth = OAuthServer(clock, IdFactory(f"{prefix}:oauth"), access_token_ttl_s)
         self.rate_limiter = GhlBudget(
@@ -188,7 +192,14 @@ class GhlSandbox(FakeApp):
             self._seeded[location_id] = offset + contacts
             seed_ids = IdFactory(f"ghl-sandbox:{self.seed_value}:seed:{location_id}:{offset}")
             emit = self._emit if emit_webhooks else _discard
-            crm = Crm(self.store, seed_ids, self.clock, emit, not_found_status=self.crm.not_found_status)
+            crm = Crm(
+                self.store,
+                seed_ids,
+                self.clock,
+                emit,
+                not_found_status=self.crm.not_found_status,
+                index=self.crm.index,
+            )
             now_ms = int(self.clock() * 1000)
             ids = []
             for i in range(contacts):
@@ -208,6 +219,7 @@ class GhlSandbox(FakeApp):
                 # Distinct, increasing dateAdded keeps listing order deterministic.
                 contact.date_added_ms = contact.date_updated_ms = now_ms - (contacts - i) * 1000
                 contact.business_id = business_id
+                crm.index.backdated(contact)
                 for j in range(tasks_per_contact):
                     crm.create_task(
                         contact,

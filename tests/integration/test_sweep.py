@@ -318,3 +318,52 @@ def test_a_ghl_tag_change_whose_webhook_was_lost_reaches_kayako_after_a_sweep(
     link = stack.link_of_ghl_contact(contact.id)
     assert link is not None
     assert "vip" in {tag.lower() for tag in stack.kayako.store.tags_of(int(link.app.id))}
+
+
+SEARCH_LAG_S = 30  # longer than the gap between a write and the next sweep below, shorter than the overlap
+
+
+def test_a_ghl_change_search_did_not_show_yet_is_swept_by_the_next_run(stack: Stack) -> None:
+    # GIVEN GHL's search trailing writes, a pair synced by a sweep, then a GHL edit (webhook lost)
+    # that a sweep runs too soon to see: search still shows the contact as it was
+    stack.ghl.crm.index.set_lag(SEARCH_LAG_S)
+    contact = stack.ghl.ui_create_contact(
+        LOCATION, firstName="Ada", lastName="Byron", email="ada@example.com"
+    )
+    stack.clock.advance(60)
+    stack.sweep()
+    stack.drain()
+    stack.clock.advance(60)
+    stack.ghl.ui_update_contact(LOCATION, contact.id, lastName="King")
+    stack.clock.advance(5)
+    too_soon = stack.sweep()
+    stack.drain()
+    # WHEN the next scheduled sweep runs after the index caught up
+    stack.clock.advance(60)
+    stack.sweep()
+    stack.drain()
+    # THEN the early run queued nothing and did not skip past the edit: Kayako has the new name
+    assert too_soon["enqueued"] == 0
+    link = stack.link_of_ghl_contact(contact.id)
+    assert link is not None
+    assert stack.kayako.store.users[int(link.app.id)].full_name == "Ada King"
+
+
+def test_an_app_user_matching_a_ghl_contact_search_cannot_see_yet_is_linked_not_duplicated(
+    stack: Stack,
+) -> None:
+    # GIVEN GHL's search trailing writes, a GHL contact created a second ago (webhook lost), and a
+    # Kayako user with the same e-mail
+    stack.ghl.crm.index.set_lag(SEARCH_LAG_S)
+    contact = stack.ghl.ui_create_contact(LOCATION, firstName="Grace", email="grace@example.com")
+    stack.clock.advance(1)
+    user = stack.kayako.ui_create_user("Grace Hopper", email="grace@example.com")
+    stack.clock.advance(1)
+    # WHEN a sweep carries the Kayako user to GHL while search cannot see the contact
+    stack.sweep()
+    stack.drain()
+    # THEN identity (GHL's immediate duplicate lookup) found the contact: one contact, linked
+    emails = [c.fields.get("email") for c in stack.ghl.store.contacts(LOCATION)]
+    assert emails == ["grace@example.com"]
+    link = stack.link_of_kayako_user(user.id)
+    assert link is not None and link.ghl.id == contact.id
