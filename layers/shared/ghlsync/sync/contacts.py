@@ -78,8 +78,11 @@ def sync_contact(
         run.count("identity_conflict")
         return StepResult(Decision.CONFLICT, f"ambiguous identity: {match.reason}"), None
     if isinstance(match, identity.Matched) and match.record.id:
-        other = read_contact(run, target, match.record.id) or _normalized(run, match.record)
-        return _link_and_merge(run, source, record, other, occurred_at, via=match.via)
+        # A find answers whole records (ContactConnector.find_contacts): reading it again would
+        # only spend a call.
+        return _link_and_merge(
+            run, source, record, _normalized(run, match.record), occurred_at, via=match.via
+        )
     return _create_contact(run, source, record, occurred_at)
 
 
