@@ -197,7 +197,9 @@ def spec_problems(spec: "AppSpec") -> list[str]:
                 )
             children = children or event.entity is not CONTACT
         if children and webhooks.parent_id_path is None:
-            problems.append("inbound.webhooks.parent_id_path: required: task and note events name their contact")
+            problems.append(
+                "inbound.webhooks.parent_id_path: required: task and note events name their contact"
+            )
         problems.extend(_format_problems("inbound.webhooks.occurred_at_format", webhooks.occurred_at_format))
     if polling is not None and contact.list_changed_since is None:
         problems.append("inbound.polling: needs entities.contact.list_changed_since")
