@@ -32,24 +32,30 @@ def _needed(settings: Mapping[str, Any]) -> frozenset[str]:
     return needed_credentials(AppSpec.model_validate(dict(settings)))
 
 
+def _cannot_store(changes: dict[str, str]) -> None:
+    raise TypeError("this connector was built without a credential store: a rotated token is lost")
+
+
 def _build(
     connection: ConnectionShape,
     http: httpx.Client,
-    credentials: RotatingCredentials,
+    credentials: RotatingCredentials | RestCredentials,
     sleep: Callable[[float], None],
     clock: Callable[[], float],
 ) -> Connector:
+    """`credentials` as the registry hands them (RotatingCredentials), or bare (tests, tools)."""
+    rotating = credentials if isinstance(credentials, RotatingCredentials) else None
     return RestConnector(
         http,
         AppSpec.model_validate(dict(connection.settings.app)),
-        credentials.values,
+        rotating.values if rotating is not None else credentials,
         name=SOURCE,
         location_id=connection.location_id,
         connection_id=connection.connection_id,
         sleep=sleep,
         clock=clock,
         wall_clock=_wall_clock(clock),
-        persist=credentials.persist,
+        persist=rotating.persist if rotating is not None else _cannot_store,
         default_country=getattr(connection.settings, "default_country", None),
     )
 

@@ -64,8 +64,8 @@ def format_time(moment: datetime, fmt: str) -> str | int:
 
 
 def _read(field: FieldSpec, raw: Any, default_country: str | None, what: str) -> Any:
-    if raw is None:
-        return None
+    if raw is None or raw == "":
+        return None  # an empty string is no value: apps differ in which of the two they send
     match field.transform:
         case Transform.LOWER:
             return str(raw).strip().lower() or None
