@@ -86,8 +86,9 @@ class StackSetup:
             location_id=location_id,
             app=wanted.app,
             settings=ConnectionSettings(**sync_settings, app=wanted.settings),
-            **({"created_at": created_at, "updated_at": created_at} if created_at is not None else {}),
         )
+        if created_at is not None:
+            connection = connection.model_copy(update={"created_at": created_at, "updated_at": created_at})
         self.connection_secrets.put(connection.connection_id, wanted.credentials)
         if wanted.workflow_api_key is not None:
             self.issue_workflow_key(connection.connection_id, wanted.workflow_api_key)

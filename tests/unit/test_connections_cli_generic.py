@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 from ghlsync.connections_cli import main
 from tests.fixtures.connections_cli import printed, run_cli
@@ -81,7 +81,9 @@ def test_validate_spec_summarises_a_valid_spec(tmp_path: Path) -> None:
     assert "tags: add_remove" in out.getvalue() and "inbound: polling" in out.getvalue()
 
 
-def test_validate_spec_lists_every_problem_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_spec_lists_every_problem_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = example_spec("b")
     del spec["entities"]["contact"]["update"]
     spec["entities"]["task"]["get"]["path"] = "/Tasks/{taskId}"

@@ -68,7 +68,9 @@ def test_tags_as_a_field_without_a_contact_update_are_refused() -> None:
     # GIVEN tags written as a list field, but no contact update request to write it with
     spec = example_spec("b")
     del spec["entities"]["contact"]["update"]
-    assert problems_of_spec(spec) == ["tags.field: needs entities.contact.update (the list is written with it)"]
+    assert problems_of_spec(spec) == [
+        "tags.field: needs entities.contact.update (the list is written with it)"
+    ]
 
 
 def test_polling_without_a_change_listing_is_refused() -> None:

@@ -45,10 +45,12 @@ def _build(
 ) -> Connector:
     """`credentials` as the registry hands them (RotatingCredentials), or bare (tests, tools)."""
     rotating = credentials if isinstance(credentials, RotatingCredentials) else None
+    values = rotating.values if rotating is not None else credentials
+    assert isinstance(values, RestCredentials)
     return RestConnector(
         http,
         AppSpec.model_validate(dict(connection.settings.app)),
-        rotating.values if rotating is not None else credentials,
+        values,
         name=SOURCE,
         location_id=connection.location_id,
         connection_id=connection.connection_id,

@@ -52,7 +52,7 @@ def read_spec_file(path: Path) -> dict[str, Any]:
     except OSError as error:
         raise SpecInvalid([f"{path}: cannot read: {error.strerror}"]) from None
     if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml  # type: ignore[import-untyped]  # only the operator's CLI reads YAML
+        import yaml  # only the operator's CLI reads YAML
 
         try:
             data = yaml.safe_load(text)
