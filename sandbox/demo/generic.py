@@ -73,7 +73,9 @@ class GenericDemo:
 
     def children_to_app(self) -> str:
         contact_id, record = self.need_both()
-        task = self.ghl.ui_create_task(self.location_id, contact_id, title="Review the CLU manual")
+        task = self.ghl.ui_create_task(
+            self.location_id, contact_id, title="Review the CLU manual", dueDate="2027-03-01T10:00:00Z"
+        )
         self.task_id = task.id
         self.ghl.ui_create_note(self.location_id, contact_id, body="Prefers abstract data types")
         store = self.fake.store
