@@ -193,3 +193,30 @@ def test_an_epoch_update_time_is_read_as_utc() -> None:
 
     contact = connector(handler, spec()).get_contact("p1")
     assert contact is not None and contact.updated_at == datetime.fromtimestamp(1_700_000_000, UTC)
+
+
+def test_polling_applies_the_full_pass_filter_and_writes_since_in_its_format() -> None:
+    # GIVEN a contact change listing with an epoch `since`, and a full-pass filter
+    queries: list[dict[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/token":
+            return httpx.Response(200, json={"access_token": "at"})
+        queries.append(dict(request.url.params))
+        return httpx.Response(200, json={"contacts": [{"id": "p1", "modified": 1_700_000_100}]})
+
+    data = spec(rules={"full_pass": {"filter": {"businessId": "42"}}})
+    data["entities"]["contact"]["list_changed_since"] = {
+        "path": "/people",
+        "query": {"changed_after": "{since}"},
+        "since_format": "epoch",
+        "paging": {"kind": "none"},
+    }
+    # WHEN the changes since a moment are listed
+    since = datetime.fromtimestamp(1_700_000_000, UTC)
+    events = list(connector(handler, data).list_changes(since))
+    # THEN the listing carried both, and the changed contact came back as an upsert
+    assert queries == [{"changed_after": "1700000000", "businessId": "42"}]
+    assert [(e.entity_id, e.occurred_at) for e in events] == [
+        ("p1", datetime.fromtimestamp(1_700_000_100, UTC))
+    ]

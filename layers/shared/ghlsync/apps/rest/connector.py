@@ -361,21 +361,26 @@ class RestConnector:
 
     def list_changes(self, since: datetime) -> Iterator[ChangeEvent]:
         """Records changed at or after `since` (inclusive: a same-second change is never lost;
-        repeats carry the same event id), contacts first, then tasks and notes."""
+        repeats carry the same event id), contacts first (with the full pass's filter), then tasks
+        and notes."""
         since = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
         for kind, entity in self._spec.entities.present().items():
             request = entity.list_changed_since
             if request is None:
                 continue
             value = format_time(since, request.since_format)
-            yield from self._listed(kind, request, {"since": value}, since, {})
+            params = self._contact_filter() if kind is CONTACT else {}
+            yield from self._listed(kind, request, {"since": value}, since, params)
+
+    def _contact_filter(self) -> dict[str, str]:
+        """The full pass's filter (`rules.full_pass.filter`): which of the app's contacts sync."""
+        full_pass = self._spec.rules.full_pass
+        return dict(full_pass.filter) if full_pass is not None else {}
 
     def list_all_changes(self) -> Iterator[ChangeEvent]:
         """The full pass: every contact of the contact `list` (with the full-pass filter), then
         every task and note the app lists as changed since the epoch."""
-        full_pass = self._spec.rules.full_pass
-        params = dict(full_pass.filter) if full_pass is not None else {}
-        yield from self._listed(CONTACT, self._request(CONTACT, "list"), {}, _EPOCH, params)
+        yield from self._listed(CONTACT, self._request(CONTACT, "list"), {}, _EPOCH, self._contact_filter())
         for kind in (TASK, NOTE):
             entity = self._spec.entities.present().get(kind)
             if entity is not None and entity.list_changed_since is not None:
