@@ -166,8 +166,6 @@ class SpecApi:
     def _items(self, shape: RecordSpec, request: RequestSpec) -> Callable[[Any], list[Any]]:
         def items(body: Any) -> list[Any]:
             found = select(body, shape.list)
-            if found is None and body is not None and shape.list:
-                return []
             if not isinstance(found, list):
                 where = shape.list or "the body"
                 raise UnreadableRecord(
