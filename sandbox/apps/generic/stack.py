@@ -4,9 +4,10 @@ style, ready to be registered in `registered_apps()` as `GENERIC_A` / `GENERIC_B
 A generic connection is its spec file: `connection_settings()` is the style's example spec
 (`examples/generic-style-a.yaml` / `-b.yaml`) with its `base_url` pointed at this fake. Style A
 holds a bearer token and the webhook secret it signs with (webhooks registered at the stack's URL);
-style B holds an API key and has no webhooks (the sweep polls). The dev fixtures are contact Grace
-Hopper <grace.hopper@dev.example> of "Hopper Compilers" (tag `vip`), with an open task "Send the
-COBOL manual" and a note "Prefers e-mail".
+style B holds an API key and has no webhooks (the sweep polls). The dev fixtures are contact Alan
+Turing <alan.turing@dev.example> of "Bletchley Computing" (tag `vip`), with an open task "Send the
+Enigma notes" and a note "Prefers e-mail" (not GHL's dev contact Grace Hopper, whom the events/
+files sync to every app: a fixture of the same person would be matched and merged with her).
 """
 
 from collections.abc import Mapping
@@ -72,14 +73,14 @@ class GenericAppSandbox(FakeBackedApp[GenericSandbox]):
     def seed_dev_fixtures(self) -> dict[str, int | str]:
         sandbox = self._sandbox
         contact = sandbox.ui_create_contact(
-            first_name="Grace",
-            last_name="Hopper",
-            email="grace.hopper@dev.example",
-            phone="+14155550199",
-            company="Hopper Compilers",
+            first_name="Alan",
+            last_name="Turing",
+            email="alan.turing@dev.example",
+            phone="+14155550166",
+            company="Bletchley Computing",
         )
         sandbox.ui_change_tags(contact.id, add=["vip"])
-        task = sandbox.ui_create("task", contact_id=contact.id, title="Send the COBOL manual")
+        task = sandbox.ui_create("task", contact_id=contact.id, title="Send the Enigma notes")
         note = sandbox.ui_create("note", contact_id=contact.id, body="Prefers e-mail")
         # Fixtures are unsynced: what they queued is not delivered.
         sandbox.outbox.deliveries.clear()
