@@ -135,6 +135,13 @@ def _kixie() -> SandboxedApp:
     return stack.KIXIE
 
 
+def _generic() -> SandboxedApp:
+    # Style A (bearer, webhooks); style B runs in the tests and the demo (sandbox.apps.generic).
+    from sandbox.apps.generic import stack
+
+    return stack.GENERIC_A
+
+
 def registered_apps() -> list[SandboxedApp]:
     """Every app the stacks run, in a fixed order."""
-    return [_kayako(), _payaca(), _kixie()]
+    return [_kayako(), _payaca(), _kixie(), _generic()]

@@ -1,9 +1,13 @@
-"""Fault injection for every fake: a seeded share of requests answered 429/5xx, timed out, or reset.
+"""Fault injection for every fake: a seeded share of requests answered 429/5xx, timed out, reset,
+or answered garbage.
 
 Where each fault happens:
 - 429 and 5xx are answered by the fake before the request is processed (nothing applied), in
   the app's own error shape (`FakeMiddleware`'s `fault_response`).
 - A reset drops the connection before the request reaches the app (nothing applied).
+- Garbage is a 200 that is not the app's answer (nothing applied): an HTML page where JSON was
+  expected (`garbage="html"`), or JSON of the wrong shape (`garbage="json"`), as a broken proxy or
+  a changed API would send; the kit renders it (`garbage_response`), the same for every app.
 - A timeout is "applied then timed out" for a configurable share (`timeout_applied_share`):
   real timeouts often hit after the server wrote, so clients must make retries idempotent.
 In-process (`FaultyTransport`) a timeout raises httpx.ReadTimeout and a reset the app's
@@ -18,9 +22,10 @@ from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, cast
 
 import httpx
+from werkzeug.wrappers import Response
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -30,6 +35,14 @@ class FaultKind(StrEnum):
     SERVER_ERROR = "5xx"
     TIMEOUT = "timeout"
     RESET = "reset"
+    GARBAGE = "garbage"
+
+
+GarbageKind = Literal["html", "json"]
+GARBAGE_BODIES: dict[str, tuple[str, str]] = {  # kind -> (content type, body)
+    "html": ("text/html; charset=utf-8", "<html><body><h1>Service unavailable</h1></body></html>"),
+    "json": ("application/json", '{"unexpected": "shape", "items": "not a list"}'),
+}
 
 
 @dataclass(frozen=True)
@@ -72,7 +85,8 @@ class FaultInjector:
         self.server_error_statuses = server_error_statuses
         self.reset_error = reset_error
         self._default_applied_share = timeout_applied_share
-        self.rate_429 = self.rate_5xx = self.rate_timeout = self.rate_reset = 0.0
+        self.rate_429 = self.rate_5xx = self.rate_timeout = self.rate_reset = self.rate_garbage = 0.0
+        self.garbage: GarbageKind = "html"
         self.timeout_applied_share = timeout_applied_share
         self.timeout_delay_s = 30.0
         self.include_auth_paths = False
@@ -85,16 +99,21 @@ class FaultInjector:
         rate_timeout: float = 0.0,
         rate_reset: float = 0.0,
         *,
+        rate_garbage: float = 0.0,
+        garbage: str = "html",
         timeout_applied_share: float | None = None,
         timeout_delay_s: float = 30.0,
         include_auth_paths: bool = False,
     ) -> None:
         """Shares of API requests that fail; they must add up to at most 1."""
         applied = self._default_applied_share if timeout_applied_share is None else timeout_applied_share
-        rates = (rate_429, rate_5xx, rate_timeout, rate_reset, applied)
-        if any(not 0.0 <= rate <= 1.0 for rate in rates) or sum(rates[:4]) > 1.0:
+        rates = (rate_429, rate_5xx, rate_timeout, rate_reset, rate_garbage, applied)
+        if any(not 0.0 <= rate <= 1.0 for rate in rates) or sum(rates[:5]) > 1.0:
             raise ValueError("fault rates are shares between 0 and 1 and add up to at most 1")
-        self.rate_429, self.rate_5xx, self.rate_timeout, self.rate_reset = rates[:4]
+        if garbage not in GARBAGE_BODIES:
+            raise ValueError(f"garbage is one of {', '.join(GARBAGE_BODIES)}")
+        self.rate_429, self.rate_5xx, self.rate_timeout, self.rate_reset, self.rate_garbage = rates[:5]
+        self.garbage = cast(GarbageKind, garbage)
         self.timeout_applied_share = applied
         self.timeout_delay_s = timeout_delay_s
         self.include_auth_paths = include_auth_paths
@@ -108,6 +127,8 @@ class FaultInjector:
             "rate_5xx": self.rate_5xx,
             "rate_timeout": self.rate_timeout,
             "rate_reset": self.rate_reset,
+            "rate_garbage": self.rate_garbage,
+            "garbage": self.garbage,
             "timeout_applied_share": self.timeout_applied_share,
             "timeout_delay_s": self.timeout_delay_s,
             "include_auth_paths": self.include_auth_paths,
@@ -130,8 +151,10 @@ class FaultInjector:
             fault = Fault(FaultKind.SERVER_ERROR, status=statuses[int(detail * len(statuses))])
         elif (roll := roll - self.rate_5xx) < self.rate_timeout:
             fault = Fault(FaultKind.TIMEOUT, applied=detail < self.timeout_applied_share)
-        elif roll - self.rate_timeout < self.rate_reset:
+        elif (roll := roll - self.rate_timeout) < self.rate_reset:
             fault = Fault(FaultKind.RESET)
+        elif roll - self.rate_reset < self.rate_garbage:
+            fault = Fault(FaultKind.GARBAGE, status=200)
         if fault is not None:
             self.injected[fault.kind.value] += 1
         return fault
@@ -170,3 +193,9 @@ class FaultyTransport(httpx.BaseTransport):
             return response
         finally:
             decided_fault.reset(token)
+
+
+def garbage_response(kind: GarbageKind) -> "Response":
+    """The 200 a garbage fault answers: not the app's answer, whatever the app."""
+    content_type, body = GARBAGE_BODIES[kind]
+    return Response(body, 200, content_type=content_type)

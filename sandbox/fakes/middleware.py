@@ -4,8 +4,9 @@
 
 Around every request to the app's API (the admin API under /_sandbox is only serialised):
 - the fault decided for it (by `FaultyTransport` in-process, drawn here in server mode) is
-  applied: a 429/5xx answered in the app's own shape, a timeout (server mode: answered only after
-  `timeout_delay_s`, applied or not per the draw), or a reset (server mode: the socket is shut);
+  applied: a 429/5xx answered in the app's own shape, garbage (the kit's `garbage_response`), a
+  timeout (server mode: answered only after `timeout_delay_s`, applied or not per the draw), or a
+  reset (server mode: the socket is shut);
 - the request runs under the fake's lock, so server threads, webhook bookkeeping and `ui_*`
   edits never interleave; the lock is never held while sleeping for a timeout;
 - (method, path, status) goes to the request log; status 0 means the client got no answer.
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from werkzeug.wrappers import Response
 
-from sandbox.fakes.faults import Fault, FaultKind, decided_fault
+from sandbox.fakes.faults import Fault, FaultKind, decided_fault, garbage_response
 
 if TYPE_CHECKING:
     from sandbox.fakes.base import FakeApp
@@ -67,6 +68,9 @@ class FakeMiddleware:
         if fault.kind in (FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR):
             self._log(method, path, fault.status)
             return self._fault_response(fault)(environ, start_response)
+        if fault.kind is FaultKind.GARBAGE:
+            self._log(method, path, fault.status)
+            return garbage_response(self.fake.faults.garbage)(environ, start_response)
         if fault.kind is FaultKind.TIMEOUT:
             return self._time_out(fault, environ, start_response, method, path)
         return self._reset(environ, start_response, method, path)

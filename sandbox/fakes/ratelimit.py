@@ -4,7 +4,8 @@ A `Window` is at most `limit` requests per `seconds`, either sliding (a log of r
 times: GHL's 10-second burst) or fixed and aligned to the epoch (a clock minute: Kayako's
 per-action limits; 86 400 s: a UTC-day quota such as GHL's 200,000/day or Kixie's 10,000/day).
 `RateLimiter.consume` checks every (key, window) budget a request counts against and consumes all
-of them only when each has room: a refused request consumes nothing.
+of them only when each has room: a refused request consumes nothing. `RequestLimit` is the common
+case of an app without a documented limit: one per-minute budget over every request, off until set.
 """
 
 import math
@@ -87,3 +88,37 @@ class RateLimiter:
 
     def reset(self) -> None:
         self._usage.clear()
+
+
+class RequestLimit:
+    """At most `per_minute` requests per clock minute over all of a fake's API, or no limit (None,
+    the default: apps that document none). `consume()` counts one request."""
+
+    def __init__(self, clock: Clock, per_minute: int | None = None) -> None:
+        self._limiter = RateLimiter(clock)
+        self.per_minute = per_minute
+
+    def configure(self, per_minute: int | None = None) -> None:
+        if per_minute is not None and per_minute < 1:
+            raise ValueError("a rate limit allows at least 1 request per minute")
+        self.per_minute = per_minute
+        self._limiter.reset()
+
+    @property
+    def _window(self) -> Window:
+        return Window(self.per_minute or 0, 60.0)
+
+    def consume(self) -> Verdict | None:
+        """The verdict for one more request (None: there is no limit)."""
+        if self.per_minute is None:
+            return None
+        return self._limiter.consume(("*", self._window))
+
+    def check(self) -> float | None:
+        """Count one request; the seconds to wait when it is refused, else None."""
+        verdict = self.consume()
+        return None if verdict is None or verdict.allowed else float(verdict.retry_after_s)
+
+    def resets_at(self) -> int:
+        """When the current window ends (unix seconds)."""
+        return int((self._limiter.clock() // 60.0 + 1) * 60.0)

@@ -9,7 +9,8 @@ attempt with status 0 and the error recorded; it is retried only if the rule say
 
 How a receiver authenticates a delivery is the app's too, built from these helpers:
 - unsigned, with a shared token in the URL (`url_with_token`) or in a header (`token_header`);
-- HMAC over the raw body (`hmac_signature`: SHA-256/SHA-1, hex or base64, optional prefix);
+- HMAC over the raw body (`hmac_signature`: SHA-256/SHA-1, hex or base64, optional prefix), or
+  over `<unix seconds>.<raw body>` with the time in a header of its own (`timestamped_hmac_signature`);
 - an app's own keys (GHL's Ed25519/RSA, in sandbox.ghl.webhooks).
 """
 
@@ -74,6 +75,26 @@ def hmac_signature(
         digest = hmac.new(secret.encode(), body, getattr(hashlib, algorithm)).digest()
         text = digest.hex() if encoding == "hex" else base64.b64encode(digest).decode("ascii")
         return {header: prefix + text}
+
+    return sign
+
+
+def timestamped_hmac_signature(
+    secret: str,
+    header: str,
+    timestamp_header: str,
+    clock: Clock,
+    *,
+    algorithm: Literal["sha256", "sha1"] = "sha256",
+    encoding: Literal["hex", "base64"] = "hex",
+) -> Sign:
+    """HMAC of `<unix seconds>.<raw body>`, the seconds (the clock at signing) in `timestamp_header`:
+    a receiver checks both, so a captured delivery cannot be replayed after its tolerance."""
+    signed = hmac_signature(secret, header, algorithm=algorithm, encoding=encoding)
+
+    def sign(body: bytes) -> dict[str, str]:
+        stamp = str(int(clock()))
+        return {**signed(f"{stamp}.".encode() + body), timestamp_header: stamp}
 
     return sign
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; it comes with aws-sam-cli and moto
+import yaml  # PyYAML ships no stubs (pyproject: ignore_missing_imports); it comes with aws-sam-cli
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"

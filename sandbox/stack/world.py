@@ -52,7 +52,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache, cached_property, partial
 from typing import TYPE_CHECKING, Any
@@ -63,7 +63,7 @@ import httpx
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from sandbox.apps import AppSandbox, registered_apps
+from sandbox.apps import AppSandbox, SandboxedApp, registered_apps
 from sandbox.fakes.base import FakeApp
 from sandbox.ghl import FakeClock, GhlSandbox
 from sandbox.stack.aws import ProvisionedStack, provision
@@ -79,7 +79,7 @@ from sandbox.stack.template import DEFAULT_REGION, DEFAULT_STACK_NAME, Template,
 if str(LAYER_DIR) not in sys.path:
     sys.path.insert(0, str(LAYER_DIR))
 
-from ghlsync import ingress, queue
+from ghlsync import ingress, queue, sweep
 from ghlsync.apps.base import Connector
 from ghlsync.apps.ghl_hub import GhlHub
 from ghlsync.apps.registry import connector_for
@@ -153,6 +153,8 @@ def _clear_containers() -> None:
     load_module("functions/sync_worker").worker.cache_clear()
     load_module("functions/workflow_api").workflow_api.cache_clear()
     load_module("functions/caller_lookup").caller_lookup.cache_clear()
+    load_module("functions/sweep").sweeper.cache_clear()
+    sweep.default_sweeper.cache_clear()
 
 
 class World:
@@ -167,9 +169,11 @@ class World:
         parameter_overrides: dict[str, str] | None = None,
         env_overrides: dict[str, str] | None = None,
         template: Template | None = None,
+        apps: Sequence[SandboxedApp] | None = None,
     ) -> None:
         """`parameter_overrides`: template parameters (e.g. MaxReceiveCount), as `sam deploy` takes
-        them; `env_overrides`: function environment on top of the template's."""
+        them; `env_overrides`: function environment on top of the template's; `apps`: the apps to
+        run instead of every registered one (another configuration, such as generic style B)."""
         self.seed = seed
         self.location_id = LOCATION_ID
         self._conflict_policy = conflict_policy
@@ -181,9 +185,10 @@ class World:
         self._clock_start = self.clock()
         self._real_start = time.time()
         self.ghl = GhlSandbox(clock=self.clock, sleep=self.clock.sleep, seed=seed)
+        self._registered = list(registered_apps() if apps is None else apps)
         self.apps: dict[str, AppSandbox] = {
             app.app: app.build(f"https://world.{app.app}.test{app.api_path}", self.clock, seed)
-            for app in registered_apps()
+            for app in self._registered
         }
         self.calls: list[ApiCall] = []
         self.answers: dict[Source, list[Answered]] = {side: [] for side in ("ghl", *self.apps)}
@@ -310,7 +315,7 @@ class World:
         self.ghl.webhook_sender = partial(self._send, "ghl")
         setup.add_location(self.location_id, LOCATION_TOKEN, installed_at=self.now())
         sync_settings = {"conflict_policy": self._conflict_policy, "skew_seconds": self._skew_seconds}
-        dev_keys = {app.app: app.dev_workflow_api_key for app in registered_apps()}
+        dev_keys = {app.app: app.dev_workflow_api_key for app in self._registered}
         for app, sandbox in self.apps.items():
             credentials = sandbox.credentials(webhook_secret=secrets.token_urlsafe(24))
             wanted = AppConnection(
@@ -320,7 +325,7 @@ class World:
                 sync_settings=sync_settings,
                 workflow_api_key=dev_keys.get(app),
             )
-            connection = setup.add_connection(self.location_id, wanted)
+            connection = setup.add_connection(self.location_id, wanted, created_at=self.now())
             self.connection_ids[app] = connection.connection_id
             sandbox.register_webhooks(f"{API_URL}{connection.webhook_path}", credentials)
             sandbox.fake.webhook_sender = partial(self._send, app)

@@ -1,10 +1,11 @@
-"""Budget plug-ins on the send loop: the daily quota, and that any plug-in sees every attempt."""
+"""Budget plug-ins on the send loop: the daily quota, a requests-per-second ceiling, the app's
+rate-limit headers, and that any plug-in sees every attempt."""
 
 import httpx
 import pytest
 
 from ghlsync.core.errors import RateLimited
-from ghlsync.http.budget import DailyQuota
+from ghlsync.http.budget import DailyQuota, HeaderPacer, RequestPacer
 from tests.fixtures.http import HTTP_START, FakeTime, Script, rest_client
 
 OK = httpx.Response(200, json={})
@@ -67,3 +68,47 @@ def test_a_budget_plug_in_sees_every_attempt_and_every_response(fake_time: FakeT
     # WHEN a call is made / THEN the plug-in was asked before each attempt and shown each answer
     rest_client(script, fake_time, budgets=(recorder,)).request("GET", "a")
     assert recorder.events == ["before", "after 429", "before", "after 200"]
+
+
+def test_a_request_pacer_spaces_requests_to_its_ceiling(fake_time: FakeTime) -> None:
+    # GIVEN a ceiling of 4 requests per second WHEN three calls go at once
+    client = rest_client(
+        Script([OK, OK, OK]), fake_time, budgets=(RequestPacer(4, sleep=fake_time.sleep, clock=fake_time),)
+    )
+    for path in ("a", "b", "c"):
+        client.request("GET", path)
+    # THEN the second and third each waited a quarter second
+    assert fake_time.sleeps == [0.25, 0.25]
+
+
+def test_a_header_pacer_waits_out_a_spent_window_before_the_next_request(fake_time: FakeTime) -> None:
+    # GIVEN an answer saying no request is left for 3 seconds
+    spent = httpx.Response(200, json={}, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "3"})
+    pacer = HeaderPacer(
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset",
+        max_wait_s=20,
+        sleep=fake_time.sleep,
+        wall_clock=fake_time,
+    )
+    client = rest_client(Script([spent, OK]), fake_time, budgets=(pacer,))
+    client.request("GET", "a")
+    # WHEN the next call is made THEN it first waits the 3 seconds
+    client.request("GET", "b")
+    assert fake_time.sleeps == [3.0]
+
+
+def test_a_header_pacer_refuses_a_wait_longer_than_its_limit(fake_time: FakeTime) -> None:
+    spent = httpx.Response(200, json={}, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "600"})
+    pacer = HeaderPacer(
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset",
+        max_wait_s=20,
+        sleep=fake_time.sleep,
+        wall_clock=fake_time,
+    )
+    client = rest_client(Script([spent]), fake_time, budgets=(pacer,))
+    client.request("GET", "a")
+    with pytest.raises(RateLimited) as caught:
+        client.request("GET", "b")
+    assert caught.value.retry_after == 600

@@ -4,6 +4,8 @@
         [--setting KEY=VALUE ...] [--base-url URL] [--email LOGIN] [--api-url URL] \\
         [--policy ghl_wins|app_wins|lww] [--delete-policy delete|tag|ignore] \\
         [--skew-seconds 5] [--map-file mapping.json]
+    python -m ghlsync.connections_cli create --location LOC --app generic --spec-file app.yaml
+    python -m ghlsync.connections_cli validate-spec app.yaml
     python -m ghlsync.connections_cli check CONNECTION_ID
     python -m ghlsync.connections_cli list [--location LOC]
     python -m ghlsync.connections_cli show CONNECTION_ID
@@ -11,22 +13,25 @@
     python -m ghlsync.connections_cli rotate-key CONNECTION_ID
 
 `create` asks for exactly the credentials the app's spec declares. Each credential field FIELD is
-read from the environment variable APP_<FIELD> (upper case: APP_EMAIL, APP_PASSWORD, ...) or, in
-a terminal, asked for (secret fields without echo); never from the command line, where it would
-land in shell history and the process list. `--email` is kept as a shorthand for APP_EMAIL (a
-login name is not a secret). Credentials the app is given rather than gives (e.g. Kayako's
-webhook token) are generated. The app's non-secret settings come from `--setting KEY=VALUE`
-(repeatable; `--base-url URL` is `--setting base_url=URL`) over the map file's `app` object.
-Both are validated by the app's models; a problem is printed as `field: message`, never with the
-value. The secret is stored first (`<CONNECTION_SECRET_PREFIX><connectionId>` in Secrets
-Manager), then the connection row; the generated secrets and the URLs to configure in the app are
-printed once (`--api-url`, or an `<ApiUrl>` placeholder) and never logged or stored in the table.
-An app that registers its webhooks by API (Kixie) is registered before anything is stored, when
-`--api-url` is given (idempotently: a repeat updates the registrations, never duplicates them).
-`create` also makes the connection's workflow-API key (`X-Api-Key` of /connections/{id}/...),
-prints it once and stores only its digest in the connection's secret (ghlsync.workflow.keys);
-`--read-only` makes a connection whose workflow API refuses writes (403). `rotate-key` makes a
-new key and prints it once; the old key stops working at once.
+read from the environment variable APP_<FIELD> (upper case: APP_EMAIL, APP_PASSWORD, ...) or, in a
+terminal, asked for (secret fields without echo); never from the command line, where it would land
+in shell history and the process list. `--email` is kept as a shorthand for APP_EMAIL (a login
+name is not a secret). Credentials the app is given rather than gives (e.g. Kayako's webhook
+token) are generated, unless $APP_<FIELD> holds one. The app's non-secret settings come from
+`--setting KEY=VALUE` (repeatable; `--base-url URL` is `--setting base_url=URL`) over the map
+file's `app` object. For the generic app, `--spec-file` (YAML or JSON) gives the settings: the
+app's spec, which also decides the credentials asked for (`validate-spec` checks a spec file
+offline and prints every problem, exit status 2). Both are validated by the app's models; a
+problem is printed as `field: message`, never with the value. The secret is stored first
+(`<CONNECTION_SECRET_PREFIX><connectionId>` in Secrets Manager), then the connection row; the
+generated secrets and the URLs to configure in the app are printed once (`--api-url`, or an
+`<ApiUrl>` placeholder) and never logged or stored in the table. An app that registers its
+webhooks by API (Kixie) is registered before anything is stored, when `--api-url` is given
+(idempotently: a repeat updates the registrations, never duplicates them). `create` also makes the
+connection's workflow-API key (`X-Api-Key` of /connections/{id}/...), prints it once and stores
+only its digest in the connection's secret (ghlsync.workflow.keys); `--read-only` makes a
+connection whose workflow API refuses writes (403). `rotate-key` makes a new key and prints it
+once; the old key stops working at once.
 
 `check` makes read-only calls against the app through the connection's connector (auth, one
 change listing, one lookup, one read, the webhook secret) and prints one verdict per capability;
@@ -113,10 +118,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--skew-seconds", type=float, default=5.0)
     create.add_argument("--map-file", type=Path)
+    create.add_argument("--spec-file", type=Path, help="the app's spec (generic app): YAML or JSON")
     create.add_argument(
         "--read-only", action="store_true", help="the workflow API refuses writes for this connection"
     )
 
+    validate = commands.add_parser("validate-spec", help="check a generic app's spec file, offline")
+    validate.add_argument("spec_file", type=Path)
     check = commands.add_parser("check", help="read-only test calls against the app, one verdict each")
     check.add_argument("connection_id")
     listing = commands.add_parser("list", help="list connections")
@@ -169,23 +177,59 @@ def _app_settings(args: argparse.Namespace, from_map_file: Mapping[str, Any]) ->
     return settings
 
 
+def _spec_file_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The spec file's content (validated with the rest of the settings), or {} without one."""
+    if args.spec_file is None:
+        return {}
+    from ghlsync.apps.rest.loading import SpecInvalid, read_spec_file
+
+    try:
+        return read_spec_file(args.spec_file)
+    except SpecInvalid as error:
+        raise CliError("\n  ".join(["invalid spec file:", *error.problems])) from error
+
+
+def validate_spec(path: Path, out: TextIO) -> None:
+    """Check a spec file offline; every problem at once (CliError), or a summary of what it does."""
+    from ghlsync.apps.rest.inbound import capabilities_for
+    from ghlsync.apps.rest.loading import SpecInvalid, load_spec_file
+
+    try:
+        spec = load_spec_file(path)
+    except SpecInvalid as error:
+        raise CliError("\n  ".join([f"{path}: {len(error.problems)} problem(s)", *error.problems])) from error
+    declared = capabilities_for(spec)
+    out.write(f"{path}: ok ({spec.name})\n")
+    for kind, support in declared.entities.items():
+        operations = ", ".join(sorted(op.value for op in support.operations))
+        out.write(f"  {kind.value}: {support.flow.value}; {operations}\n")
+    out.write(f"  tags: {declared.tags.writes.value}\n")
+    inbound = [
+        name
+        for name, on in (("webhooks", declared.inbound.webhooks), ("polling", declared.inbound.feed))
+        if on
+    ]
+    out.write(f"  inbound: {', '.join(inbound) or 'none (the app is only written to)'}\n")
+
+
 def _terminal_prompt(label: str, secret: bool) -> str:
     if not sys.stdin.isatty():
         return ""
     return getpass.getpass(f"{label}: ") if secret else input(f"{label}: ")
 
 
-def _credentials(spec: ConnectorSpec, flags: Mapping[str, str | None], prompt: Prompt) -> dict[str, str]:
-    """Every credential the spec asks of the operator (flag for non-secret ones, else
-    $APP_<FIELD>, else the prompt), plus freshly generated values for the generated ones."""
-    unasked = sorted(
-        name for name, value in flags.items() if value is not None and name not in spec.asked_credentials
-    )
+def _credentials(
+    spec: ConnectorSpec, flags: Mapping[str, str | None], prompt: Prompt, settings: Mapping[str, Any]
+) -> dict[str, str]:
+    """Every credential the spec asks of the operator for these settings (flag for non-secret
+    ones, else $APP_<FIELD>, else the prompt), plus the generated ones ($APP_<FIELD> or fresh)."""
+    asked, generated = spec.credential_fields(settings)
+    unasked = sorted(name for name, value in flags.items() if value is not None and name not in asked)
     if unasked:
         raise CliError(f"{spec.name} asks for no {', '.join(unasked)}")
     values: dict[str, str] = {}
     missing: list[str] = []
-    for field in spec.asked_credentials:
+    for field in asked:
         secret = field in spec.secret_credentials
         value = (None if secret else flags.get(field)) or os.environ.get(credential_env(field))
         value = value or prompt(f"{spec.name} {field}", secret)
@@ -195,8 +239,8 @@ def _credentials(spec: ConnectorSpec, flags: Mapping[str, str | None], prompt: P
             missing.append("$" + credential_env(field))
     if missing:
         raise CliError(f"set {', '.join(missing)} (or run in a terminal to be asked)")
-    for field in sorted(spec.generated_credentials):
-        values[field] = secrets.token_urlsafe(24)
+    for field in sorted(generated):
+        values[field] = os.environ.get(credential_env(field)) or secrets.token_urlsafe(24)
     return values
 
 
@@ -226,10 +270,13 @@ def create(
 ) -> None:
     spec = spec_for(args.app)
     mapping = _read_map_file(args.map_file)
-    app_settings = _app_settings(args, mapping.pop("app", {}))
+    from_files = {**mapping.pop("app", {}), **_spec_file_settings(args)}
+    app_settings = _app_settings(args, from_files)
     problems: list[str] = []
     _validated("settings", lambda: spec.validate_settings(app_settings), problems)
-    credentials = _credentials(spec, {"email": args.email}, prompt)
+    if problems:
+        raise CliError("invalid connection:\n  " + "\n  ".join(problems))
+    credentials = _credentials(spec, {"email": args.email}, prompt, app_settings)
     _validated("credentials", lambda: spec.validate_credentials(credentials), problems)
     connection: Connection | None = None
     try:
@@ -295,7 +342,7 @@ def _print_setup(
 ) -> None:
     connection_id = connection.connection_id
     out.write(f"connection_id: {connection_id}\n")
-    for field in sorted(spec.generated_credentials):
+    for field in sorted(spec.generated_credentials & set(credentials)):
         out.write(f"{field}: {credentials[field]}\n")
     for kind, routes in (("webhook", spec.webhooks), ("lookup", spec.lookups)):
         for route in routes:
@@ -355,6 +402,13 @@ def main(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "validate-spec":  # offline: no table, no secrets
+        try:
+            validate_spec(args.spec_file, out)
+        except CliError as error:
+            sys.stderr.write(f"error: {error}\n")
+            return 2
+        return 0
     if store is None or vault is None:
         from ghlsync.config import get_settings
         from ghlsync.store.dynamo import secrets_client, sync_table

@@ -46,7 +46,6 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Protocol
 
-import httpx
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -527,8 +526,9 @@ def build_sweeper(
 
 @cache
 def default_sweeper() -> Sweeper:
-    from ghlsync.sync.wiring import HTTP_TIMEOUT, ConnectorCache  # the clients load with the sweeper
+    """The sweeper over the container's one connector cache (`wiring.default_connectors`, which
+    the in-process stacks route to their sandboxes)."""
+    from ghlsync.sync import wiring  # the clients load with the sweeper
 
-    settings = get_settings()
-    connectors = ConnectorCache(httpx.Client(timeout=HTTP_TIMEOUT), settings)
-    return build_sweeper(connectors.hub_for, connectors.app_for, settings)
+    connectors = wiring.default_connectors()
+    return build_sweeper(connectors.hub_for, connectors.app_for, get_settings())

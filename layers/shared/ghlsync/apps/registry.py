@@ -19,18 +19,31 @@ from typing import Any, Protocol
 import httpx
 
 from ghlsync.apps.base import Connector
-from ghlsync.apps.spec import ConnectionShape, ConnectorSpec
+from ghlsync.apps.spec import ConnectionShape, ConnectorSpec, RotatingCredentials
 
 # app name -> the package that exports its SPEC. Adding an app is one line here.
 APP_PACKAGES: Mapping[str, str] = {
     "kayako": "ghlsync.apps.kayako",
     "kixie": "ghlsync.apps.kixie",
     "payaca": "ghlsync.apps.payaca",
+    "generic": "ghlsync.apps.generic",
 }
 
 
 class CredentialSource(Protocol):
     def credentials(self, connection_id: str) -> dict[str, Any]: ...
+
+
+def _persist_to(secrets: CredentialSource, connection_id: str) -> Callable[[dict[str, str]], None]:
+    """How changed credentials reach `secrets` (ConnectionSecrets.update_credentials)."""
+
+    def persist(changes: dict[str, str]) -> None:
+        update = getattr(secrets, "update_credentials", None)
+        if update is None:
+            raise TypeError(f"{type(secrets).__name__} cannot store a rotated credential")
+        update(connection_id, changes)
+
+    return persist
 
 
 class UnknownApp(LookupError):
@@ -72,5 +85,7 @@ def connector_for(
     clock: Callable[[], float] = time.monotonic,
 ) -> Connector:
     spec = spec_for(connection.app)
-    credentials = spec.validate_credentials(secrets.credentials(connection.connection_id))
+    credentials: Any = spec.validate_credentials(secrets.credentials(connection.connection_id))
+    if spec.rotating_credentials:
+        credentials = RotatingCredentials(credentials, _persist_to(secrets, connection.connection_id))
     return spec.build(connection, http, credentials, sleep, clock)

@@ -128,6 +128,20 @@ def connector_builder(connector: _ConnectorClass, settings_model: type[BaseModel
 
 
 @dataclass(frozen=True)
+class RotatingCredentials:
+    """What `build` receives for a spec with `rotating_credentials`: the validated credentials and
+    `persist`, which stores changed fields (a rotated refresh token) in the connection's secret
+    before they are used."""
+
+    values: Any
+    persist: Callable[[dict[str, str]], None]
+
+
+# (the connection's non-secret settings) -> the credential fields it needs; None: all of them.
+CredentialsNeeded = Callable[[Mapping[str, Any]], frozenset[str]]
+
+
+@dataclass(frozen=True)
 class ConnectorSpec:
     """One app, described.
 
@@ -138,7 +152,10 @@ class ConnectorSpec:
     - `build` receives the credentials already validated by `credentials_model`;
     - `setup` tells the operator, in a few lines, what to configure in the app;
     - `after_create` registers the connection with the app itself (its webhooks), when the app
-      lets an API do what `setup` would otherwise ask of the operator.
+      lets an API do what `setup` would otherwise ask of the operator;
+    - `credentials_needed` narrows the credential fields to those a connection's settings need
+      (the generic connector: its spec's auth decides); it raises ValueError on invalid settings;
+    - `rotating_credentials`: `build` receives `RotatingCredentials`, to store a rotated token.
     """
 
     name: str
@@ -151,6 +168,8 @@ class ConnectorSpec:
     generated_credentials: frozenset[str] = frozenset()
     setup: str = ""
     after_create: AfterCreate | None = None
+    credentials_needed: CredentialsNeeded | None = None
+    rotating_credentials: bool = False
 
     def __post_init__(self) -> None:
         fields = set(self.credentials_model.model_fields)
@@ -180,6 +199,14 @@ class ConnectorSpec:
         return tuple(
             name for name in self.credentials_model.model_fields if name not in self.generated_credentials
         )
+
+    def credential_fields(self, settings: Mapping[str, Any]) -> tuple[tuple[str, ...], frozenset[str]]:
+        """(asked, generated) credential fields for a connection with these settings."""
+        if self.credentials_needed is None:
+            return self.asked_credentials, self.generated_credentials
+        needed = self.credentials_needed(settings)
+        asked = tuple(name for name in self.asked_credentials if name in needed)
+        return asked, self.generated_credentials & needed
 
     def validate_settings(self, settings: Mapping[str, Any]) -> BaseModel:
         return self.settings_model.model_validate(dict(settings))

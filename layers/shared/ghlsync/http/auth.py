@@ -13,6 +13,7 @@ through the `send` it is handed: the same loop, retries and deadline, without au
 | ApiKeyAuth             | a key (+ fixed ids) in query/body/header  | never                          |
 | BasicAuth              | Authorization: Basic                      | never                          |
 | ClientCredentialsAuth  | a bearer from an OAuth2 token endpoint    | 401 (fetches a new token)      |
+| RefreshTokenAuth       | a bearer from an OAuth2 refresh grant     | 401 (refreshes once more)      |
 """
 
 import base64
@@ -275,4 +276,71 @@ class ClientCredentialsAuth:
         lifetime = body.get("expires_in") if isinstance(body, dict) else None
         seconds = float(lifetime) if isinstance(lifetime, int | float) else self._default_lifetime_s
         self._token = token
+        self._expires_at = self._wall_clock() + seconds
+
+
+class RefreshTokenAuth(ClientCredentialsAuth):
+    """OAuth2 refresh-token grant: POST `grant_type=refresh_token` with the current refresh token
+    (client id, and secret when there is one, in the form). Refresh tokens may rotate: a new one in
+    the answer is handed to `persist` before the access token is used, so a crash between the two
+    cannot lose the connection (as for GHL's own tokens); `persist` failing stops the call."""
+
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        refresh_token: str,
+        *,
+        persist: Callable[[str], None],
+        client_secret: str | None = None,
+        scope: str | None = None,
+        margin_s: float = 60.0,
+        default_lifetime_s: float = 3600.0,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(
+            token_url,
+            client_id,
+            client_secret or "",
+            scope=scope,
+            credentials_in_body=True,
+            margin_s=margin_s,
+            default_lifetime_s=default_lifetime_s,
+            wall_clock=wall_clock,
+        )
+        self._refresh_token = refresh_token
+        self._persist = persist
+
+    def secrets(self) -> tuple[str, ...]:
+        return (*super().secrets(), self._refresh_token)
+
+    def _fetch(self, send: Send) -> None:
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": self._refresh_token,
+            "client_id": self._client_id,
+        }
+        if self._client_secret:
+            form["client_secret"] = self._client_secret
+        if self._scope:
+            form["scope"] = self._scope
+        # A refresh answered but lost would have rotated the token: never repeated blindly.
+        response = send(Call("POST", self._token_url, data=form, headers={"Accept": "application/json"}))
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("access_token"), str)
+            or not body["access_token"]
+        ):
+            raise UnexpectedResponse("the token endpoint answered without an access_token")
+        rotated = body.get("refresh_token")
+        if isinstance(rotated, str) and rotated and rotated != self._refresh_token:
+            self._persist(rotated)
+            self._refresh_token = rotated
+        lifetime = body.get("expires_in")
+        seconds = float(lifetime) if isinstance(lifetime, int | float) else self._default_lifetime_s
+        self._token = body["access_token"]
         self._expires_at = self._wall_clock() + seconds

@@ -67,3 +67,82 @@ class DailyQuota:
 
     def after_response(self, response: httpx.Response) -> None:
         return None
+
+
+class RequestPacer:
+    """At most `per_second` requests per second from this client: each request waits until
+    1/per_second after the one before (for apps that state a ceiling and send no headers)."""
+
+    def __init__(
+        self,
+        per_second: float,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if per_second <= 0:
+            raise ValueError("a request rate must be positive")
+        self._interval = 1.0 / per_second
+        self._sleep = sleep
+        self._clock = clock
+        self._last: float | None = None
+
+    def before_request(self) -> None:
+        now = self._clock()
+        if self._last is not None and now < self._last + self._interval:
+            self._sleep(self._last + self._interval - now)
+            now = self._last + self._interval
+        self._last = now
+
+    def after_response(self, response: httpx.Response) -> None:
+        return None
+
+
+class HeaderPacer:
+    """Waits out a spent window the app reports in its headers: after a response whose
+    `remaining_header` is 0, the next request waits the seconds `reset_header` gives (a delta, or
+    epoch seconds when the value is larger than a day). A wait beyond `max_wait_s` is not slept:
+    RateLimited is raised so the queue retries later."""
+
+    def __init__(
+        self,
+        remaining_header: str,
+        reset_header: str | None,
+        *,
+        max_wait_s: float,
+        sleep: Callable[[float], None] = time.sleep,
+        wall_clock: Callable[[], float] = time.time,
+        app: str = "app",
+    ) -> None:
+        self._remaining = remaining_header.lower()
+        self._reset = reset_header.lower() if reset_header else None
+        self._max_wait_s = max_wait_s
+        self._sleep = sleep
+        self._wall_clock = wall_clock
+        self._app = app
+        self._resume_at: float | None = None
+
+    def before_request(self) -> None:
+        if self._resume_at is None:
+            return
+        wait = self._resume_at - self._wall_clock()
+        if wait > self._max_wait_s:
+            raise RateLimited(f"{self._app} reports its rate limit spent", retry_after=wait)
+        self._resume_at = None
+        if wait > 0:
+            self._sleep(wait)
+
+    def after_response(self, response: httpx.Response) -> None:
+        try:
+            remaining = int(response.headers.get(self._remaining, ""))
+        except ValueError:
+            return
+        if remaining > 0:
+            self._resume_at = None
+            return
+        try:
+            reset = float(response.headers.get(self._reset, "") if self._reset else "")
+        except ValueError:
+            reset = 1.0  # spent, with no reset time: a short pause rather than a 429 storm
+        now = self._wall_clock()
+        self._resume_at = reset if reset > DAY_S else now + max(0.0, reset)

@@ -118,8 +118,10 @@ class RestClient:
         name: str = "HTTP",
         log_context: Mapping[str, str] | None = None,
         log: RetryLog | None = None,
+        retry_after_header: str = "retry-after",
     ) -> None:
         self._http = http
+        self._retry_after_header = retry_after_header.lower()
         self._base_url = base_url.rstrip("/")
         self._errors = errors
         self.authenticator: Authenticator = authenticator if authenticator is not None else NoAuth()
@@ -227,7 +229,7 @@ class RestClient:
     ) -> float | None:
         """How long to wait before repeating this answered call, or None when it must not be."""
         if isinstance(error, RateLimited):
-            header = parse_retry_after(response.headers.get("retry-after"), now=self._wall_clock())
+            header = parse_retry_after(response.headers.get(self._retry_after_header), now=self._wall_clock())
             if header is not None:
                 error.retry_after = header
             if error.retry_after is None:

@@ -15,7 +15,7 @@ the stack's, not the app's: `credentials()` leaves it out.
 
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -265,6 +265,13 @@ class ConnectionSecrets:
             raise
         digest = stored.get(WORKFLOW_KEY_DIGEST_FIELD)
         return digest if isinstance(digest, str) and digest else None
+
+    def update_credentials(self, connection_id: str, changes: Mapping[str, str]) -> None:
+        """Store changed credential fields (a rotated refresh token, before it is used), keeping
+        the others and the workflow key's digest."""
+        stored = self._stored(connection_id)
+        stored.update(changes)
+        self._client.put_secret_value(SecretId=self.secret_id(connection_id), SecretString=json.dumps(stored))
 
     def set_workflow_key_digest(self, connection_id: str, digest: str) -> None:
         """Replace the workflow-API key's digest (the old key stops working), keeping the rest."""

@@ -1,0 +1,1 @@
+"""The declarative REST connector: a connector built from a spec (`AppSpec`) instead of code."""
