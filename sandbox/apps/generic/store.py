@@ -183,7 +183,7 @@ class GenericStore:
         if unknown:
             raise ValueError(f"not {kind} fields: {', '.join(sorted(unknown))}")
         if "contact_id" in values and values["contact_id"] not in self.records["contact"]:
-            raise invalid("contact", f"no contact {values['contact_id']}")
+            raise invalid("contact_id", f"no contact {values['contact_id']}")
 
     def _tell(self, action: str, kind: Kind, record: Record) -> None:
         change = Change(
