@@ -119,6 +119,28 @@ def test_a_patch_changes_only_the_fields_it_names_and_bumps_updated_at(
     assert data["updated_at"] == "2026-01-01T01:00:00Z"
 
 
+def test_a_patch_merges_custom_fields_and_a_null_removes_one(http: httpx.Client) -> None:
+    # GIVEN a contact with two custom fields
+    contact_id = create(http, **ADA, custom={"plan": "gold", "seats": 3})["id"]
+    # WHEN one is changed, one removed and one added
+    response = http.patch(
+        f"/contacts/{contact_id}", json={"custom": {"plan": "silver", "seats": None, "region": "EU"}}
+    )
+    # THEN the others are kept as they were
+    assert response.json()["data"]["custom"] == {"plan": "silver", "region": "EU"}
+
+
+def test_a_tag_with_a_slash_or_space_is_removed_by_its_url_encoded_name(http: httpx.Client) -> None:
+    # GIVEN a contact tagged "a/b c"
+    contact_id = create(http)["id"]
+    http.post(f"/contacts/{contact_id}/tags", json={"tags": ["a/b c", "kept"]})
+    # WHEN it is removed by its encoded name
+    response = http.delete(f"/contacts/{contact_id}/tags/a%2Fb%20c")
+    # THEN only that tag is gone
+    assert response.status_code == 204
+    assert http.get(f"/contacts/{contact_id}").json()["data"]["tags"] == ["kept"]
+
+
 def test_a_deleted_contact_is_a_204_then_gone_with_its_tasks(http: httpx.Client) -> None:
     # GIVEN a contact with a task
     contact_id = create(http)["id"]
