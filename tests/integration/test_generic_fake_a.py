@@ -344,26 +344,6 @@ def test_task_and_note_events_carry_their_contact_and_deletes_are_posted(
     ]
 
 
-def test_a_delivery_answered_5xx_is_retried_with_the_same_bytes(clock: FakeClock) -> None:
-    # GIVEN a receiver that fails once, then accepts
-    answers, received = [503, 200], []
-
-    def receiver(url: str, body: bytes, headers: dict[str, str]) -> int:
-        received.append((body, headers))
-        return answers.pop(0)
-
-    sb = GenericSandbox("a", clock=clock, webhook_sender=receiver)
-    sb.register_webhook(WEBHOOK_URL, secret=WEBHOOK_SECRET)
-    sb.ui_create_contact(first_name="Ada")
-    # WHEN delivery runs now and again 30 s later
-    sb.deliver_webhooks()
-    clock.advance(30)
-    sb.deliver_webhooks()
-    # THEN the same delivery was sent twice and is delivered
-    assert len(received) == 2 and received[0] == received[1]
-    assert sb.outbox.deliveries[0].state == "delivered"
-
-
 # -- rate limits and faults ----------------------------------------------------------------------
 def test_past_the_rate_limit_a_request_is_a_429_with_retry_after_until_the_minute_ends(
     sb: GenericSandbox, http: httpx.Client, clock: FakeClock

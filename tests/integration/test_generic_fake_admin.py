@@ -1,5 +1,6 @@
-"""The generic fake's admin API (changes as an app user, webhooks, rate limit, state), its
-`AppSandbox` for the stacks (sandbox/apps/generic/stack.py) and its command line's checks."""
+"""The generic fake's admin API (changes as an app user, webhooks, rate limit, state), style A's
+webhook retries, its `AppSandbox` for the stacks (sandbox/apps/generic/stack.py) and its command
+line's checks."""
 
 import json
 from pathlib import Path
@@ -117,6 +118,26 @@ def test_a_webhook_registered_through_the_admin_api_is_delivered_by_it(clock: Fa
     assert delivered == [{"url": WEBHOOK_URL, "status": 200, "state": "delivered"}]
     assert http.get("/_sandbox/webhooks").json()["deliveries"][0]["state"] == "delivered"
     assert len(sent) == 1
+
+
+def test_a_delivery_answered_5xx_is_retried_with_the_same_bytes(clock: FakeClock) -> None:
+    # GIVEN a receiver that fails once, then accepts
+    answers, received = [503, 200], []
+
+    def receiver(url: str, body: bytes, headers: dict[str, str]) -> int:
+        received.append((body, headers))
+        return answers.pop(0)
+
+    sb = GenericSandbox("a", clock=clock, webhook_sender=receiver)
+    sb.register_webhook(WEBHOOK_URL, secret=WEBHOOK_SECRET)
+    sb.ui_create_contact(first_name="Ada")
+    # WHEN delivery runs now and again 30 s later
+    sb.deliver_webhooks()
+    clock.advance(30)
+    sb.deliver_webhooks()
+    # THEN the same delivery was sent twice and is delivered
+    assert len(received) == 2 and received[0] == received[1]
+    assert sb.outbox.deliveries[0].state == "delivered"
 
 
 def test_style_b_refuses_a_webhook_registration_with_a_400(clock: FakeClock) -> None:
