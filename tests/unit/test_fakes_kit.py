@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from sandbox.fakes.base import FakeApp
 from sandbox.fakes.clock import FakeClock
 from sandbox.fakes.faults import FaultInjector
-from sandbox.fakes.ratelimit import DAY_S, RateLimiter, Window
+from sandbox.fakes.ratelimit import DAY_S, RateLimiter, RequestLimit, Window
 from sandbox.fakes.webhooks import (
     NO_RETRY,
     Delivery,
@@ -22,6 +22,7 @@ from sandbox.fakes.webhooks import (
     RetryRule,
     hmac_signature,
     http_sender,
+    timestamped_hmac_signature,
     url_with_token,
 )
 
@@ -154,6 +155,17 @@ def test_hmac_signature_signs_the_raw_body(encoding: str, expected: str) -> None
     assert sign(b'{"a":1}') == {"X-Signature": expected}
 
 
+def test_a_timestamped_hmac_signs_the_time_dot_the_raw_body_and_sends_the_time() -> None:
+    # GIVEN a timestamped signer on a fake clock
+    clock = FakeClock(1_767_225_600.9)
+    sign = timestamped_hmac_signature("s3cret", "X-Signature", "X-Timestamp", clock)
+    # WHEN a body is signed
+    headers = sign(b'{"a":1}')
+    # THEN the time is whole seconds, and the HMAC covers "<time>.<body>"
+    expected = hmac.new(b"s3cret", b'1767225600.{"a":1}', hashlib.sha256).hexdigest()
+    assert headers == {"X-Signature": expected, "X-Timestamp": "1767225600"}
+
+
 def test_a_token_in_the_url_keeps_the_query_it_had() -> None:
     assert url_with_token("https://h/p?x=1", "t0k") == "https://h/p?x=1&token=t0k"
 
@@ -197,6 +209,31 @@ def test_an_injected_reset_raises_the_apps_transport_error_and_logs_no_answer() 
     assert fake.request_log == [("GET", "/api/ping", 0)]
 
 
+@pytest.mark.parametrize(("garbage", "content_type"), [("html", "text/html"), ("json", "application/json")])
+def test_an_injected_garbage_answer_is_a_200_that_is_not_the_apps_and_is_logged(
+    garbage: str, content_type: str
+) -> None:
+    # GIVEN a fake where every API request draws garbage
+    fake = EchoFake()
+    fake.faults.configure(rate_garbage=1.0, garbage=garbage)
+    # WHEN it is called
+    response = client(fake).get("/api/ping")
+    # THEN a 200 of the chosen kind comes back instead of the app's answer, and the log has it
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith(content_type)
+    assert "pong" not in response.text
+    assert fake.request_log == [("GET", "/api/ping", 200)]
+    assert fake.faults.injected["garbage"] == 1
+
+
+def test_garbage_is_html_or_json_and_counts_in_the_shares() -> None:
+    # GIVEN an injector / WHEN an unknown garbage kind or shares above 1 are set / THEN refused
+    faults = FaultInjector(0)
+    with pytest.raises(ValueError, match="garbage"):
+        faults.configure(rate_garbage=0.5, garbage="xml")
+    with pytest.raises(ValueError, match="add up"):
+        faults.configure(rate_5xx=0.6, rate_garbage=0.6)
+
+
 # -- the shared admin routes -------------------------------------------------------------------------
 def test_admin_faults_route_configures_reseeds_and_refuses_bad_rates() -> None:
     # GIVEN a fake / WHEN faults are set, then set wrongly
@@ -223,6 +260,27 @@ def test_admin_requests_route_lists_the_request_log() -> None:
     assert admin.get("/_sandbox/requests").json() == {
         "requests": [{"method": "GET", "path": "/api/ping", "status": 200}]
     }
+
+
+def test_a_request_limit_is_off_until_set_then_counts_per_clock_minute() -> None:
+    # GIVEN a request limit on a fake clock, 20 s into a minute
+    clock = FakeClock(1_767_225_620.0)
+    limit = RequestLimit(clock)
+    unlimited = [limit.check() for _ in range(5)]
+    # WHEN it is set to 2 a minute and 3 requests come
+    limit.configure(2)
+    verdicts = [limit.consume() for _ in range(3)]
+    # THEN without a limit nothing waits; with it the third waits 40 s, until the minute's end
+    assert unlimited == [None] * 5
+    assert [v.allowed for v in verdicts if v] == [True, True, False]
+    assert verdicts[2] is not None and verdicts[2].retry_after_s == 40
+    assert limit.resets_at() == 1_767_225_660
+
+
+def test_a_request_limit_allows_at_least_one_request() -> None:
+    # GIVEN a request limit / WHEN 0 a minute is set / THEN refused
+    with pytest.raises(ValueError, match="at least 1"):
+        RequestLimit(FakeClock()).configure(0)
 
 
 def test_remaining_reads_a_budget_without_consuming_it() -> None:

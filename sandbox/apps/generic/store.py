@@ -3,6 +3,7 @@
 Fields are neutral (`first_name`/`last_name`, `due_at` as unix seconds, `done`); a style turns
 them into its own names and formats. Rules:
 - ids are strings the fake makes (`con_…`, `tsk_…`, `not_…`), opaque to clients;
+- an update sets the fields it names; custom fields are merged key by key (None removes one);
 - every write (tags included) stamps `updated_at` with the fake's clock and tells the listeners
   one `Change` (`contact.updated`, …); deleting a contact deletes its tasks and notes too;
 - listings are in ascending (`updated_at`, creation order): what paging and "changed since" need;
@@ -155,6 +156,8 @@ class GenericStore:
         record = self.get(kind, record_id)
         self._check_fields(kind, values)
         for name, value in values.items():
+            if name == "custom" and isinstance(record, Contact):
+                value = {k: v for k, v in {**record.custom, **value}.items() if v is not None}
             setattr(record, name, value)
         record.updated_at = self.clock()
         self._tell("updated", kind, record)
@@ -183,7 +186,7 @@ class GenericStore:
         if unknown:
             raise ValueError(f"not {kind} fields: {', '.join(sorted(unknown))}")
         if "contact_id" in values and values["contact_id"] not in self.records["contact"]:
-            raise invalid("contact", f"no contact {values['contact_id']}")
+            raise invalid("contact_id", f"no contact {values['contact_id']}")
 
     def _tell(self, action: str, kind: Kind, record: Record) -> None:
         change = Change(

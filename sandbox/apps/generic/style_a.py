@@ -3,9 +3,10 @@ snake_case fields with one `name`, tags by endpoint, webhooks (sandbox.generic.s
 
     GET    /api/v1/contacts?limit&cursor&updated_since&email&phone   list (ascending updated_at)
     POST   /api/v1/contacts                     201 {"data": contact}
-    GET|PATCH|DELETE /api/v1/contacts/{id}      DELETE: 204
+    GET|PATCH|DELETE /api/v1/contacts/{id}      DELETE: 204; a PATCH merges `custom` key by key
+                                                (a null value removes the key)
     POST   /api/v1/contacts/{id}/tags           {"tags": [...]} adds -> {"data": contact}
-    DELETE /api/v1/contacts/{id}/tags/{tag}     removes one (absent: still 204)
+    DELETE /api/v1/contacts/{id}/tags/{tag}     removes one (URL-encoded; absent: still 204)
     GET|POST /api/v1/contacts/{id}/tasks|notes  list (cursor) / create 201
     GET|PATCH|DELETE /api/v1/tasks/{id}, /api/v1/notes/{id}
 
@@ -178,7 +179,7 @@ class StyleA(Style):
             tags = read_body({"tags": tag_list("tags")}, json_body(), required=("tags",))["tags"]
             return self.one(store.change_tags(contact_id, add=tags))
 
-        @app.delete(f"{api}/contacts/<contact_id>/tags/<tag>")
+        @app.delete(f"{api}/contacts/<contact_id>/tags/<path:tag>")
         def remove_tag(contact_id: str, tag: str) -> Response:
             store.change_tags(contact_id, remove=[tag])
             return self.deleted()

@@ -159,7 +159,10 @@ class StyleB(Style):
             return self.many(store.listing(kind, since=since))
 
         def create(kind: Kind) -> Response:
-            return self.one(store.create(kind, self.read(kind, json_body(), creating=True)))
+            values = self.read(kind, json_body(), creating=True)
+            if kind != "contact" and values["contact_id"] not in store.records["contact"]:
+                raise invalid("ContactId", f"no contact {values['contact_id']}")
+            return self.one(store.create(kind, values))
 
         def children(kind: Kind, contact_id: str) -> Response:
             return self.many(store.listing(kind, contact_id=contact_id))
