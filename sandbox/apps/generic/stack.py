@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs
+import yaml  # PyYAML ships no stubs
 
 from sandbox.apps import FakeBackedApp, SandboxedApp
 from sandbox.apps.generic.sandbox import STYLES, GenericSandbox
