@@ -36,7 +36,9 @@ from pydantic import BaseModel, Field, ValidationError
 from ghlsync.apps.base import Connector, MeteredConnector
 from ghlsync.apps.ghl_hub import CanonicalContactPage, GhlHub
 from ghlsync.core.entities import EntityKind
+from ghlsync.core.errors import ConnectorError
 from ghlsync.core.events import GHL_SOURCE, ChangeAction, ChangeEvent
+from ghlsync.ghl.client import MAX_PAGE_SIZE
 from ghlsync.ghl.pagination import SearchCursor
 from ghlsync.http.budget import DailyQuota
 from ghlsync.mapping.canonical import CanonicalContact
@@ -113,6 +115,7 @@ class BulkSync:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         timer: Callable[[], float] = time.monotonic,
         report: Callable[[BulkProgress, float], None] | None = None,
+        page_size: int = MAX_PAGE_SIZE,
     ) -> None:
         if not app.capabilities.upserts_contacts:
             raise BulkSyncRefused(
@@ -128,6 +131,7 @@ class BulkSync:
         self._now = now
         self._timer = timer
         self._report = report
+        self._page_size = page_size
 
     # -- the checkpoint ---------------------------------------------------------------------------
     def load(self) -> BulkProgress | None:
@@ -180,7 +184,7 @@ class BulkSync:
         progress = self._start(tag, restart)
         self._seed_quota(progress)
         started, done_before = self._timer(), progress.done
-        stop, detail = Stop.FINISHED, ""
+        stop, detail = Stop.FAILED, "interrupted"  # what the checkpoint says if this is cut short
         try:
             for page in self._pages(tag, progress):
                 stop, detail = self._page(page, progress)
@@ -190,8 +194,12 @@ class BulkSync:
                 self._save(progress)
                 if self._report is not None:
                     self._report(progress, self._rate(progress.done - done_before, started))
+            else:
+                stop, detail = Stop.FINISHED, ""
         except TransientSyncError as error:
             stop, detail = Stop.FAILED, error.reason
+        except ConnectorError as error:  # the listing itself failed (after its retries)
+            stop, detail = Stop.FAILED, f"{type(error).__name__}: {error}"
         finally:
             self._note_quota(progress)
             progress.finished = stop is Stop.FINISHED
@@ -199,7 +207,7 @@ class BulkSync:
         return stop, progress, self._message(stop, progress, detail)
 
     def _pages(self, tag: str | None, progress: BulkProgress) -> Iterator[CanonicalContactPage]:
-        for page in self._hub.contact_pages(tag=tag, start=progress.cursor):
+        for page in self._hub.contact_pages(tag=tag, start=progress.cursor, page_size=self._page_size):
             if page.total is not None:
                 progress.total = max(page.total, progress.done)
             yield page

@@ -67,6 +67,7 @@ from pydantic import BaseModel, ValidationError
 from ghlsync.apps.registry import UnknownApp, app_names, connector_for, spec_for
 from ghlsync.apps.spec import ConnectorSpec
 from ghlsync.core.errors import ConnectorError
+from ghlsync.ghl.client import MAX_PAGE_SIZE
 from ghlsync.store.connections import (
     ConflictPolicy,
     Connection,
@@ -146,7 +147,17 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--tag", type=_tag, help="the contacts with this tag")
     bulk.add_argument("--restart", action="store_true", help="start over instead of resuming")
     bulk.add_argument("--json", action="store_true", help="print the summary as JSON, no progress")
+    bulk.add_argument(
+        "--page-size", type=_page_size, default=MAX_PAGE_SIZE, help="contacts per GHL search call (1-100)"
+    )
     return parser
+
+
+def _page_size(value: str) -> int:
+    size = int(value) if value.strip().isdigit() else 0
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise argparse.ArgumentTypeError(f"a page holds 1 to {MAX_PAGE_SIZE} contacts, not {value!r}")
+    return size
 
 
 def _tag(value: str) -> str:
@@ -390,6 +401,7 @@ def bulk_sync(
             checkpoints=CheckpointStore(sync_table()),
             now=now,
             report=report,
+            page_size=args.page_size,
         )
         with _lambda_output_to(err):
             stop, progress, message = job.run(tag=args.tag, restart=args.restart)

@@ -17,7 +17,7 @@ from ghlsync.apps.base import Capabilities, ChangeFeed, Inbound, InboundRequest,
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import WebhookRejected
 from ghlsync.core.events import ChangeAction, ChangeEvent
-from ghlsync.ghl.client import GhlClient
+from ghlsync.ghl.client import MAX_PAGE_SIZE, GhlClient
 from ghlsync.ghl.errors import GhlNotFound
 from ghlsync.ghl.models import SearchFilter, SearchSort, ghl_datetime
 from ghlsync.ghl.pagination import SearchCursor
@@ -196,14 +196,15 @@ class GhlHub:
         return [to_change_event(webhook, event_id=delivery_id(webhook, request.body))]
 
     def contact_pages(
-        self, *, tag: str | None = None, start: SearchCursor | None = None
+        self, *, tag: str | None = None, start: SearchCursor | None = None, page_size: int = MAX_PAGE_SIZE
     ) -> Iterator[CanonicalContactPage]:
         """Every contact of the location (with `tag`, when given), oldest added first, a page of
-        MAX_PAGE_SIZE per search call, as canonical records; each page carries the cursor that
+        `page_size` per search call, as canonical records; each page carries the cursor that
         resumes after it (a bulk job checkpoints it) and the search's total."""
         filters = [SearchFilter(field="tags", operator="eq", value=tag)] if tag else []
         sort = [SearchSort(field="dateAdded", direction="asc")]
-        for page in self._client.search_contact_pages(filters=filters, sort=sort, start=start):
+        pages = self._client.search_contact_pages
+        for page in pages(filters=filters, sort=sort, start=start, page_limit=page_size):
             yield CanonicalContactPage(
                 contacts=[mapping.contact_to_canonical(c, self._fields) for c in page.contacts],
                 next_cursor=page.next_cursor,
