@@ -459,9 +459,11 @@ def main(
     vault: ConnectionSecrets | None = None,
     http: httpx.Client | None = None,
     out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    err: TextIO | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> int:
+    """`err` defaults to sys.stderr as it is at the call (tests capture it)."""
+    err = err if err is not None else sys.stderr
     args = _parser().parse_args(argv)
     if store is None or vault is None:
         from ghlsync.config import get_settings
