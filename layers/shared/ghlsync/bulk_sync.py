@@ -194,6 +194,8 @@ class BulkSync:
                 self._save(progress)
                 if self._report is not None:
                     self._report(progress, self._rate(progress.done - done_before, started))
+                if progress.total is not None and progress.done >= progress.total:
+                    break  # a full last page: the search's total says so, no empty page is asked for
             else:
                 stop, detail = Stop.FINISHED, ""
         except TransientSyncError as error:
