@@ -2,11 +2,14 @@
 
 Flows: a GHL contact with a phone reaching the PowerList (keyed by its E.164 number, `crmContactId`
 the GHL id); a GHL task and note refreshing that entry's `nextCallRefresher` digest; a call ended
-in Kixie becoming a GHL note on the contact; a scheduled activity becoming a GHL follow-up task.
+in Kixie becoming a GHL note on the contact; a scheduled activity becoming a GHL follow-up task;
+contacts that predate the connection reaching the PowerList by `connections_cli bulk-sync`.
 Changes are made in the GHL sandbox's "UI" or emitted by the Kixie fake as its real (unsigned,
 token-in-URL) webhooks; the part only watches the far side.
 """
 
+import io
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +23,8 @@ if TYPE_CHECKING:
 
 PHONE = "+14155550142"
 EMAIL = "katherine@demo.example"
+NO_PHONE_EMAIL = "nophone@demo.example"
+BULK_TAG = "seeded"  # what the GHL sandbox's seed gives every contact
 
 
 class KixieDemo:
@@ -41,6 +46,7 @@ class KixieDemo:
             ("Kixie call ended → GHL note", self.call_to_note),
             ("Kixie scheduled activity → GHL task", self.activity_to_task),
             ("Kixie caller-ID lookup → GHL contact", self.caller_lookup),
+            ("GHL contacts → PowerList by bulk-sync", self.bulk_sync),
         ]
 
     # -- the sides --------------------------------------------------------------------------------
@@ -125,6 +131,41 @@ class KixieDemo:
         return (
             f"GET /kixie/…/lookup?number={PHONE} → found {found.get('first_name')} {found.get('last_name')} "
             f"({contact_id}), {notes} note(s), {tasks} open task(s)"
+        )
+
+    def bulk_sync(self) -> str:
+        """Contacts that predate the connection (seeded: no webhook announced them) and one without
+        a phone, all tagged `seeded`, reach the PowerList by `connections_cli bulk-sync --tag`."""
+        from ghlsync import connections_cli  # the layer: on the path once the stack runs
+
+        # Without tasks or notes: the other apps meet these contacts only by the live edit below.
+        seeded = self.ghl.seed(self.location_id, 2)
+        self.ghl.ui_create_contact(
+            self.location_id, firstName="NoPhone", email=NO_PHONE_EMAIL, tags=[BULK_TAG]
+        )
+        self.demo.settle()
+        out, err = io.StringIO(), io.StringIO()
+        connection_id = self.demo.stack.connection_ids[self.app]
+        status = connections_cli.main(
+            ["bulk-sync", connection_id, "--tag", BULK_TAG, "--json"], out=out, err=err
+        )
+        if status != 0:
+            raise StepFailed(f"bulk-sync exited {status}: {out.getvalue()}{err.getvalue()}")
+        summary = json.loads(out.getvalue())
+        held = {
+            entry.fields.get("crmContactId")
+            for entry in self.kixie.account(BUSINESS_ID).powerlists.contacts.values()
+        }
+        missing = [contact_id for contact_id in seeded if contact_id not in held]
+        if missing or sum(summary["skipped"].values()) < 1:
+            raise StepFailed(f"bulk-sync left {missing} off the PowerList; summary {summary}")
+        # A live edit afterwards syncs as usual (the other apps meet the seeded contacts here).
+        for contact_id in seeded:
+            self.ghl.ui_update_contact(self.location_id, contact_id, lastName="Bulk")
+        self.demo.settle()
+        return (
+            f"bulk-sync --tag {BULK_TAG}: {summary['synced']} on PowerList {POWERLIST_ID}, "
+            f"{sum(summary['skipped'].values())} skipped ({', '.join(summary['skipped'])})"
         )
 
     # -- the check ----------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ FLOWS = [
     "Kixie call ended → GHL note",
     "Kixie scheduled activity → GHL task",
     "Kixie caller-ID lookup → GHL contact",
+    "GHL contacts → PowerList by bulk-sync",
     "GHL contact + tag → app (spec file)",
     "GHL task + note → app",
     "app surname + tag → GHL (signed webhook)",

@@ -11,6 +11,7 @@
     python -m ghlsync.connections_cli show CONNECTION_ID
     python -m ghlsync.connections_cli disable CONNECTION_ID
     python -m ghlsync.connections_cli rotate-key CONNECTION_ID
+    python -m ghlsync.connections_cli bulk-sync CONNECTION_ID (--all | --tag TAG) [--restart] [--json]
 
 `create` asks for exactly the credentials the app's spec declares. Each credential field FIELD is
 read from the environment variable APP_<FIELD> (upper case: APP_EMAIL, APP_PASSWORD, ...) or, in a
@@ -33,6 +34,11 @@ only its digest in the connection's secret (ghlsync.workflow.keys); `--read-only
 connection whose workflow API refuses writes (403). `rotate-key` makes a new key and prints it
 once; the old key stops working at once.
 
+`bulk-sync` sends every contact of the connection's location (or those with TAG) to an app that
+takes contacts by upsert (Kixie's PowerList, each with its digest), in this process: resumable from
+its checkpoint, within the app's daily quota (exit 1 with a message when it stops early: run it
+again), progress on stderr (none with --json). See ghlsync.bulk_sync.
+
 `check` makes read-only calls against the app through the connection's connector (auth, one
 change listing, one lookup, one read, the webhook secret) and prints one verdict per capability;
 the exit status is 1 when a check failed (auth first among them), 0 otherwise.
@@ -46,13 +52,17 @@ Reads SYNC_TABLE_NAME and CONNECTION_SECRET_PREFIX (and the usual AWS variables)
 
 import argparse
 import getpass
+import io
 import json
+import logging
 import os
 import secrets
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, redirect_stdout
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -62,6 +72,7 @@ from pydantic import BaseModel, ValidationError
 from ghlsync.apps.registry import UnknownApp, app_names, connector_for, spec_for
 from ghlsync.apps.spec import ConnectorSpec
 from ghlsync.core.errors import ConnectorError
+from ghlsync.ghl.client import MAX_PAGE_SIZE
 from ghlsync.store.connections import (
     ConflictPolicy,
     Connection,
@@ -135,7 +146,32 @@ def _parser() -> argparse.ArgumentParser:
     disable.add_argument("connection_id")
     rotate = commands.add_parser("rotate-key", help="a new workflow-API key; the old one stops working")
     rotate.add_argument("connection_id")
+    bulk = commands.add_parser(
+        "bulk-sync", help="every matching GHL contact to the app (resumable, within its daily quota)"
+    )
+    bulk.add_argument("connection_id")
+    which = bulk.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all", action="store_true", help="every contact of the location")
+    which.add_argument("--tag", type=_tag, help="the contacts with this tag")
+    bulk.add_argument("--restart", action="store_true", help="start over instead of resuming")
+    bulk.add_argument("--json", action="store_true", help="print the summary as JSON, no progress")
+    bulk.add_argument(
+        "--page-size", type=_page_size, default=MAX_PAGE_SIZE, help="contacts per GHL search call (1-100)"
+    )
     return parser
+
+
+def _page_size(value: str) -> int:
+    size = int(value) if value.strip().isdigit() else 0
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise argparse.ArgumentTypeError(f"a page holds 1 to {MAX_PAGE_SIZE} contacts, not {value!r}")
+    return size
+
+
+def _tag(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("a tag must not be empty")
+    return value.strip()
 
 
 def issue_workflow_key(vault: ConnectionSecrets, connection_id: str, key: str | None = None) -> str:
@@ -386,6 +422,77 @@ def check(
     return 1 if any(verdict.ok is False for verdict in verdicts) else 0
 
 
+def bulk_sync(
+    args: argparse.Namespace, store: ConnectionStore, out: TextIO, err: TextIO, now: Callable[[], datetime]
+) -> int:
+    """Runs the job (ghlsync.bulk_sync) in this process with the caller's AWS credentials; exit
+    status 0 when it finished, 1 when it stopped early (quota spent, a failure): run it again."""
+    from ghlsync.bulk_sync import BulkSync, BulkSyncRefused, Stop
+    from ghlsync.store.checkpoints import CheckpointStore
+    from ghlsync.store.dynamo import sync_table
+    from ghlsync.sync import wiring
+
+    connection = store.get(args.connection_id)
+    if connection is None:
+        raise CliError(f"no connection {args.connection_id}")
+    if not connection.active:
+        raise CliError(f"connection {args.connection_id} is {connection.status.value}")
+    connectors = wiring.default_connectors()
+    report = None if args.json else partial(_report_progress, err)
+    try:
+        job = BulkSync(
+            connection,
+            engine=wiring.default_engine(),
+            hub=connectors.hub_for(connection),
+            app=connectors.app_for(connection),
+            checkpoints=CheckpointStore(sync_table()),
+            now=now,
+            report=report,
+            page_size=args.page_size,
+        )
+        with _lambda_output_to(err):
+            stop, progress, message = job.run(tag=args.tag, restart=args.restart)
+    except BulkSyncRefused as refused:
+        raise CliError(str(refused)) from refused
+    if args.json:
+        summary = {"status": stop.value, "message": message, **progress.model_dump(mode="json")}
+        out.write(json.dumps(summary, sort_keys=True) + "\n")
+    else:
+        out.write(f"{message}\n")
+        out.write(f"  synced {progress.synced}, unchanged {progress.unchanged}, failed {progress.failed}\n")
+        out.writelines(f"  skipped {count}: {reason}\n" for reason, count in sorted(progress.skipped.items()))
+    return 0 if stop is Stop.FINISHED else 1
+
+
+@contextmanager
+def _lambda_output_to(err: TextIO) -> Iterator[None]:
+    """While the job runs here: the engine's warnings on `err`, its info logs and EMF metric lines
+    (for CloudWatch, which a terminal is not) nowhere, so stdout holds only the summary."""
+    from ghlsync.observability import logger
+
+    handler = logger.registered_handler
+    stream = handler.setStream(err) if isinstance(handler, logging.StreamHandler) else None
+    level = logger.log_level
+    logger.setLevel(logging.WARNING)
+    try:
+        with redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logger.setLevel(level)
+        if stream is not None and isinstance(handler, logging.StreamHandler):
+            handler.setStream(stream)
+
+
+def _report_progress(err: TextIO, progress: Any, rate: float) -> None:
+    total = progress.total if progress.total is not None else "?"
+    skipped = sum(progress.skipped.values())
+    err.write(
+        f"bulk-sync: {progress.done} of {total} contacts (synced {progress.synced}, "
+        f"skipped {skipped}, failed {progress.failed}), {rate:.1f}/s\n"
+    )
+    err.flush()
+
+
 def _summary(connection: Connection) -> str:
     return (
         f"{connection.connection_id}\t{connection.location_id}\t{connection.app}\t{connection.status.value}"
@@ -399,8 +506,11 @@ def main(
     vault: ConnectionSecrets | None = None,
     http: httpx.Client | None = None,
     out: TextIO = sys.stdout,
+    err: TextIO | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> int:
+    """`err` defaults to sys.stderr as it is at the call (tests capture it)."""
+    err = err if err is not None else sys.stderr
     args = _parser().parse_args(argv)
     if args.command == "validate-spec":  # offline: no table, no secrets
         try:
@@ -432,6 +542,8 @@ def main(
             if shown is None:
                 raise CliError(f"no connection {args.connection_id}")
             out.write(shown.model_dump_json(indent=2) + "\n")
+        elif args.command == "bulk-sync":
+            return bulk_sync(args, store, out, err, now)
         elif args.command == "rotate-key":
             rotated = store.get(args.connection_id)
             if rotated is None:
@@ -443,7 +555,7 @@ def main(
             store.set_status(args.connection_id, ConnectionStatus.DISABLED)
             out.write(f"disabled {args.connection_id}\n")
     except (CliError, ConnectionNotFound, UnknownApp) as error:
-        sys.stderr.write(f"error: {error}\n")
+        err.write(f"error: {error}\n")
         return 2
     return 0
 

@@ -26,10 +26,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, cast, runtime_checkable
 
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.events import ChangeEvent
+from ghlsync.http.budget import DailyQuota
 from ghlsync.mapping.canonical import Canonical, CanonicalContact, CanonicalNote, CanonicalTask
 
 
@@ -250,6 +251,14 @@ class ContactConnector(Connector, Protocol):
     def delete_contact(self, contact_id: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class ContactChildren:
+    """A hub contact's current tasks and notes (the kinds the app `digests`; others empty)."""
+
+    tasks: list[CanonicalTask] = field(default_factory=list)
+    notes: list[CanonicalNote] = field(default_factory=list)
+
+
 class UpsertContactConnector(Connector, Protocol):
     """An app that keys contacts by their content and cannot be read (`Operation.UPSERT`)."""
 
@@ -259,14 +268,27 @@ class UpsertContactConnector(Connector, Protocol):
         ...
 
     def upsert_contact(
-        self, key: str, contact: CanonicalContact, previous: CanonicalContact | None
+        self,
+        key: str,
+        contact: CanonicalContact,
+        previous: CanonicalContact | None,
+        children: ContactChildren | None = None,
     ) -> CanonicalContact:
         """Write `contact` (the hub's record, under the hub's id) under `key`, never clearing what
         it does not send; `previous` is what was
         last written for this contact (None: never), under its own id, so an entry under an old key
         can be removed. Returns the app's record as written (id `key`); may skip the call when
-        nothing it holds changed."""
+        nothing it holds changed. With `children` (an app that keeps `digests`), the digest built
+        from them travels in the same write (a bulk sync: one call per contact, never skipped)."""
         ...
+
+
+@runtime_checkable
+class MeteredConnector(Protocol):
+    """An app whose account has a daily request quota counted on our side (Kixie)."""
+
+    @property
+    def daily_quota(self) -> DailyQuota: ...
 
 
 class DigestConnector(Connector, Protocol):

@@ -10,15 +10,17 @@ Errors other than "not found" propagate as GhlError (with `.transient`) for the 
 """
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ghlsync.apps.base import Capabilities, ChangeFeed, Inbound, InboundRequest, TagSupport, every_operation
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import WebhookRejected
 from ghlsync.core.events import ChangeAction, ChangeEvent
-from ghlsync.ghl.client import GhlClient
+from ghlsync.ghl.client import MAX_PAGE_SIZE, GhlClient
 from ghlsync.ghl.errors import GhlNotFound
 from ghlsync.ghl.models import SearchFilter, SearchSort, ghl_datetime
+from ghlsync.ghl.pagination import SearchCursor
 from ghlsync.ghl.webhooks import (
     AppointmentWebhook,
     ContactWebhook,
@@ -33,6 +35,13 @@ from ghlsync.mapping import ghl as mapping
 from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask
 
 GHL_NAME = "ghl"
+
+
+@dataclass(frozen=True)
+class CanonicalContactPage:
+    contacts: list[CanonicalContact]
+    next_cursor: SearchCursor | None
+    total: int | None
 
 
 class GhlHub:
@@ -185,6 +194,22 @@ class GhlHub:
         if webhook.location_id != location_id:
             raise WebhookRejected("webhook for another location")
         return [to_change_event(webhook, event_id=delivery_id(webhook, request.body))]
+
+    def contact_pages(
+        self, *, tag: str | None = None, start: SearchCursor | None = None, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[CanonicalContactPage]:
+        """Every contact of the location (with `tag`, when given), oldest added first, a page of
+        `page_size` per search call, as canonical records; each page carries the cursor that
+        resumes after it (a bulk job checkpoints it) and the search's total."""
+        filters = [SearchFilter(field="tags", operator="eq", value=tag)] if tag else []
+        sort = [SearchSort(field="dateAdded", direction="asc")]
+        pages = self._client.search_contact_pages
+        for page in pages(filters=filters, sort=sort, start=start, page_limit=page_size):
+            yield CanonicalContactPage(
+                contacts=[mapping.contact_to_canonical(c, self._fields) for c in page.contacts],
+                next_cursor=page.next_cursor,
+                total=page.total,
+            )
 
     def list_changes(self, since: datetime) -> Iterator[ChangeEvent]:
         """Contacts updated since `since` (search, oldest first), as upsert events for sweeps."""

@@ -51,6 +51,18 @@ class DailyQuota:
         self._day: int | None = None
         self.used = 0
 
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    def count_from(self, used: int) -> None:
+        """Today's count starts at `used`: what earlier runs spent today, from a persisted count
+        (a resumed bulk job), so this instance refuses where the day's quota really ends."""
+        self._day, self.used = self._today(), max(used, 0)
+
+    def _today(self) -> int:
+        return math.floor(self._wall_clock() / DAY_S)
+
     def before_request(self) -> None:
         now = self._wall_clock()
         day = math.floor(now / DAY_S)

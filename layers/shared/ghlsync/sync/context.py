@@ -58,8 +58,14 @@ class SyncRun:
         metrics: SyncMetrics,
         clock: Callable[[], datetime],
         tally: Tally,
+        listed: Canonical | None = None,
+        with_digest: bool = False,
     ) -> None:
+        """`listed`: the event's own record as the caller already read it (a bulk listing), used
+        instead of a re-read; `with_digest`: an upserted contact's write carries its digest too."""
         self.connection = connection
+        self.listed = listed
+        self.with_digest = with_digest
         self.event = event
         self.links = links
         self.settings = connection.settings
@@ -97,6 +103,17 @@ class SyncRun:
         the record the event carries (for the event's own record, and for its parent contact when
         the event carries that too) or, for the counterpart of a linked record, with its shadow:
         the last content synced there."""
+        listed = self.listed
+        if (
+            listed is not None
+            and side is self.source
+            and (entity, record_id)
+            == (
+                self.event.entity,
+                self.event.entity_id,
+            )
+        ):
+            return listed
         if not self.capabilities(side).rereadable(entity):
             return self._unreadable_record(side, entity, record_id)
         return RECORD_OPS[entity].read(self.connector(side), parent_id, record_id)

@@ -31,6 +31,7 @@ from ghlsync.apps.base import Connector
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import ConnectorError
 from ghlsync.core.events import ChangeAction, ChangeEvent
+from ghlsync.mapping.canonical import Canonical
 from ghlsync.observability import logger
 from ghlsync.store.audit import AuditStore
 from ghlsync.store.connections import Connection
@@ -101,7 +102,20 @@ class SyncEngine:
             raise next((e for e in errors if isinstance(e, TransientSyncError)), errors[0])
         return _combine(outcomes)
 
-    def _handle_for(self, connection: Connection, event: ChangeEvent) -> Outcome:
+    def sync_listed_contact(self, connection: Connection, event: ChangeEvent, record: Canonical) -> Outcome:
+        """A hub contact a bulk job listed, synced to this one connection as its upsert event would
+        be (same steps, links, shadows and audit row), from the listed `record` instead of a re-read,
+        its digest (for an app that keeps one) in the same write. Failures raise as in `handle`."""
+        return self._handle_for(connection, event, listed=record, with_digest=True)
+
+    def _handle_for(
+        self,
+        connection: Connection,
+        event: ChangeEvent,
+        *,
+        listed: Canonical | None = None,
+        with_digest: bool = False,
+    ) -> Outcome:
         tally = Tally()
         try:
             run = SyncRun(
@@ -112,6 +126,8 @@ class SyncEngine:
                 metrics=self._metrics,
                 clock=self._clock,
                 tally=tally,
+                listed=listed,
+                with_digest=with_digest,
             )
             result = _apply(run)
         except LinkConflict as error:

@@ -9,12 +9,14 @@
   A contact the app cannot hold (`RecordRefused`: no phone) is skipped with the app's reason.
 - **Digests** (`Capabilities.digests`): a hub task or note change of a linked contact lists that
   contact's children on the hub and refreshes the digest the app keeps on the contact, one write.
+  A bulk sync (`SyncRun.with_digest`) lists them for the upserted contact instead, and its one
+  upsert carries the digest too.
 - **Added tags** (`ChangeAction.ADD_TAGS`): tags an app asks for on a linked contact (a Kixie
   disposition mapped to a tag) are added on the hub, and the hub's shadow takes them, so the hub's
   own tag webhook that follows is an echo.
 """
 
-from ghlsync.apps.base import RECORD_OPS, as_digest, as_upserts
+from ghlsync.apps.base import RECORD_OPS, ContactChildren, as_digest, as_upserts
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import RecordRefused
 from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask
@@ -66,7 +68,8 @@ def sync_upserted_contact(run: SyncRun) -> StepResult:
             f"{run.side_name(Side.APP)} record {key} is already linked to ghl contact {holder.ghl.id}",
         )
     previous = _written_record(link.app) if link is not None else None
-    written = normalize(app.upsert_contact(key, record, previous))
+    children = hub_children(run, event.entity_id) if run.with_digest else None
+    written = normalize(app.upsert_contact(key, record, previous, children))
     run.note_ids(Side.APP, key, CONTACT)
     changed = _changed_fields(previous, written)
     if changed:
@@ -107,20 +110,29 @@ def sync_digest(run: SyncRun) -> StepResult:
         return StepResult(Decision.SKIPPED, f"contact not linked to {run.side_name(Side.APP)}")
     run.note_ids(Side.APP, link.app.id, CONTACT)
     contact = _written_record(link.app) or CanonicalContact(id=link.app.id)
+    children = hub_children(run, parent_id)
+    try:
+        as_digest(run.connector(Side.APP)).refresh_digest(contact, children.tasks, children.notes)
+    except RecordRefused as refused:
+        return StepResult(Decision.SKIPPED, refused.reason)
+    run.wrote(1, {"digest"})
+    return StepResult(
+        Decision.APPLIED, f"digest refreshed ({len(children.tasks)} tasks, {len(children.notes)} notes)"
+    )
+
+
+def hub_children(run: SyncRun, contact_id: str) -> ContactChildren:
+    """The hub contact's current tasks and notes, of the kinds the app `digests` (one listing each)."""
     digested = run.capabilities(Side.APP).digests
     hub = run.connector(Side.GHL)
     listed: dict[EntityKind, list[object]] = {}
     for kind in (EntityKind.TASK, EntityKind.NOTE):
         list_under = RECORD_OPS[kind].list_under
-        listed[kind] = list(list_under(hub, parent_id)) if kind in digested and list_under else []
-    tasks = [t for t in listed[EntityKind.TASK] if isinstance(t, CanonicalTask)]
-    notes = [n for n in listed[EntityKind.NOTE] if isinstance(n, CanonicalNote)]
-    try:
-        as_digest(run.connector(Side.APP)).refresh_digest(contact, tasks, notes)
-    except RecordRefused as refused:
-        return StepResult(Decision.SKIPPED, refused.reason)
-    run.wrote(1, {"digest"})
-    return StepResult(Decision.APPLIED, f"digest refreshed ({len(tasks)} tasks, {len(notes)} notes)")
+        listed[kind] = list(list_under(hub, contact_id)) if kind in digested and list_under else []
+    return ContactChildren(
+        tasks=[t for t in listed[EntityKind.TASK] if isinstance(t, CanonicalTask)],
+        notes=[n for n in listed[EntityKind.NOTE] if isinstance(n, CanonicalNote)],
+    )
 
 
 def sync_added_tags(run: SyncRun) -> StepResult:

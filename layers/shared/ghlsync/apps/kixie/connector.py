@@ -9,6 +9,7 @@ Kixie has no contact store and no read API (target-apps.md §3), so it declares 
   phone is refused (skipped with the reason). When the phone or the list changes, the new entry is
   written first and the old one then removed (`removefrompowerlist`), so a failure in between
   leaves the contact dialable. A write that would change nothing Kixie holds is not sent (quota).
+  A bulk sync hands over the contact's tasks and notes too: the same one write carries the digest.
 - tasks and notes: a digest of the contact's open tasks and latest notes in `nextCallRefresher`,
   one `updatepowerlist` merge per change (`Capabilities.digests`); from Kixie, calls, dispositions,
   SMS and call summaries become GHL notes and scheduled activities GHL tasks, carried in their
@@ -31,6 +32,7 @@ import httpx
 
 from ghlsync.apps.base import (
     Capabilities,
+    ContactChildren,
     EntitySupport,
     Flow,
     Inbound,
@@ -47,6 +49,7 @@ from ghlsync.apps.spec import InboundRoute
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import RecordRefused, UnexpectedResponse
 from ghlsync.core.events import ChangeEvent
+from ghlsync.http.budget import DailyQuota
 from ghlsync.http.verify import SharedSecretVerifier
 from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask
 from ghlsync.mapping.kixie import (
@@ -127,13 +130,21 @@ class KixieConnector:
             raise RecordRefused("no phone: Kixie keys PowerList contacts by phone number")
         return record.id
 
+    @property
+    def daily_quota(self) -> DailyQuota:
+        return self.api.quota
+
     def upsert_contact(
-        self, key: str, contact: CanonicalContact, previous: CanonicalContact | None
+        self,
+        key: str,
+        contact: CanonicalContact,
+        previous: CanonicalContact | None,
+        children: ContactChildren | None = None,
     ) -> CanonicalContact:
         record = powerlist_record(contact, self._settings)
         if record is None or record.id != key:
             raise RecordRefused("no phone: Kixie keys PowerList contacts by phone number")
-        if same_powerlist_contact(record, previous):
+        if children is None and same_powerlist_contact(record, previous):
             return record
         moved = previous is not None and (
             previous.id != record.id or powerlist_of(previous) != powerlist_of(record)
@@ -141,6 +152,8 @@ class KixieConnector:
         body = upsert_body(
             record, None if moved else previous, crm_contact_id=contact.id, config=self._settings
         )
+        if children is not None:
+            body["nextCallRefresher"] = digest(children.tasks, children.notes, self._settings)
         self.api.event("updatepowerlist", body)
         if moved and previous is not None:
             self._remove(previous)
