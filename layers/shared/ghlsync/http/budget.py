@@ -67,3 +67,9 @@ class DailyQuota:
 
     def after_response(self, response: httpx.Response) -> None:
         return None
+
+    def headroom_percent(self) -> float:
+        """What is left of today's quota, in percent (as this instance counted it)."""
+        day = math.floor(self._wall_clock() / DAY_S)
+        used = self.used if day == self._day else 0
+        return round(100 * (self._limit - used) / self._limit, 3)

@@ -58,7 +58,7 @@ class AuditStore:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         retention: timedelta = DEFAULT_RETENTION,
     ) -> None:
-        self._table = table
+        self.table = table
         self._clock = clock
         self._retention = retention
         # Two rows for the same event in the same instant (fan-out) must not overwrite each other.
@@ -113,7 +113,7 @@ class AuditStore:
                 "gsi1sk": sk,
             }
         )
-        self._table.put_item(Item=item)
+        self.table.put_item(Item=item)
         return record
 
     def for_connection(self, connection_id: str) -> Iterator[AuditRecord]:
@@ -128,7 +128,7 @@ class AuditStore:
 
     def _query(self, kwargs: dict[str, Any]) -> Iterator[AuditRecord]:
         while True:
-            page = self._table.query(**kwargs)
+            page = self.table.query(**kwargs)
             for item in page.get("Items", []):
                 data = {k: v for k, v in item.items() if k not in {"pk", "sk", "gsi1pk", "gsi1sk"}}
                 yield AuditRecord.model_validate(_plain(data))

@@ -11,6 +11,7 @@ whichever the location's secret holds. `GHL_API_BASE_URL` points the client at G
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -110,8 +111,11 @@ class ConnectorCache:
         )
 
 
-def build_engine(connectors: ConnectorCache) -> SyncEngine:
-    """The engine over the sync table of the environment and the given connectors."""
+def build_engine(
+    connectors: ConnectorCache, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> SyncEngine:
+    """The engine over the sync table of the environment and the given connectors; `clock` says
+    when a change was applied (sync latency)."""
     table = sync_table()
     tenants = TenantStore(table)
 
@@ -129,6 +133,7 @@ def build_engine(connectors: ConnectorCache) -> SyncEngine:
         app_for=connectors.app_for,
         metrics=PowertoolsSyncMetrics(),
         tenant_active=tenant_active,
+        clock=clock,
     )
 
 
