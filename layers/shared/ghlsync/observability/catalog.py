@@ -45,8 +45,9 @@ def sync_outcome_metric(decision: str) -> str:
     return f"Sync{decision.capitalize()}"
 
 
-# The engine's decisions (sync.outcome.Decision; a test keeps the two equal).
-DECISIONS = ("applied", "echo", "conflict", "skipped", "failed")
+# The decisions the worker counts per handled event (sync.outcome.Decision but `failed`, which is
+# retried or dead-lettered; a test keeps the two in step).
+DECISIONS = ("applied", "echo", "conflict", "skipped")
 
 
 @dataclass(frozen=True)
