@@ -2,9 +2,9 @@
 
 Key layout (single table `SYNC_TABLE_NAME`):
 
-| item      | pk                     | sk                             | gsi1pk                   | gsi2pk      |
-|-----------|------------------------|--------------------------------|--------------------------|-------------|
-| audit row | `AUDIT#<connectionId>` | `<recordedAt>#<eventId>#<seq>` | `AUDIT#LOC#<locationId>` | record key  |
+| item     | pk                     | sk                             | gsi1pk                   | gsi2pk     |
+|----------|------------------------|--------------------------------|--------------------------|------------|
+| audit row| `AUDIT#<connectionId>` | `<recordedAt>#<eventId>#<seq>` | `AUDIT#LOC#<locationId>` | record key |
 
 gsi1sk and gsi2sk equal sk.
 
