@@ -4,7 +4,7 @@ Key layout (single table `SYNC_TABLE_NAME`):
 
 | item     | pk                     | sk                             | gsi1pk                   | gsi2pk     |
 |----------|------------------------|--------------------------------|--------------------------|------------|
-| audit row| `AUDIT#<connectionId>` | `<recordedAt>#<eventId>#<seq>` | `AUDIT#LOC#<locationId>` | record key |
+| audit    | `AUDIT#<connectionId>` | `<recordedAt>#<eventId>#<seq>` | `AUDIT#LOC#<locationId>` | record key |
 
 gsi1sk and gsi2sk equal sk.
 
@@ -140,7 +140,7 @@ class AuditStore:
         newest_first: bool = False,
     ) -> Iterator[AuditRecord]:
         """A connection's rows (oldest first unless `newest_first`), from `since` on, of one decision."""
-        condition = Key("pk").eq(_partition(connection_id, ""))
+        condition: Any = Key("pk").eq(_partition(connection_id, ""))
         if since is not None:
             condition = condition & Key("sk").gte(since.astimezone(UTC).isoformat())
         kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ScanIndexForward": not newest_first}
