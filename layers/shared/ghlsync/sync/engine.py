@@ -82,7 +82,8 @@ class SyncEngine:
     def handle(self, event: ChangeEvent) -> Outcome:
         if self._tenant_active is not None and not self._tenant_active(event.location_id):
             return self._skip_without_connection(event, "tenant not active")
-        if event.from_ghl:
+        # A resolution names its connection whichever side it keeps.
+        if event.from_ghl and event.action is not ChangeAction.RESOLVE:
             targets = [c for c in self._connections.for_location(event.location_id) if c.active]
             if not targets:
                 return self._skip_without_connection(event, "no active connection for the location")

@@ -49,6 +49,7 @@ class ConnectorCache:
         self._sleep = sleep
         self._clock = clock
         self._clients: dict[str, GhlClient] = {}
+        self._saved_headroom: dict[str, tuple[float | None, float | None]] = {}
         self._single_attempt_clients: dict[str, GhlClient] = {}
         self._hubs: dict[tuple[str, str], Connector] = {}
         self._apps: dict[tuple[str, str], Connector] = {}
@@ -89,6 +90,16 @@ class ConnectorCache:
                 location_id, max_retries=0, pacer=paced_with
             )
         return self._single_attempt_clients[location_id]
+
+    def save_ghl_headroom(self, tenants: TenantStore) -> None:
+        """Store on each tenant row what GHL's headers last left of its budget, where it moved
+        since the last save (one write per location and batch at most), for `ghlsync status`."""
+        for location_id, client in self._clients.items():
+            reading = client.pacer.headroom()
+            if reading == (None, None) or reading == self._saved_headroom.get(location_id):
+                continue
+            tenants.note_ghl_budget(location_id, *reading)
+            self._saved_headroom[location_id] = reading
 
     def _client_for(self, location_id: str) -> GhlClient:
         if location_id not in self._clients:
