@@ -27,11 +27,12 @@ help:
 	@echo "make invoke FN=<LogicalId> EVENT=events/<file>.json [ENV_VARS=env.json]"
 	@echo "make lint | typecheck | validate | build | bench | clean"
 
-$(STAMP): requirements-dev.txt layers/shared/requirements.txt
+$(STAMP): requirements-dev.txt layers/shared/requirements.txt pyproject.toml
 	@if [ -z "$(PYTHON313)" ]; then echo "error: Python 3.13 not found; install it (e.g. 'pyenv install 3.13') or set PYTHON313=/path/to/python3.13" >&2; exit 1; fi
 	@test -x $(PY) || $(PYTHON313) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
 venv: $(STAMP)

@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.fixtures.workflow",
     "tests.fixtures.caller_lookup",
     "tests.fixtures.kixie_bulk",
+    "tests.fixtures.operate",
 ]

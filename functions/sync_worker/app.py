@@ -11,6 +11,8 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ghlsync.observability import logger, metrics, tracer
+from ghlsync.store.dynamo import sync_table
+from ghlsync.store.tenants import TenantStore
 from ghlsync.sync import wiring
 from ghlsync.worker import SyncWorker
 
@@ -26,4 +28,16 @@ def worker() -> SyncWorker:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return worker().process_batch(event, context)
+    try:
+        return worker().process_batch(event, context)
+    finally:
+        save_budget_headroom()
+
+
+def save_budget_headroom() -> None:
+    """What the batch's GHL answers left of each location's budget, on its tenant row."""
+    try:
+        wiring.default_connectors().save_ghl_headroom(TenantStore(sync_table()))
+    except Exception:
+        # The batch's answer matters more than a status figure.
+        logger.exception("could not save the GHL budget headroom")

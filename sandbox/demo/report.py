@@ -24,6 +24,8 @@ class DemoReport:
     steps: list[StepResult] = field(default_factory=list)
     # Per app part, its title ("Kayako") and its consistency checks against GHL.
     check_sections: list[tuple[str, list[Check]]] = field(default_factory=list)
+    # (command line, what it printed): the operator CLI's view of the stack after the scenario.
+    operator_views: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def checks(self) -> list[Check]:
@@ -51,6 +53,8 @@ class DemoReport:
             checks = [(c.what, "ok" if c.passed else "FAILED", short(c.detail, 100)) for c in section]
             out += f"\n\nconsistency (GHL vs {title})\n" + _table(("check", "result", "detail"), checks)
         verdict = "all flows and checks passed" if self.ok else "FAILED: " + "; ".join(self.failed())
+        for command, printed in self.operator_views:
+            out += f"\n\n$ {command}\n{printed.rstrip()}"
         return f"{out}\n\n{verdict}"
 
 

@@ -128,7 +128,31 @@ class Demo:
         for flow, action in steps:
             self._run_step(flow, action)
         self.report.check_sections = [(part.title, part.consistency()) for part in self.parts.values()]
+        self.report.operator_views = self.operator_views()
         return self.report
+
+    def operator_views(self) -> list[tuple[str, str]]:
+        """What an operator sees afterwards: `ghlsync status`, and `ghlsync audit contact` for the
+        last contact the demo synced (the CLI over the stack's moto tables and queues)."""
+        from ghlsync.operator_cli import Stack, main
+        from ghlsync.queue import SyncQueue
+        from ghlsync.store.audit import AuditStore
+
+        queue = SyncQueue(self._sqs, self.stack.env["SYNC_QUEUE_URL"], self.stack.env["SYNC_DLQ_URL"])
+        operator = Stack(self.table, queue)
+        rows = list(AuditStore(self.table).for_location(self.location_id))
+        synced = [
+            r for r in rows if r.decision == "applied" and r.entity == "contact" and r.ghl_id and r.writes
+        ]
+        commands = [["status"]]
+        if synced:
+            commands.append(["audit", "contact", str(synced[-1].ghl_id), "--limit", "8"])
+        views = []
+        for argv in commands:
+            out = io.StringIO()
+            main(argv, stack=operator, out=out)
+            views.append((f"ghlsync {' '.join(argv)}", out.getvalue()))
+        return views
 
     def _run_step(self, flow: str, action: Callable[[], str]) -> None:
         self.log(f"▶ {flow}")

@@ -337,7 +337,8 @@ class World:
 
     def _build_engine(self) -> SyncEngine:
         """What `wiring.default_engine()` builds: the engine over the World's connectors."""
-        return wiring.build_engine(wiring.default_connectors())
+        # The sandboxes' clock says when a change was applied, as it says when it was made.
+        return wiring.build_engine(wiring.default_connectors(), clock=self.now)
 
     def issue_workflow_key(self, app: str | None = None) -> str:
         """A new workflow-API key for the app's connection (as `connections_cli create` makes it)."""
@@ -392,14 +393,22 @@ class World:
         with contextlib.redirect_stdout(self._emf):
             return handler(event, context)
 
-    def metrics(self) -> Counter[str]:
-        """The sum of every metric the handlers emitted (EMF), by name."""
-        totals: Counter[str] = Counter()
+    def emf_records(self, name: str | None = None) -> list[dict[str, Any]]:
+        """Every EMF document the handlers printed (one per line), or those that carry `name`."""
+        documents = []
         for line in self._emf.getvalue().splitlines():
             try:
                 document = json.loads(line)
             except ValueError:
                 continue
+            if isinstance(document, dict) and "_aws" in document and (name is None or name in document):
+                documents.append(document)
+        return documents
+
+    def metrics(self) -> Counter[str]:
+        """The sum of every metric the handlers emitted (EMF), by name."""
+        totals: Counter[str] = Counter()
+        for document in self.emf_records():
             for directive in document.get("_aws", {}).get("CloudWatchMetrics", []):
                 for metric in directive.get("Metrics", []):
                     values = document.get(metric["Name"], [])

@@ -84,6 +84,11 @@ def test_demo_scenario_passes_every_flow_and_consistency_check(stack: DevStack) 
     assert all(s.latency_s is not None for s in report.steps)
     assert any(line.startswith("▶ ") for line in progress)
     assert "all flows and checks passed" in report.render()
+    # and the report ends with the operator's view: `ghlsync status`, one contact's audit trail
+    (status_command, status), (audit_command, audit) = report.operator_views
+    assert status_command == "ghlsync status" and "CONNECTION_ID" in status
+    assert audit_command.startswith("ghlsync audit contact ") and "applied" in audit
+    assert report.render().index("$ ghlsync status") > report.render().index("consistency")
 
 
 def test_a_flow_whose_effect_never_comes_is_reported_failed(stack: DevStack) -> None:

@@ -44,8 +44,14 @@ class CountingMetrics:
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
 
-    def count(self, name: str, *, location_id: str, connection_id: str | None, value: int = 1) -> None:
+    def count(
+        self, name: str, *, app: str, location_id: str, connection_id: str | None, value: int = 1
+    ) -> None:
         self.counts[name] = self.counts.get(name, 0) + value
+
+    def emit(self, values: Any, *, dimensions: Any, location_id: str, connection_id: str | None) -> None:
+        for name, value in values.items():
+            self.counts[name] = self.counts.get(name, 0) + (sum(value) if isinstance(value, list) else value)
 
 
 @dataclass

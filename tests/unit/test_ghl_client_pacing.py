@@ -38,7 +38,25 @@ def test_snapshot_reads_all_headers_case_insensitively() -> None:
     snapshot = RateLimitSnapshot.from_headers(headers)
 
     # THEN every value is parsed, the interval in seconds
-    assert snapshot == RateLimitSnapshot(max=100, remaining=42, interval_s=0.5, daily_remaining=7)
+    assert snapshot == RateLimitSnapshot(
+        max=100, remaining=42, interval_s=0.5, daily_remaining=7, daily_max=200_000
+    )
+
+
+def test_headroom_is_the_share_of_each_budget_the_last_answer_left() -> None:
+    # GIVEN a pacer that saw 25 of 100 left in the window and 50,000 of 200,000 for the day
+    pacer, _ = make_pacer()
+    observe(pacer, budget(25, daily=50_000))
+    # WHEN its headroom is read
+    # THEN it is 25 % of the window and 25 % of the day
+    assert pacer.headroom() == (25.0, 25.0)
+
+
+def test_headroom_is_unknown_before_any_answer() -> None:
+    # GIVEN a pacer that saw no response yet
+    pacer, _ = make_pacer()
+    # THEN neither share is known
+    assert pacer.headroom() == (None, None)
 
 
 def test_snapshot_ignores_missing_and_garbled_headers() -> None:

@@ -54,7 +54,8 @@ from ghlsync.apps.base import RECORD_OPS, ChangeFeed, Connector, as_change_feed,
 from ghlsync.config import Settings, get_settings
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.events import GHL_SOURCE, ChangeAction, ChangeEvent
-from ghlsync.observability import logger, metrics
+from ghlsync.observability import emf, logger, metrics
+from ghlsync.observability.catalog import MetricName
 from ghlsync.queue import SyncQueue
 from ghlsync.store.checkpoints import CheckpointStore
 from ghlsync.store.connections import Connection, ConnectionStore
@@ -282,6 +283,7 @@ class Sweeper:
         deferred: datetime | None = None  # the oldest change left for the next run by the bound
         enqueued = 0
         finished = False
+        read_from = _aware(self._clock())
         changes, listed_at = self._open_feed(connection, feed, since, summary)
         try:
             while not deadline.expired():
@@ -320,6 +322,21 @@ class Sweeper:
             )
         if resume is not None:
             self._checkpoints.advance(cid, feed.name, resume)
+        if finished or deferred is not None:
+            self._checkpoints.mark_swept(cid, feed.name, read_from if deferred is None else deferred)
+        self._report_lag(connection, feed)
+
+    def _report_lag(self, connection: Connection, feed: "_Feed") -> None:
+        """Sweep lag: how long ago the feed was last known read through (a stuck or overloaded feed
+        grows it run after run; a healthy one stays near the schedule's rate)."""
+        through = self._checkpoints.swept_through(connection.connection_id, feed.name)
+        if through is None:
+            return
+        emf.emit(
+            {MetricName.SWEEP_LAG: max(0.0, (_aware(self._clock()) - through).total_seconds())},
+            dimensions={"app": connection.app, "feed": feed.name},
+            properties={"location_id": connection.location_id, "connection_id": connection.connection_id},
+        )
 
     def _open_feed(
         self, connection: Connection, feed: _Feed, since: datetime, summary: SweepSummary
@@ -496,7 +513,7 @@ def _record_metrics(summary: SweepSummary) -> None:
         ("SweepFeedsTruncated", summary.truncated_feeds),
         ("SweepFeedGaps", len(summary.feed_gaps)),
         ("SweepConnectionsNotReached", summary.not_reached),
-        ("SweepConnectionsFailed", len({f.connection_id for f in summary.failed})),
+        (MetricName.SWEEP_CONNECTIONS_FAILED, len({f.connection_id for f in summary.failed})),
     ):
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from ghlsync.config import Settings, get_settings
 from ghlsync.core.events import ChangeEvent
 from ghlsync.observability import logger, metrics
+from ghlsync.observability.catalog import MetricName, sync_outcome_metric
 from ghlsync.queue import REDRIVE_COUNT, FailureKind, SyncQueue
 from ghlsync.sync.outcome import Outcome, PermanentSyncError, TransientSyncError
 
@@ -141,9 +142,9 @@ class SyncWorker:
             self._back_off(record, exc)
             if not isinstance(exc, TransientSyncError):
                 logger.exception("unexpected error in the sync engine", extra=log)
-            metrics.add_metric(name="SyncRetries", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name=MetricName.SYNC_RETRIES, unit=MetricUnit.Count, value=1)
             raise
-        metrics.add_metric(name=f"Sync{outcome.decision.value.capitalize()}", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=sync_outcome_metric(outcome.decision.value), unit=MetricUnit.Count, value=1)
         logger.info(
             "event handled", extra={**log, "decision": outcome.decision.value, "reason": outcome.reason}
         )
@@ -184,7 +185,7 @@ class SyncWorker:
             source_message_id=record.message_id,
             redrive_count=_redrive_count(record),
         )
-        metrics.add_metric(name="DeadLettered", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=MetricName.DEAD_LETTERED, unit=MetricUnit.Count, value=1)
 
 
 class _FifoProcessor(SqsFifoPartialProcessor):

@@ -21,6 +21,9 @@ class ChangeAction(StrEnum):
     # Tags to add to the contact (`data["tags"]`), from a source that keeps no tag set of its own
     # to compare against (a Kixie disposition mapped to a tag).
     ADD_TAGS = "add_tags"
+    # An operator's choice for a recorded conflict (`data`: conflict_id, keep): the kept side's
+    # values are written where they differ (ghlsync.sync.resolution).
+    RESOLVE = "resolve"
 
 
 class ChangeEvent(BaseModel):

@@ -76,6 +76,7 @@ from ghlsync.ghl.ratelimit import RateLimitPacer
 from ghlsync.http.auth import BearerAuth
 from ghlsync.http.client import RestClient, RetryPolicy, segment
 from ghlsync.observability import logger
+from ghlsync.observability.calls import CallMetrics, Headroom
 
 GHL_API_VERSION = "2021-07-28"
 # GET /contacts/ and /contacts/business/{id} document at most 100 per page; search is kept to the same.
@@ -128,6 +129,13 @@ class GhlClient:
                 deadline_s=max_total_wait_s,
             ),
             budgets=(self.pacer,),
+            observers=(
+                CallMetrics(
+                    "ghl",
+                    context={"location_id": location_id},
+                    headroom=lambda: Headroom(*self.pacer.headroom()),
+                ),
+            ),
             sleep=sleep,
             clock=clock,
             wall_clock=wall_clock,

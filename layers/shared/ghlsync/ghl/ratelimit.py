@@ -46,6 +46,7 @@ class RateLimitSnapshot:
     remaining: int | None
     interval_s: float | None
     daily_remaining: int | None
+    daily_max: int | None = None
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> "RateLimitSnapshot":
@@ -55,6 +56,7 @@ class RateLimitSnapshot:
             remaining=_int_header(headers, "x-ratelimit-remaining"),
             interval_s=interval_ms / 1000 if interval_ms and interval_ms > 0 else None,
             daily_remaining=_int_header(headers, "x-ratelimit-daily-remaining"),
+            daily_max=_int_header(headers, "x-ratelimit-limit-daily"),
         )
 
 
@@ -73,6 +75,8 @@ class RateLimitPacer:
     """Decides how long to wait before the next request to one location."""
 
     DEFAULT_INTERVAL_S = 10.0
+    # GHL's documented daily budget per location (ghl-api.md §3.2), for answers without the limit.
+    DEFAULT_DAILY_LIMIT = 200_000
     # Bounds the memory of our own recent send times whatever budget GHL announces.
     _MAX_REMEMBERED = 10_000
 
@@ -101,6 +105,7 @@ class RateLimitPacer:
         self._answered: deque[float] = deque(maxlen=self._MAX_REMEMBERED)
         self._last_sent: float | None = None
         self._daily_blocked_until: float | None = None
+        self._daily: tuple[int, int | None] | None = None  # (remaining, limit) as last reported
         self.waited_s = 0.0
 
     def before_request(self) -> None:
@@ -161,6 +166,8 @@ class RateLimitPacer:
             self._answered.popleft()
         if snapshot.daily_remaining == 0:
             self._daily_blocked_until = now + self._daily_probe_after_s
+        if snapshot.daily_remaining is not None:
+            self._daily = (snapshot.daily_remaining, snapshot.daily_max or self.DEFAULT_DAILY_LIMIT)
         if snapshot.remaining is None:
             return
         self._interval_s = snapshot.interval_s or self._interval_s
@@ -174,3 +181,13 @@ class RateLimitPacer:
             self._window_end = now + self._interval_s
             self._anchored = opened_window
         self._remaining = snapshot.remaining
+
+    def headroom(self) -> tuple[float | None, float | None]:
+        """(window, daily): percent of the budget the last response said is left; None unknown."""
+        window = None
+        if self._remaining is not None and self._max:
+            window = round(100 * self._remaining / self._max, 2)
+        daily = None
+        if self._daily is not None and self._daily[1]:
+            daily = round(100 * self._daily[0] / self._daily[1], 3)
+        return window, daily

@@ -80,6 +80,12 @@ class DailyQuota:
     def after_response(self, response: httpx.Response) -> None:
         return None
 
+    def headroom_percent(self) -> float:
+        """What is left of today's quota, in percent (as this instance counted it)."""
+        day = math.floor(self._wall_clock() / DAY_S)
+        used = self.used if day == self._day else 0
+        return round(100 * (self._limit - used) / self._limit, 3)
+
 
 class RequestPacer:
     """At most `per_second` requests per second from this client: each request waits until

@@ -1,10 +1,12 @@
-"""One outgoing request as the send loop, authenticators and budget plug-ins see it."""
+"""One outgoing request as the send loop, authenticators, budget plug-ins and observers see it."""
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
+
+from ghlsync.core.errors import ConnectorError
 
 
 @dataclass
@@ -26,3 +28,10 @@ class Call:
 
 # What an authenticator is handed to send its own requests (a login, a token fetch).
 Send = Callable[[Call], httpx.Response]
+
+
+class CallObserver(Protocol):
+    """Told of every attempt the send loop makes: its response, or the error it ended in (a
+    transport failure has no response). Metrics hook in here; it must not raise."""
+
+    def observed(self, call: Call, response: httpx.Response | None, error: ConnectorError | None) -> None: ...

@@ -5,6 +5,7 @@ Around each call the loop:
 - adds the default headers and lets the authenticator put its credentials on the request (a login
   the authenticator needs goes through this same loop, under the same deadline);
 - asks each budget plug-in before every attempt (pacing, a daily quota) and shows it every response;
+- tells each observer (metrics) of every attempt's response or transport failure;
 - asks the error map about every response (a 2xx body can carry an error);
 - when the authenticator says a refused credential can be renewed, renews it and sends again, once;
 - retries with full jitter, a wait drawn in [0, min(cap, base * 2^attempt)]:
@@ -35,7 +36,7 @@ import httpx
 from ghlsync.core.errors import ConnectorError, RateLimited, ServerError, redact
 from ghlsync.http.auth import Authenticator, NoAuth
 from ghlsync.http.budget import Budget
-from ghlsync.http.call import Call
+from ghlsync.http.call import Call, CallObserver
 from ghlsync.http.errors import ErrorClassifier, parse_retry_after
 
 RETRY_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -111,6 +112,7 @@ class RestClient:
         headers: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
         budgets: Sequence[Budget] = (),
+        observers: Sequence[CallObserver] = (),
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
@@ -128,6 +130,7 @@ class RestClient:
         self._headers = dict(headers or {})
         self.retry = retry if retry is not None else RetryPolicy()
         self._budgets = tuple(budgets)
+        self._observers = tuple(observers)
         self._sleep = sleep
         self._clock = clock
         self._wall_clock = wall_clock
@@ -200,6 +203,7 @@ class RestClient:
                         f"{call.method} {call.path} failed: {type(exc).__name__}: {exc}", request_sent=sent
                     )
                 )
+                self._observe(call, None, error)
                 if call.retry_safe or not sent:
                     wait = self.retry.backoff(attempt, self._rng)
                     if self._may_wait(attempt, wait, deadline):
@@ -211,6 +215,7 @@ class RestClient:
             for budget in self._budgets:
                 budget.after_response(response)
             found = self._errors.error_for(response)
+            self._observe(call, response, found)
             if found is None:
                 return response
             error = self._scrub(found)
@@ -223,6 +228,10 @@ class RestClient:
                 attempt += 1
                 continue
             raise error
+
+    def _observe(self, call: Call, response: httpx.Response | None, error: ConnectorError | None) -> None:
+        for observer in self._observers:
+            observer.observed(call, response, error)
 
     def _retry_wait(
         self, call: Call, response: httpx.Response, error: ConnectorError, attempt: int

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,10 @@ class Tenant(BaseModel):
     retain_until: AwareDatetime | None = None
     auth_kind: AuthKind = AuthKind.OAUTH
     token_expires_at: AwareDatetime | None = None
+    # What GHL's rate-limit headers last left of the location's budget, percent (`ghlsync status`).
+    ghl_window_headroom_percent: float | None = None
+    ghl_daily_headroom_percent: float | None = None
+    ghl_budget_seen_at: AwareDatetime | None = None
 
 
 class TenantNotFound(LookupError):
@@ -125,6 +130,18 @@ class TenantStore:
         else:
             removes = ["gsi1pk", "gsi1sk"]
         self._update(location_id, sets, removes, must_exist=True)
+
+    def note_ghl_budget(self, location_id: str, window: float | None, daily: float | None) -> bool:
+        """Keep the budget headroom GHL last reported for the location; False without a tenant row."""
+        sets: dict[str, Any] = {"ghl_budget_seen_at": _iso(datetime.fromtimestamp(self._clock(), UTC))}
+        for name, value in (("ghl_window_headroom_percent", window), ("ghl_daily_headroom_percent", daily)):
+            if value is not None:
+                sets[name] = Decimal(str(value))
+        try:
+            self._update(location_id, sets, [], must_exist=True)
+        except TenantNotFound:
+            return False
+        return True
 
     def mark_uninstalled(self, location_id: str, retain_days: int) -> None:
         now = datetime.fromtimestamp(self._clock(), UTC)

@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from ghlsync.config import get_settings
 from ghlsync.ghl.oauth import InvalidGrant, InvalidState, OAuthClient, TokenSet, verify_state
 from ghlsync.observability import logger, metrics
+from ghlsync.observability.catalog import MetricName
 from ghlsync.store.dynamo import error_code, secrets_client, sync_table
 from ghlsync.store.leases import LeaseStore
 from ghlsync.store.tenants import AuthKind, Tenant, TenantNotFound, TenantStatus, TenantStore
@@ -307,7 +308,7 @@ class OAuthTokenProvider:
         return stored, True
 
     def _mark_reconnect_needed(self, location_id: str, tenant: Tenant | None, reason: str) -> None:
-        metrics.add_metric(name="TokenReconnectNeeded", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=MetricName.TOKEN_RECONNECT_NEEDED, unit=MetricUnit.Count, value=1)
         logger.warning("refresh token rejected: reconnect needed", extra={"location_id": location_id})
         if tenant is None:
             logger.warning("no tenant row to mark reconnect_needed", extra={"location_id": location_id})
@@ -456,7 +457,7 @@ def refresh_expiring_tokens(
                 summary.refreshed += 1
             else:
                 summary.skipped += 1
-    metrics.add_metric(name="TokenRefreshFailed", unit=MetricUnit.Count, value=summary.failed)
+    metrics.add_metric(name=MetricName.TOKEN_REFRESH_FAILED, unit=MetricUnit.Count, value=summary.failed)
     metrics.add_metric(name="TokenRefreshSkipped", unit=MetricUnit.Count, value=summary.skipped)
     return summary
 

@@ -75,6 +75,9 @@ class FieldConflict:
     field: str
     ghl_time: datetime | None
     app_time: datetime | None
+    # Both sides' values (flattened), for the recorded conflict an operator resolves.
+    ghl_value: Any = None
+    app_value: Any = None
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def merge(
         elif ghl_changed and app_changed:
             winner = _winner(policy, ghl.time, app.time, skew)
             if winner is None:
-                conflicts.append(FieldConflict(key, ghl.time, app.time))
+                conflicts.append(FieldConflict(key, ghl.time, app.time, ghl_value, app_value))
                 winner = Side.GHL  # the hub keeps its value
             if winner is Side.GHL:
                 to_app[key] = ghl_value

@@ -197,6 +197,21 @@ def merge_contacts(
         link.app.tags if link.app.fields is not None else None,
     )
     wanted_tags = {Side.GHL: ghl_tags, Side.APP: app_tags}
+    return write_merged(run, link, current, plan, wanted_tags, occurred_at, previous=previous)
+
+
+def write_merged(
+    run: SyncRun,
+    link: Link,
+    current: dict[Side, CanonicalContact],
+    plan: conflicts.MergePlan,
+    wanted_tags: dict[Side, frozenset[str]],
+    occurred_at: datetime | None,
+    *,
+    previous: Link | None = None,
+) -> tuple[StepResult, Link]:
+    """Write a merge plan's fields and the wanted tags to each side that needs them, and store the
+    shadows they leave."""
     new_link = link
     for side in Side:
         rec = current[side]

@@ -17,6 +17,7 @@ from ghlsync.mapping.canonical import Canonical
 from ghlsync.store.connections import Connection
 from ghlsync.store.links import Link, LinkStore, Side
 from ghlsync.sync import tags
+from ghlsync.sync.conflicts import FieldConflict
 from ghlsync.sync.outcome import Decision, PermanentSyncError
 from ghlsync.sync.telemetry import SyncMetrics
 
@@ -37,6 +38,8 @@ class Tally:
     app_id: str | None = None
     # What a side could not take of an otherwise applied change (appended to the audit reason).
     remarks: list[str] = field(default_factory=list)
+    # Fields edited on both sides within the skew window, with the link they were found on.
+    conflicts: list[tuple[Link, tuple[FieldConflict, ...]]] = field(default_factory=list)
 
 
 class Unsupported(Exception):
@@ -208,6 +211,7 @@ class SyncRun:
     def count(self, name: str, value: int = 1) -> None:
         self._metrics.count(
             name,
+            app=self.connection.app,
             location_id=self.event.location_id,
             connection_id=self.connection.connection_id,
             value=value,

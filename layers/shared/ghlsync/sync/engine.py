@@ -22,7 +22,7 @@ fresh state). Every failure is audited before it propagates; nothing is swallowe
 """
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import httpx
@@ -33,7 +33,9 @@ from ghlsync.core.errors import ConnectorError
 from ghlsync.core.events import ChangeAction, ChangeEvent
 from ghlsync.mapping.canonical import Canonical
 from ghlsync.observability import logger
+from ghlsync.observability.catalog import MetricName
 from ghlsync.store.audit import AuditStore
+from ghlsync.store.conflicts import ConflictStore
 from ghlsync.store.connections import Connection
 from ghlsync.store.links import LinkConflict, LinkStore, Side
 from ghlsync.sync.children import sync_child
@@ -42,6 +44,7 @@ from ghlsync.sync.context import StepResult, SyncRun, Tally, Unsupported
 from ghlsync.sync.deletes import sync_delete
 from ghlsync.sync.mirrors import sync_added_tags, sync_digest, sync_upserted_contact
 from ghlsync.sync.outcome import Decision, Outcome, PermanentSyncError, SyncError, TransientSyncError
+from ghlsync.sync.resolution import resolve_conflict
 from ghlsync.sync.telemetry import SyncMetrics
 
 _DECISION_WEIGHT = {Decision.SKIPPED: 0, Decision.ECHO: 1, Decision.APPLIED: 2, Decision.CONFLICT: 3}
@@ -64,7 +67,9 @@ class SyncEngine:
         metrics: SyncMetrics,
         tenant_active: Callable[[str], bool] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        conflicts: ConflictStore | None = None,
     ) -> None:
+        """`conflicts` defaults to the conflict rows of the audit's table (one table holds both)."""
         self._connections = connections
         self._links = links
         self._audit = audit
@@ -73,11 +78,13 @@ class SyncEngine:
         self._metrics = metrics
         self._tenant_active = tenant_active
         self._clock = clock
+        self._conflicts = conflicts if conflicts is not None else ConflictStore(audit.table)
 
     def handle(self, event: ChangeEvent) -> Outcome:
         if self._tenant_active is not None and not self._tenant_active(event.location_id):
             return self._skip_without_connection(event, "tenant not active")
-        if event.from_ghl:
+        # A resolution names its connection whichever side it keeps.
+        if event.from_ghl and event.action is not ChangeAction.RESOLVE:
             targets = [c for c in self._connections.for_location(event.location_id) if c.active]
             if not targets:
                 return self._skip_without_connection(event, "no active connection for the location")
@@ -129,7 +136,11 @@ class SyncEngine:
                 listed=listed,
                 with_digest=with_digest,
             )
-            result = _apply(run)
+            result = (
+                resolve_conflict(run, self._conflicts)
+                if event.action is ChangeAction.RESOLVE
+                else _apply(run)
+            )
         except LinkConflict as error:
             self._record_failure(connection, event, tally, f"transient: {error}")
             raise TransientSyncError(str(error)) from error
@@ -149,9 +160,15 @@ class SyncEngine:
             fields_changed=frozenset(tally.fields_changed),
         )
         self._record(connection, event, tally, outcome)
-        self.count(f"sync_{outcome.decision.value}", event, connection.connection_id)
+        self._open_conflicts(connection, event, tally)
+        self.count(f"sync_{outcome.decision.value}", event, connection)
         if outcome.writes:
-            self.count("sync_writes", event, connection.connection_id, outcome.writes)
+            self.count("sync_writes", event, connection, outcome.writes)
+        if event.action is ChangeAction.RESOLVE:
+            if outcome.decision is Decision.APPLIED:
+                self._emit_one(MetricName.CONFLICTS_RESOLVED, connection, event)
+        elif outcome.writes:
+            self._measure_latency(connection, event)
         logger.info(
             "sync decision",
             extra={
@@ -167,13 +184,58 @@ class SyncEngine:
         )
         return outcome
 
-    def count(self, name: str, event: ChangeEvent, connection_id: str | None, value: int = 1) -> None:
-        self._metrics.count(name, location_id=event.location_id, connection_id=connection_id, value=value)
+    def count(self, name: str, event: ChangeEvent, connection: Connection | None, value: int = 1) -> None:
+        self._metrics.count(
+            name,
+            app=connection.app if connection is not None else "none",
+            location_id=event.location_id,
+            connection_id=connection.connection_id if connection is not None else None,
+            value=value,
+        )
+
+    def _measure_latency(self, connection: Connection, event: ChangeEvent) -> None:
+        """How long an applied change took to reach the other side: from the source's own timestamp
+        and from when the stack received it (webhook or sweep), in milliseconds."""
+        applied = self._clock()
+        self._metrics.emit(
+            {
+                MetricName.SYNC_LATENCY_FROM_SOURCE: _millis(applied - event.occurred_at),
+                MetricName.SYNC_LATENCY_FROM_RECEIPT: _millis(applied - event.received_at),
+            },
+            dimensions={"app": connection.app, "direction": "to_app" if event.from_ghl else "to_ghl"},
+            location_id=event.location_id,
+            connection_id=connection.connection_id,
+        )
+
+    def _open_conflicts(self, connection: Connection, event: ChangeEvent, tally: Tally) -> None:
+        """Record the run's conflicts (both values) for an operator to resolve."""
+        for link, found in tally.conflicts:
+            self._conflicts.open(
+                connection_id=connection.connection_id,
+                location_id=event.location_id,
+                app=connection.app,
+                entity=link.entity.value,
+                ghl_id=link.ghl.id,
+                app_id=link.app.id,
+                event_id=event.event_id,
+                fields={c.field: (c.ghl_value, c.app_value) for c in found},
+                ghl_time=found[0].ghl_time,
+                app_time=found[0].app_time,
+            )
+            self._emit_one(MetricName.CONFLICTS_OPENED, connection, event)
+
+    def _emit_one(self, name: MetricName, connection: Connection, event: ChangeEvent) -> None:
+        self._metrics.emit(
+            {name: 1},
+            dimensions={"app": connection.app},
+            location_id=event.location_id,
+            connection_id=connection.connection_id,
+        )
 
     def _record_failure(self, connection: Connection, event: ChangeEvent, tally: Tally, reason: str) -> None:
         failed = Outcome(Decision.FAILED, reason, tally.writes, frozenset(tally.fields_changed))
         self._record(connection, event, tally, failed)
-        self.count("sync_failed", event, connection.connection_id)
+        self.count("sync_failed", event, connection)
         logger.warning(
             "sync failed",
             extra={
@@ -218,7 +280,9 @@ class SyncEngine:
             reason=reason,
             source_id=event.entity_id,
         )
-        self.count("sync_skipped", event, connection_id)
+        self._metrics.count(
+            "sync_skipped", app="none", location_id=event.location_id, connection_id=connection_id
+        )
         return Outcome(decision=Decision.SKIPPED, reason=reason)
 
 
@@ -230,6 +294,10 @@ def classify(error: Exception) -> SyncError | None:
     if isinstance(error, httpx.TimeoutException | httpx.TransportError):
         return TransientSyncError(description)
     return None
+
+
+def _millis(elapsed: timedelta) -> float:
+    return max(0.0, round(elapsed.total_seconds() * 1000, 3))
 
 
 def _combine(outcomes: list[Outcome]) -> Outcome:

@@ -87,8 +87,13 @@ def plan_merge(run: SyncRun, link: Link, current: dict[Side, Canonical]) -> conf
             if key in writes:
                 parts = _split(writes.pop(key), group, held)
                 writes.update({n: v for n, v in parts.items() if v != held.get(n)})
+    held = {side: current[side].fields() for side in Side}
     found = tuple(
-        conflicts.FieldConflict(part, c.ghl_time, c.app_time)
+        conflicts.FieldConflict(
+            part, c.ghl_time, c.app_time, held[Side.GHL].get(part), held[Side.APP].get(part)
+        )
+        if c.field in {_joined_key(g) for g in groups}
+        else c
         for c in plan.conflicts
         for part in (c.field.split("+") if c.field in {_joined_key(g) for g in groups} else [c.field])
     )
@@ -154,6 +159,7 @@ def save_merged(
     if plan.conflicts:
         names = ", ".join(c.field for c in plan.conflicts)
         run.count("sync_field_conflicts", len(plan.conflicts))
+        run.tally.conflicts.append((stored, plan.conflicts))
         run.tally.fields_changed.update(conflicts.top_level({c.field for c in plan.conflicts}))
         return StepResult(
             Decision.CONFLICT, f"edited on both sides within the skew window: {names}; kept ghl value"

@@ -11,6 +11,7 @@ whichever the location's secret holds. `GHL_API_BASE_URL` points the client at G
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -48,6 +49,7 @@ class ConnectorCache:
         self._sleep = sleep
         self._clock = clock
         self._clients: dict[str, GhlClient] = {}
+        self._saved_headroom: dict[str, tuple[float | None, float | None]] = {}
         self._single_attempt_clients: dict[str, GhlClient] = {}
         self._hubs: dict[tuple[str, str], Connector] = {}
         self._apps: dict[tuple[str, str], Connector] = {}
@@ -89,6 +91,16 @@ class ConnectorCache:
             )
         return self._single_attempt_clients[location_id]
 
+    def save_ghl_headroom(self, tenants: TenantStore) -> None:
+        """Store on each tenant row what GHL's headers last left of its budget, where it moved
+        since the last save (one write per location and batch at most), for `ghlsync status`."""
+        for location_id, client in self._clients.items():
+            reading = client.pacer.headroom()
+            if reading == (None, None) or reading == self._saved_headroom.get(location_id):
+                continue
+            tenants.note_ghl_budget(location_id, *reading)
+            self._saved_headroom[location_id] = reading
+
     def _client_for(self, location_id: str) -> GhlClient:
         if location_id not in self._clients:
             self._clients[location_id] = self._new_client(location_id)
@@ -110,8 +122,11 @@ class ConnectorCache:
         )
 
 
-def build_engine(connectors: ConnectorCache) -> SyncEngine:
-    """The engine over the sync table of the environment and the given connectors."""
+def build_engine(
+    connectors: ConnectorCache, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> SyncEngine:
+    """The engine over the sync table of the environment and the given connectors; `clock` says
+    when a change was applied (sync latency)."""
     table = sync_table()
     tenants = TenantStore(table)
 
@@ -129,6 +144,7 @@ def build_engine(connectors: ConnectorCache) -> SyncEngine:
         app_for=connectors.app_for,
         metrics=PowertoolsSyncMetrics(),
         tenant_active=tenant_active,
+        clock=clock,
     )
 
 

@@ -35,6 +35,7 @@ from ghlsync.http.client import RestClient, RetryPolicy
 from ghlsync.http.errors import json_object, object_body
 from ghlsync.http.paging import PageData, items_of, offset_pages
 from ghlsync.observability import logger
+from ghlsync.observability.calls import CallMetrics
 
 _BACKOFF_BASE_S = 0.5
 _BACKOFF_CAP_S = 30.0
@@ -80,6 +81,7 @@ class KayakoApi:
             clock=clock,
             wall_clock=clock,
             rng=rng,
+            observers=(CallMetrics("kayako"),),
             name="Kayako",
             log=logger,
         )

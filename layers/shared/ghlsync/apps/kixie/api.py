@@ -30,6 +30,8 @@ from ghlsync.http.budget import DailyQuota
 from ghlsync.http.client import RestClient, RetryPolicy
 from ghlsync.http.errors import object_body
 from ghlsync.observability import logger, metrics
+from ghlsync.observability.calls import CallMetrics, Headroom
+from ghlsync.observability.catalog import MetricName
 
 _BACKOFF_BASE_S = 0.5
 _BACKOFF_CAP_S = 10.0
@@ -40,7 +42,7 @@ REPEATABLE = frozenset({"updatepowerlist", "removefrompowerlist"})
 
 
 def _count_refusal() -> None:
-    metrics.add_metric(name="KixieQuotaRefused", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=MetricName.KIXIE_QUOTA_REFUSED, unit=MetricUnit.Count, value=1)
 
 
 class KixieApi:
@@ -65,6 +67,9 @@ class KixieApi:
         ids = {"businessid": credentials.business_id}
         retrying = RetryPolicy.within(settings, backoff_base_s=_BACKOFF_BASE_S, backoff_cap_s=_BACKOFF_CAP_S)
 
+        quota = self.quota
+        observed = CallMetrics("kixie", headroom=lambda: Headroom(daily_percent=quota.headroom_percent()))
+
         def client(auth: ApiKeyAuth, retry: RetryPolicy) -> RestClient:
             return RestClient(
                 http,
@@ -74,6 +79,7 @@ class KixieApi:
                 headers={"Accept": "application/json"},
                 retry=retry,
                 budgets=(self.quota,),
+                observers=(observed,),
                 sleep=sleep,
                 clock=clock,
                 wall_clock=wall_clock,

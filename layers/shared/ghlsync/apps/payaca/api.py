@@ -26,6 +26,7 @@ from ghlsync.http.client import RestClient, RetryPolicy, segment
 from ghlsync.http.errors import object_body
 from ghlsync.http.paging import PageData, items_of, offset_pages
 from ghlsync.observability import logger
+from ghlsync.observability.calls import CallMetrics
 
 _BACKOFF_BASE_S = 0.5
 _BACKOFF_CAP_S = 20.0
@@ -59,6 +60,7 @@ class PayacaApi:
             clock=clock,
             wall_clock=clock,
             rng=rng,
+            observers=(CallMetrics("payaca"),),
             name="Payaca",
             log=logger,
         )

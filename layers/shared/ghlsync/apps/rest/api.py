@@ -40,6 +40,7 @@ from ghlsync.http.paging import (
     page_number_pages,
 )
 from ghlsync.observability import logger
+from ghlsync.observability.calls import CallMetrics
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _BACKOFF_BASE_S = 0.5
@@ -98,6 +99,7 @@ class SpecApi:
             clock=clock,
             wall_clock=wall_clock,
             rng=rng,
+            observers=(CallMetrics("generic"),),
             name=spec.name,
             log=logger,
             retry_after_header=spec.rate_limits.retry_after_header,
