@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures.app_webhook",
     "tests.fixtures.workflow",
     "tests.fixtures.caller_lookup",
+    "tests.fixtures.agency",
 ]
