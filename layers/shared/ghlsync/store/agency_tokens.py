@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -63,15 +64,11 @@ class LocationTokenMinter:
         if tenant.status is not TenantStatus.ACTIVE:
             raise ReconnectNeeded(location_id)
         company_id = tenant.company_id
-        agency_key = agency_token_key(company_id)
-        agency_token = self._provider.access_token(agency_key)
         try:
-            minted = self._api.location_token(agency_token, company_id, location_id)
-        except AgencyTokenRejected:
-            # The agency token died early (revoked, rotated elsewhere): renew it, try once more.
-            self._provider.token_rejected(agency_key, agency_token)
-            minted = self._api.location_token(
-                self._provider.access_token(agency_key), company_id, location_id
+            minted = with_agency_token(
+                self._provider,
+                company_id,
+                lambda token: self._api.location_token(token, company_id, location_id),
             )
         except LocationNotInstalled as exc:
             self._tenants.set_status(location_id, TenantStatus.UNINSTALLED, reason=exc.message)
@@ -81,6 +78,18 @@ class LocationTokenMinter:
         metrics.add_metric(name="LocationTokenMinted", unit=MetricUnit.Count, value=1)
         logger.info("location token minted", extra={"location_id": location_id, "company_id": company_id})
         return token, True
+
+
+def with_agency_token[T](provider: OAuthTokenProvider, company_id: str, call: Callable[[str], T]) -> T:
+    """`call(agency access token)`; when GHL answers 401 to it (revoked, rotated elsewhere, expired
+    early), the agency token is renewed under its lease and the call tried once more."""
+    key = agency_token_key(company_id)
+    token = provider.access_token(key)
+    try:
+        return call(token)
+    except AgencyTokenRejected:
+        provider.token_rejected(key, token)
+        return call(provider.access_token(key))
 
 
 # ---- install, INSTALL / UNINSTALL, reconcile ---------------------------------------------------
@@ -174,8 +183,8 @@ def reconcile_agencies(
     for agency in list(agencies.active()):
         company_id = agency.company_id
         try:
-            token = provider.access_token(agency_token_key(company_id))
-            installed = api.installed_location_ids(token, company_id, agency.app_id)
+            listing = partial(api.installed_location_ids, company_id=company_id, app_id=agency.app_id)
+            installed = with_agency_token(provider, company_id, listing)
         except ReconnectNeeded:
             agencies.set_status(company_id, TenantStatus.RECONNECT_NEEDED)
             summary.agencies_failed += 1

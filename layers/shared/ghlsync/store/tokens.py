@@ -280,8 +280,16 @@ class OAuthTokenProvider:
         if self._minter is None:
             raise TokenNotFound(location_id)
         minter = self._minter
+
+        def mint_unless_minted_meanwhile() -> tuple[MintedToken, bool]:
+            # Double-checked read: another process may have minted between our check and our lease.
+            current = minter.stored(location_id)
+            if current is not None and usable(current):
+                return current, False
+            return minter.mint(location_id)
+
         token, _ = self.under_lease(
-            location_id, lambda: minter.stored(location_id), usable, lambda: minter.mint(location_id)
+            location_id, lambda: minter.stored(location_id), usable, mint_unless_minted_meanwhile
         )
         return token
 
@@ -627,9 +635,10 @@ def default_agency_members() -> AgencyMembers:
     from ghlsync.store.agencies import AgencyStore
     from ghlsync.store.agency_tokens import AgencyMembers, utc_now
 
+    table = sync_table()
     return AgencyMembers(
-        AgencyStore(sync_table()),
-        default_tenant_store(),
+        AgencyStore(table),
+        TenantStore(table),
         retain_days=get_settings().uninstall_retain_days,
         clock=utc_now,
     )
