@@ -13,12 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from ghlsync import ingress, queue
+from ghlsync.config import get_settings
 from ghlsync.ghl.agency import AgencyApi
 from ghlsync.ghl.client import GhlClient
 from ghlsync.ghl.oauth import OAuthClient, make_state
 from ghlsync.observability import metrics
-from ghlsync import ingress, queue
-from ghlsync.config import get_settings
 from ghlsync.store import tokens
 from ghlsync.store.agencies import AgencyStore, agency_token_key
 from ghlsync.store.leases import LeaseStore
