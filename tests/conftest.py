@@ -11,4 +11,5 @@ pytest_plugins = [
     "tests.fixtures.caller_lookup",
     "tests.fixtures.kixie_bulk",
     "tests.fixtures.operate",
+    "tests.fixtures.agency",
 ]

@@ -1,7 +1,9 @@
-"""GET /oauth/callback?code=&state= : where GHL sends a location back after it installs the app.
+"""GET /oauth/callback?code=&state= : where GHL sends a location (or an agency) back after it
+installs the app.
 
 Verifies the signed state, exchanges the code for tokens, stores them and registers the tenant
-(ghlsync.store.tokens.Installer). 400 when the request is at fault (nothing stored), 502 when
+(ghlsync.store.tokens.Installer); a Company code stores the agency token and registers each
+approved location (ghlsync.store.agency_tokens). 400 when the request is at fault (nothing stored), 502 when
 GHL's token endpoint fails (nothing stored), 503 while the app credentials are not configured.
 """
 
@@ -23,9 +25,9 @@ app = APIGatewayRestResolver()
 @tracer.capture_method
 def oauth_callback() -> dict[str, Any]:
     query = app.current_event.query_string_parameters or {}
-    tenant = default_installer().complete(query.get("code"), query.get("state"))
+    installed = default_installer().complete(query.get("code"), query.get("state"))
     metrics.add_metric(name="AppInstalled", unit=MetricUnit.Count, value=1)
-    return {"status": "connected", "location_id": tenant.location_id}
+    return installed.answer()
 
 
 @app.exception_handler(InstallRejected)

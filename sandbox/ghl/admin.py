@@ -70,6 +70,7 @@ def admin_blueprint(sb: "GhlSandbox") -> Blueprint:
             scopes=data.get("scopes"),
             company_id=data.get("companyId"),
             country=data.get("country", "US"),
+            name=data.get("name"),
         )
         return jsonify({"locationId": location.id, "companyId": location.company_id}), 201
 
@@ -92,12 +93,36 @@ def admin_blueprint(sb: "GhlSandbox") -> Blueprint:
         data = body()
         return jsonify({"code": sb.authorize(data["clientId"], data["locationId"])})
 
+    @bp.post("/authorize-company")
+    @_admin_errors
+    def authorize_company() -> Any:
+        """An agency's bulk install: `locationIds` (absent: all of the company's), and whether
+        the app follows onto locations created later (`installToFutureLocations`)."""
+        data = body()
+        code = sb.authorize_company(
+            data["clientId"],
+            data["companyId"],
+            data.get("locationIds"),
+            install_to_future_locations=bool(data.get("installToFutureLocations", False)),
+        )
+        return jsonify({"code": code})
+
     @bp.get("/authorize")
     @_admin_errors
     def consent_screen() -> Any:
-        """Like the marketplace's chooselocation page: approve, then redirect with ?code=&state=."""
+        """Like the marketplace's chooselocation page: approve, then redirect with ?code=&state=.
+        `location_id=` installs one location; `company_id=` (with any `location_id=` to approve,
+        none: all, and `install_to_future_locations=true`) is an agency's bulk install."""
         client_id = request.args["client_id"]
-        code = sb.authorize(client_id, request.args["location_id"])
+        if "company_id" in request.args:
+            code = sb.authorize_company(
+                client_id,
+                request.args["company_id"],
+                request.args.getlist("location_id") or None,
+                install_to_future_locations=request.args.get("install_to_future_locations") == "true",
+            )
+        else:
+            code = sb.authorize(client_id, request.args["location_id"])
         redirect_uri = request.args.get("redirect_uri") or sb.oauth.apps[client_id].redirect_uri
         if not redirect_uri:
             raise ValueError("no redirect_uri given or registered for this client")
@@ -108,8 +133,12 @@ def admin_blueprint(sb: "GhlSandbox") -> Blueprint:
     @bp.post("/uninstall")
     @_admin_errors
     def uninstall() -> Any:
+        """`locationId`: one location removes the app; `companyId` alone: the agency does."""
         data = body()
-        sb.uninstall(data["clientId"], data["locationId"])
+        if "locationId" in data:
+            sb.uninstall(data["clientId"], data["locationId"])
+        else:
+            sb.uninstall_company(data["clientId"], data["companyId"])
         return jsonify({"uninstalled": True})
 
     @bp.post("/webhooks")

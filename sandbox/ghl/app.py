@@ -342,7 +342,9 @@ def create_app(sb: "GhlSandbox") -> Flask:
         return ok(sb.oauth.token(form))
 
     from sandbox.ghl.admin import admin_blueprint
+    from sandbox.ghl.agency import register_agency_routes
 
+    register_agency_routes(app, sb, authorize)
     app.register_blueprint(admin_blueprint(sb))
     return sb.mount(app, fault_response=lambda fault: fault_response(sb, fault))
 

@@ -1,7 +1,12 @@
 """Who may call the API: private-integration tokens, OAuth apps, installs, and the token endpoint.
 
 Access tokens expire by the sandbox clock; refresh tokens are single-use and rotate (GHL docs:
-"the original Refresh Token becomes invalid"); auth codes are single-use.
+"the original Refresh Token becomes invalid"); auth codes are single-use. An install is either a
+location's (`userType` Location) or an agency's (`userType` Company, ghl-api.md §4.1): the agency
+approves some or all of its locations (each becomes an installation of its own) and may let the
+app follow onto locations created later (`installToFutureLocations`). The token type follows the
+install that issued the code or refresh token; `user_type` in the form is not checked
+(⚠ UNCONFIRMED: GHL documents the field, not what a mismatch answers).
 """
 
 from collections.abc import Iterable
@@ -28,6 +33,8 @@ ALL_SCOPES = frozenset(
         "oauth.write",
     }
 )
+# What only an agency token carries: minting location tokens, listing installed locations.
+AGENCY_ONLY_SCOPES = frozenset({"oauth.readonly", "oauth.write"})
 PIT_APP = "private-integration"  # the rate-limit bucket owner for private-integration tokens
 ACCESS_TOKEN_TTL_S = 86_399
 REFRESH_TOKEN_TTL_S = 365 * 86_400
@@ -45,6 +52,8 @@ class Credential:
     scopes: frozenset[str]
     expires_at: float | None = None
     revoked: bool = False
+    user_type: Literal["Location", "Company"] = "Location"
+    company_id: str = ""
 
     def valid_at(self, now: float) -> bool:
         return not self.revoked and (self.expires_at is None or now < self.expires_at)
@@ -68,17 +77,34 @@ class Installation:
     company_id: str
     user_id: str
     active: bool = True
+    installed_at: float = 0.0
+
+
+@dataclass
+class CompanyInstallation:
+    """An agency's install: which of its locations it approved, and whether new ones follow."""
+
+    client_id: str
+    company_id: str
+    user_id: str
+    approved_locations: set[str]
+    install_to_future_locations: bool
+    approve_all_locations: bool
+    active: bool = True
 
 
 @dataclass
 class _Grant:
-    """An auth code or refresh token: single use, tied to one installation."""
+    """An auth code or refresh token: single use, tied to one installation (a location's, or an
+    agency's when `user_type` is Company and `location_id` is empty)."""
 
     client_id: str
     location_id: str
     expires_at: float
     used: bool = False
     grant_id: str = ""
+    user_type: Literal["Location", "Company"] = "Location"
+    company_id: str = ""
 
 
 @dataclass
@@ -89,6 +115,7 @@ class OAuthServer:
     credentials: dict[str, Credential] = field(default_factory=dict)
     apps: dict[str, OAuthApp] = field(default_factory=dict)
     installations: dict[tuple[str, str], Installation] = field(default_factory=dict)
+    company_installations: dict[tuple[str, str], CompanyInstallation] = field(default_factory=dict)
     codes: dict[str, _Grant] = field(default_factory=dict)
     refresh_tokens: dict[str, _Grant] = field(default_factory=dict)
 
@@ -126,22 +153,96 @@ class OAuthServer:
         """The consent screen: returns (code, installation, newly_installed)."""
         if client_id not in self.apps:
             raise KeyError(f"unknown OAuth client {client_id!r}")
-        key = (client_id, location_id)
-        existing = self.installations.get(key)
-        newly = existing is None or not existing.active
-        if newly:
-            self.installations[key] = Installation(
-                client_id, location_id, company_id, self.ids.firestore_id()
-            )
+        installation, newly = self.install_location(client_id, location_id, company_id, None)
         code = self.ids.secret(32)
         self.codes[code] = _Grant(client_id, location_id, self.clock() + AUTH_CODE_TTL_S)
-        return code, self.installations[key], newly
+        return code, installation, newly
+
+    def install_location(
+        self, client_id: str, location_id: str, company_id: str, user_id: str | None
+    ) -> tuple[Installation, bool]:
+        """Install the app on one location (again, if it was removed): (installation, newly)."""
+        key = (client_id, location_id)
+        existing = self.installations.get(key)
+        if existing is not None and existing.active:
+            return existing, False
+        self.installations[key] = Installation(
+            client_id, location_id, company_id, user_id or self.ids.firestore_id(), installed_at=self.clock()
+        )
+        return self.installations[key], True
+
+    def authorize_company(
+        self,
+        client_id: str,
+        company_id: str,
+        location_ids: Iterable[str],
+        *,
+        install_to_future_locations: bool,
+        approve_all_locations: bool,
+    ) -> tuple[str, CompanyInstallation, list[str]]:
+        """The agency's consent screen: (code, company install, locations newly installed)."""
+        if client_id not in self.apps:
+            raise KeyError(f"unknown OAuth client {client_id!r}")
+        key = (client_id, company_id)
+        existing = self.company_installations.get(key)
+        user_id = existing.user_id if existing is not None else self.ids.firestore_id()
+        approved = set(location_ids)
+        company = CompanyInstallation(
+            client_id, company_id, user_id, approved, install_to_future_locations, approve_all_locations
+        )
+        self.company_installations[key] = company
+        newly = [
+            location_id
+            for location_id in sorted(approved)
+            if self.install_location(client_id, location_id, company_id, user_id)[1]
+        ]
+        code = self.ids.secret(32)
+        self.codes[code] = _Grant(
+            client_id, "", self.clock() + AUTH_CODE_TTL_S, user_type="Company", company_id=company_id
+        )
+        return code, company, newly
+
+    def follows_new_locations(self, company_id: str) -> list[CompanyInstallation]:
+        """The active agency installs of `company_id` that extend to locations created later."""
+        return [
+            company
+            for (_, installed_on), company in self.company_installations.items()
+            if installed_on == company_id and company.active and company.install_to_future_locations
+        ]
+
+    def uninstall_company(self, client_id: str, company_id: str) -> CompanyInstallation:
+        """The agency removes the app: every location it installed and every token stop working."""
+        company = self.company_installations.get((client_id, company_id))
+        if company is None or not company.active:
+            raise KeyError(f"{client_id!r} is not installed on company {company_id!r}")
+        company.active = False
+        for (installed_by, location_id), installation in self.installations.items():
+            if installed_by == client_id and installation.company_id == company_id and installation.active:
+                self.uninstall(client_id, location_id)
+        app_id = self.apps[client_id].app_id
+        for credential in self.credentials.values():
+            if credential.user_type == "Company" and (credential.app_id, credential.company_id) == (
+                app_id,
+                company_id,
+            ):
+                credential.revoked = True
+        for grant in self.refresh_tokens.values():
+            if (
+                grant.client_id == client_id
+                and grant.company_id == company_id
+                and grant.user_type == "Company"
+            ):
+                grant.used = True
+        return company
 
     def uninstall(self, client_id: str, location_id: str) -> Installation:
         installation = self.installations.get((client_id, location_id))
         if installation is None or not installation.active:
             raise KeyError(f"{client_id!r} is not installed on {location_id!r}")
         installation.active = False
+        for company in self.company_installations.values():
+            if company.client_id == client_id and company.company_id == installation.company_id:
+                company.approved_locations.discard(location_id)
         app_id = self.apps[client_id].app_id
         for credential in self.credentials.values():
             if (
@@ -177,6 +278,11 @@ class OAuthServer:
             )
         else:
             raise OAuthError(400, "unsupported_grant_type")
+        if grant.user_type == "Company":
+            company = self.company_installations.get((app.client_id, grant.company_id))
+            if company is None or not company.active:
+                raise OAuthError(400, "invalid_grant", "Invalid grant: app is not installed on this company")
+            return self._issue_company(app, company)
         installation = self.installations.get((app.client_id, grant.location_id))
         if installation is None or not installation.active:
             raise OAuthError(400, "invalid_grant", "Invalid grant: app is not installed on this location")
@@ -194,7 +300,67 @@ class OAuthServer:
         grant.used = True
         return grant
 
-    def _issue(self, app: OAuthApp, installation: Installation) -> dict[str, Any]:
+    def _issue_company(self, app: OAuthApp, company: CompanyInstallation) -> dict[str, Any]:
+        """An agency token: no locationId, the bulk-install fields of GetAccessCodeSuccessfulResponseDto."""
+        now = self.clock()
+        access_token = "sbx-at-" + self.ids.secret(48)
+        refresh_token = "sbx-rt-" + self.ids.secret(48)
+        refresh_token_id = self.ids.hex_id()
+        self.credentials[access_token] = Credential(
+            access_token,
+            "oauth",
+            "",
+            app.app_id,
+            app.scopes,
+            now + self.access_token_ttl_s,
+            user_type="Company",
+            company_id=company.company_id,
+        )
+        self.refresh_tokens[refresh_token] = _Grant(
+            app.client_id,
+            "",
+            now + REFRESH_TOKEN_TTL_S,
+            grant_id=refresh_token_id,
+            user_type="Company",
+            company_id=company.company_id,
+        )
+        return {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": self.access_token_ttl_s,
+            "refresh_token": refresh_token,
+            "scope": " ".join(sorted(app.scopes)),
+            "refreshTokenId": refresh_token_id,
+            "userType": "Company",
+            "companyId": company.company_id,
+            "userId": company.user_id,
+            "isBulkInstallation": True,
+            "approvedLocations": sorted(company.approved_locations),
+            "installToFutureLocations": company.install_to_future_locations,
+            "approveAllLocations": company.approve_all_locations,
+            "traceId": self.ids.uuid(),
+        }
+
+    def location_token(self, app: OAuthApp, installation: Installation) -> dict[str, Any]:
+        """POST /oauth/locationToken's answer: a Location token (with a refresh token, as GHL's
+        samples show) for a location the agency installed; the agency-only scopes stay behind."""
+        issued = self._issue(app, installation, scopes=app.scopes - AGENCY_ONLY_SCOPES)
+        return {
+            **{key: issued[key] for key in ("access_token", "token_type", "expires_in", "scope")},
+            "locationId": installation.location_id,
+            "userId": installation.user_id,
+            "appId": app.app_id,
+            "versionId": app.version_id,
+            "refresh_token": issued["refresh_token"],
+            "userType": "Location",
+            "companyId": installation.company_id,
+            "traceId": issued["traceId"],
+        }
+
+    def _issue(
+        self, app: OAuthApp, installation: Installation, scopes: frozenset[str] | None = None
+    ) -> dict[str, Any]:
+        scopes = app.scopes if scopes is None else scopes
         now = self.clock()
         access_token = "sbx-at-" + self.ids.secret(48)
         refresh_token = "sbx-rt-" + self.ids.secret(48)
@@ -204,8 +370,9 @@ class OAuthServer:
             "oauth",
             installation.location_id,
             app.app_id,
-            app.scopes,
+            scopes,
             now + self.access_token_ttl_s,
+            company_id=installation.company_id,
         )
         self.refresh_tokens[refresh_token] = _Grant(
             app.client_id, installation.location_id, now + REFRESH_TOKEN_TTL_S, grant_id=refresh_token_id
@@ -215,7 +382,7 @@ class OAuthServer:
             "token_type": "Bearer",
             "expires_in": self.access_token_ttl_s,
             "refresh_token": refresh_token,
-            "scope": " ".join(sorted(app.scopes)),
+            "scope": " ".join(sorted(scopes)),
             "refreshTokenId": refresh_token_id,
             "userType": "Location",
             "locationId": installation.location_id,

@@ -100,9 +100,11 @@ class GhlSandbox(FakeApp):
         company_id: str | None = None,
         duplicate_fields: tuple[str, ...] = ("email", "phone"),
         country: str = "US",
+        name: str | None = None,
     ) -> Location:
         """A sub-account; `token` is its private-integration token (None: OAuth installs only);
-        `country` (ISO alpha-2) places phones written without a country code."""
+        `country` (ISO alpha-2) places phones written without a country code. An agency install
+        of the company with installToFutureLocations extends to it (INSTALL webhook)."""
         if country not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"country {country!r} is no ISO alpha-2 region with a numbering plan")
         with self.lock:
@@ -114,10 +116,17 @@ class GhlSandbox(FakeApp):
                 allow_duplicates=allow_duplicates,
                 duplicate_fields=duplicate_fields,
                 country=country,
+                name=name or f"Location {location_id}",
             )
             self.store.locations[location_id] = location
             if token is not None:
                 self.oauth.add_pit(location_id, token, scopes)
+            for company in self.oauth.follows_new_locations(location.company_id):
+                company.approved_locations.add(location_id)
+                installation, _ = self.oauth.install_location(
+                    company.client_id, location_id, location.company_id, company.user_id
+                )
+                self._queue_install(company.client_id, location_id, installation.company_id, "Location")
             return location
 
     def add_pit(self, location_id: str, token: str, *, scopes: Iterable[str] | None = None) -> None:
@@ -149,16 +158,69 @@ class GhlSandbox(FakeApp):
         with self.lock:
             location = self.store.location(location_id)
             code, installation, newly = self.oauth.authorize(client_id, location_id, location.company_id)
-            app = self.oauth.apps[client_id]
-            if newly and app.webhook_url:
-                data = {
-                    "installType": "Location",
-                    "companyId": installation.company_id,
-                    "userId": installation.user_id,
-                    "isWhitelabelCompany": False,
-                }
-                self._queue(Target(app.webhook_url, app.app_id, app.version_id), location_id, "INSTALL", data)
+            if newly:
+                self._queue_install(client_id, location_id, installation.company_id, "Location")
             return code
+
+    def authorize_company(
+        self,
+        client_id: str,
+        company_id: str,
+        location_ids: Iterable[str] | None = None,
+        *,
+        install_to_future_locations: bool = False,
+    ) -> str:
+        """The agency's consent screen (a bulk installation): approves `location_ids` of the
+        company (None: all of them), sends one Company INSTALL and returns a single-use code."""
+        with self.lock:
+            own = sorted(loc.id for loc in self.store.locations.values() if loc.company_id == company_id)
+            chosen = own if location_ids is None else list(location_ids)
+            strangers = sorted(set(chosen) - set(own))
+            if strangers:
+                raise ValueError(f"locations {strangers} do not belong to company {company_id!r}")
+            code, company, _ = self.oauth.authorize_company(
+                client_id,
+                company_id,
+                chosen,
+                install_to_future_locations=install_to_future_locations,
+                approve_all_locations=location_ids is None,
+            )
+            self._queue_install(client_id, None, company_id, "Company", user_id=company.user_id)
+            return code
+
+    def uninstall_company(self, client_id: str, company_id: str) -> None:
+        """The agency removes the app: its locations' and its own tokens stop working; one
+        company-level UNINSTALL (companyId, no locationId) is sent."""
+        with self.lock:
+            self.oauth.uninstall_company(client_id, company_id)
+            app = self.oauth.apps[client_id]
+            if app.webhook_url:
+                target = Target(app.webhook_url, app.app_id, app.version_id)
+                self._queue(target, None, "UNINSTALL", {"companyId": company_id})
+
+    def _queue_install(
+        self,
+        client_id: str,
+        location_id: str | None,
+        company_id: str,
+        install_type: str,
+        *,
+        user_id: str | None = None,
+    ) -> None:
+        """INSTALL to the app's default webhook URL (a Company install names no location:
+        ⚠ UNCONFIRMED, as is one Location INSTALL per location added under installToFutureLocations)."""
+        app = self.oauth.apps[client_id]
+        if not app.webhook_url:
+            return
+        if user_id is None and location_id is not None:
+            user_id = self.oauth.installations[(client_id, location_id)].user_id
+        data = {
+            "installType": install_type,
+            "companyId": company_id,
+            "userId": user_id,
+            "isWhitelabelCompany": False,
+        }
+        self._queue(Target(app.webhook_url, app.app_id, app.version_id), location_id, "INSTALL", data)
 
     def uninstall(self, client_id: str, location_id: str) -> None:
         """The location removes the app: its tokens stop working and UNINSTALL is sent."""
@@ -264,12 +326,13 @@ class GhlSandbox(FakeApp):
         for target in self._targets(location_id):
             self._queue(target, location_id, event_type, data)
 
-    def _queue(self, target: Target, location_id: str, event_type: str, data: dict[str, Any]) -> None:
+    def _queue(self, target: Target, location_id: str | None, event_type: str, data: dict[str, Any]) -> None:
+        """`location_id` None: a company-level event, whose body carries no locationId."""
         now = self.clock()
         webhook_id = self._webhook_ids.uuid()
         payload = {
             "type": event_type,
-            "locationId": location_id,
+            **({"locationId": location_id} if location_id is not None else {}),
             "versionId": target.version_id,
             "appId": target.app_id,
             **data,
@@ -284,7 +347,7 @@ class GhlSandbox(FakeApp):
             Delivery(
                 webhook_id=webhook_id,
                 event_type=event_type,
-                location_id=location_id,
+                location_id=location_id or "",
                 url=target.url,
                 body=body,
                 headers=headers,

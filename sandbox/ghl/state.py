@@ -113,6 +113,9 @@ class Location:
     id: str
     company_id: str
     allow_duplicates: bool = False
+    # What the agency's installed-locations listing shows (InstalledLocationSchema).
+    name: str = ""
+    address: str = ""
     # Business Profile country (ISO alpha-2): the numbering plan of phones written without a
     # country code.
     country: str = "US"

@@ -19,6 +19,8 @@ from sandbox.stack.lambda_runtime import LambdaContext, load_handler
 pytestmark = pytest.mark.integration
 
 EVENT = Path(__file__).resolve().parents[2] / "events" / "token_refresh_scheduled.json"
+# No agency installs in these tests: the reconcile half of the run finds nothing to do.
+NO_AGENCIES = {"agency_locations_added": 0, "agency_locations_removed": 0, "agencies_failed": 0}
 CLIENT_ID = "65f0c0ffee0000000000beef-lx3k9q2z"
 CLIENT_SECRET = "d2b7c1c8-0000-4000-8000-000000000001"
 # Shorter than the default 4 h refresh window, so every fresh install is already due.
@@ -107,7 +109,7 @@ def test_the_schedule_refreshes_due_tokens_and_isolates_failures(aws, sandbox, h
     # WHEN the scheduled event fires
     summary = handler(json.loads(EVENT.read_text()), LambdaContext(function_name="TokenRefreshFunction"))
     # THEN each outcome is counted and the failures did not stop the due refresh
-    assert summary == {"refreshed": 1, "skipped": 0, "reconnect_needed": 1, "failed": 1}
+    assert summary == {"refreshed": 1, "skipped": 0, "reconnect_needed": 1, "failed": 1, **NO_AGENCIES}
     stored = TokenStore(aws.secrets, aws.env["TOKEN_SECRET_PREFIX"]).get(DUE).credentials
     assert stored.access_token != due.access_token
     # AND the refreshed tenant moved along the expiry index; the dead one awaits a reconnect
@@ -126,5 +128,5 @@ def test_a_schedule_with_nothing_due_refreshes_nothing(aws, sandbox, handler, mo
     # WHEN the scheduled event fires
     summary = handler(json.loads(EVENT.read_text()), LambdaContext(function_name="TokenRefreshFunction"))
     # THEN nothing is refreshed and GHL is not called
-    assert summary == {"refreshed": 0, "skipped": 0, "reconnect_needed": 0, "failed": 0}
+    assert summary == {"refreshed": 0, "skipped": 0, "reconnect_needed": 0, "failed": 0, **NO_AGENCIES}
     assert len(sandbox.request_log) == calls_before

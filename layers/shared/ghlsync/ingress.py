@@ -87,6 +87,13 @@ class TenantRegistry(Protocol):
     def mark_uninstalled(self, location_id: str, retain_days: int) -> None: ...
 
 
+class AgencyInstalls(Protocol):
+    """Agency (Company) installs as webhooks change them (ghlsync.store.agency_tokens.AgencyMembers)."""
+
+    def location_installed(self, company_id: str | None, location_id: str) -> bool: ...
+    def company_uninstalled(self, company_id: str) -> int: ...
+
+
 class ConnectionLookup(Protocol):
     def get(self, connection_id: str) -> Connection | None: ...
 
@@ -210,8 +217,12 @@ class GhlIngress:
         max_body_bytes: int,
         uninstall_retain_days: int,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        agencies: AgencyInstalls | None = None,
     ) -> None:
+        """`agencies`: INSTALL of a location under an agency install registers it as the
+        agency's; a company-level UNINSTALL disables the agency's tenants."""
         self._verifier = verifier
+        self._agencies = agencies
         self._queue = queue
         self._tenants = tenants
         self._once = once
@@ -264,9 +275,15 @@ class GhlIngress:
 
     def _install(self, webhook: InstallWebhook) -> None:
         if webhook.location_id is None:
-            # A company-level install names no location; each location arrives through OAuth.
+            # A company-level install names no location: the OAuth callback stores the agency
+            # token and registers the approved locations.
             metrics.add_metric(name="GhlInstallWithoutLocation", unit=MetricUnit.Count, value=1)
             logger.warning("INSTALL without locationId", extra={"company_id": webhook.company_id})
+            return
+        if self._agencies is not None and self._agencies.location_installed(
+            webhook.company_id, webhook.location_id
+        ):
+            metrics.add_metric(name="GhlAgencyLocationInstalled", unit=MetricUnit.Count, value=1)
             return
         self._tenants.register(
             Tenant(
@@ -279,6 +296,10 @@ class GhlIngress:
         )
 
     def _uninstall(self, webhook: UninstallWebhook) -> None:
+        if webhook.location_id is None and webhook.company_id and self._agencies is not None:
+            disabled = self._agencies.company_uninstalled(webhook.company_id)
+            logger.info("agency uninstalled", extra={"company_id": webhook.company_id, "tenants": disabled})
+            return
         if webhook.location_id is None:
             metrics.add_metric(name="GhlUninstallWithoutLocation", unit=MetricUnit.Count, value=1)
             logger.warning("UNINSTALL without locationId", extra={"company_id": webhook.company_id})
@@ -365,6 +386,7 @@ def _once_gate(settings: Settings) -> OnceGate:
 @cache
 def default_ghl_ingress() -> GhlIngress:
     from ghlsync.ghl.webhooks import WebhookVerifier  # GHL path only (see the module docstring)
+    from ghlsync.store.tokens import default_agency_members  # GHL path only
 
     settings = get_settings()
     return GhlIngress(
@@ -379,6 +401,7 @@ def default_ghl_ingress() -> GhlIngress:
         max_age=timedelta(seconds=settings.webhook_max_age_seconds),
         max_body_bytes=settings.webhook_max_body_bytes,
         uninstall_retain_days=settings.uninstall_retain_days,
+        agencies=default_agency_members(),
     )
 
 

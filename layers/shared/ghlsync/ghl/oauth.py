@@ -39,7 +39,12 @@ STATE_CLOCK_SKEW_S = 60
 
 
 class TokenSet(BaseModel):
-    """The tokens of one GHL location install, with an absolute expiry (GHL sends `expires_in`)."""
+    """The tokens of one GHL install, with an absolute expiry (GHL sends `expires_in`).
+
+    A Location install's carry its `location_id`; a Company (agency) install's carry none, but
+    the bulk-install fields: which locations the agency approved and whether the app follows
+    onto locations it creates later (ghl-api.md §4.1).
+    """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -52,6 +57,13 @@ class TokenSet(BaseModel):
     location_id: str | None = None
     company_id: str | None = None
     user_id: str | None = None
+    is_bulk_installation: bool = False
+    approved_locations: tuple[str, ...] = ()
+    install_to_future_locations: bool = False
+
+    @property
+    def is_company(self) -> bool:
+        return self.user_type == "Company"
 
     def expires_within(self, seconds: float, now: datetime) -> bool:
         return self.expires_at <= now + timedelta(seconds=seconds)
@@ -71,6 +83,9 @@ class _TokenResponse(BaseModel):
     location_id: str | None = Field(default=None, alias="locationId")
     company_id: str | None = Field(default=None, alias="companyId")
     user_id: str | None = Field(default=None, alias="userId")
+    is_bulk_installation: bool = Field(default=False, alias="isBulkInstallation")
+    approved_locations: tuple[str, ...] = Field(default=(), alias="approvedLocations")
+    install_to_future_locations: bool = Field(default=False, alias="installToFutureLocations")
 
     def token_set(self, now: datetime) -> TokenSet:
         return TokenSet(
@@ -83,6 +98,9 @@ class _TokenResponse(BaseModel):
             location_id=self.location_id,
             company_id=self.company_id,
             user_id=self.user_id,
+            is_bulk_installation=self.is_bulk_installation,
+            approved_locations=self.approved_locations,
+            install_to_future_locations=self.install_to_future_locations,
         )
 
 
@@ -126,9 +144,15 @@ class OAuthClient:
             form["redirect_uri"] = redirect_uri
         return self._token_request(form)
 
-    def refresh(self, refresh_token: str) -> TokenSet:
+    @property
+    def app_id(self) -> str:
+        """The Marketplace app id: the client id's part before the first '-' (as GHL's SDKs take it)."""
+        return self._client_id.split("-", 1)[0]
+
+    def refresh(self, refresh_token: str, user_type: str = "Location") -> TokenSet:
+        """`user_type` Company for an agency's refresh token."""
         return self._token_request(
-            {"grant_type": "refresh_token", "refresh_token": refresh_token, "user_type": "Location"}
+            {"grant_type": "refresh_token", "refresh_token": refresh_token, "user_type": user_type}
         )
 
     def _token_request(self, form: dict[str, str]) -> TokenSet:
@@ -141,29 +165,29 @@ class OAuthClient:
             raise OAuthError(f"token endpoint unreachable: {type(exc).__name__}") from exc
         # The clock is read after the answer so that expires_at errs on the early side.
         now = datetime.fromtimestamp(self._clock(), UTC)
-        payload = _json_or_none(response)
+        payload = json_or_none(response)
         if response.is_success:
             try:
                 return _TokenResponse.model_validate(payload).token_set(now)
             except ValidationError as exc:
                 raise OAuthError("token endpoint answered with a malformed token response") from exc
-        raise _error_from(response.status_code, payload)
+        raise error_from(response.status_code, payload, "token endpoint")
 
 
-def _json_or_none(response: httpx.Response) -> Any:
+def json_or_none(response: httpx.Response) -> Any:
     try:
         return response.json()
     except ValueError:
         return None
 
 
-def _error_from(status: int, payload: Any) -> OAuthError:
+def error_from(status: int, payload: Any, what: str) -> OAuthError:
     fields = payload if isinstance(payload, dict) else {}
     error = str(fields.get("error", ""))
     message = fields.get("error_description") or fields.get("message") or error or f"HTTP {status}"
     if isinstance(message, list):
         message = "; ".join(str(part) for part in message)
-    text = f"token endpoint answered {status}: {message}"
+    text = f"{what} answered {status}: {message}"
     says_invalid_grant = "invalid_grant" in f"{error} {message}".lower().replace(" ", "_")
     if status in (400, 401) and says_invalid_grant:
         return InvalidGrant(text, status)

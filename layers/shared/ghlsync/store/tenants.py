@@ -46,6 +46,7 @@ class TenantStatus(StrEnum):
 class AuthKind(StrEnum):
     OAUTH = "oauth"
     PIT = "pit"
+    AGENCY = "agency"  # a location of a Company install: its token is minted from the agency's
 
 
 class Tenant(BaseModel):
@@ -101,7 +102,8 @@ class TenantStore:
         removes = ["uninstalled_at", "retain_until", "expires_at"]
         if tenant.company_id is not None:
             sets["company_id"] = tenant.company_id
-        if tenant.auth_kind is AuthKind.PIT:
+        if tenant.auth_kind in (AuthKind.PIT, AuthKind.AGENCY):
+            # Neither is refreshed on schedule (a PIT never, an agency location's token is minted).
             removes += ["token_expires_at", "gsi1pk", "gsi1sk"]
         elif tenant.token_expires_at is not None:
             sets["token_expires_at"] = _iso(tenant.token_expires_at)

@@ -6,6 +6,9 @@ first store and given a new version on every later one. Its SecretString is JSON
      "user_type", "location_id", "company_id", "user_id"}
 or, for a private-integration token an operator stores by hand,
     {"kind": "pit", "access_token": "pit-..."}
+or, for a location of an agency (Company) install, the token minted from the agency's
+    {"kind": "agency", "access_token", "expires_at", "scope", "location_id", "company_id"}
+The agency's own tokens are an "oauth" secret under `agency_<companyId>` (ghlsync.store.agencies).
 
 Refreshing safely (GHL refresh tokens are single-use and rotate, ghl-api.md §4.1):
 1. one refresher per location at a time across every process: a DynamoDB lease (ghlsync.store.leases);
@@ -15,6 +18,9 @@ Refreshing safely (GHL refresh tokens are single-use and rotate, ghl-api.md §4.
 4. on `invalid_grant`, re-read once more (another process may have rotated it outside the lease,
    e.g. after its lease expired) before marking the tenant `reconnect_needed`.
 Callers that find the lease held wait (bounded, injected sleep) and re-read.
+A location of an agency install has no refresh token: its token is minted (POST
+/oauth/locationToken with the agency token) when first needed and again when it nears expiry or
+is rejected, under the same location lease and double-checked read (ghlsync.store.agency_tokens).
 
 The in-memory cache (per container) keeps each location's secret with its version id; a refresh
 through this process replaces the entry, and every refresh decision re-reads the secret first, so
@@ -41,6 +47,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from ghlsync.config import get_settings
+from ghlsync.ghl.agency import AgencyApi, MintedToken
 from ghlsync.ghl.oauth import InvalidGrant, InvalidState, OAuthClient, TokenSet, verify_state
 from ghlsync.observability import logger, metrics
 from ghlsync.observability.catalog import MetricName
@@ -50,6 +57,8 @@ from ghlsync.store.tenants import AuthKind, Tenant, TenantNotFound, TenantStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
+
+    from ghlsync.store.agency_tokens import AgencyMembers
 
 # GHL location ids are 20 alphanumerics; this also keeps untrusted ids inside the secret prefix.
 LOCATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -71,13 +80,18 @@ class PrivateIntegrationToken(BaseModel):
     access_token: str = Field(min_length=1, repr=False)
 
 
-Credentials = Annotated[OAuthTokens | PrivateIntegrationToken, Field(discriminator="kind")]
-_credentials = TypeAdapter[OAuthTokens | PrivateIntegrationToken](Credentials)
+class AgencyLocationToken(MintedToken):
+    kind: Literal["agency"] = "agency"
+
+
+AnyCredentials = OAuthTokens | PrivateIntegrationToken | AgencyLocationToken
+Credentials = Annotated[AnyCredentials, Field(discriminator="kind")]
+_credentials = TypeAdapter[AnyCredentials](Credentials)
 
 
 @dataclass(frozen=True)
 class StoredCredentials:
-    credentials: OAuthTokens | PrivateIntegrationToken
+    credentials: AnyCredentials
     version_id: str
 
 
@@ -154,7 +168,13 @@ class TokenStore:
         self._cache[location_id] = (self._clock(), stored)
         return stored
 
-    def put(self, location_id: str, credentials: OAuthTokens | PrivateIntegrationToken) -> StoredCredentials:
+    def get_or_none(self, location_id: str, *, fresh: bool = False) -> StoredCredentials | None:
+        try:
+            return self.get(location_id, fresh=fresh)
+        except TokenNotFound:
+            return None
+
+    def put(self, location_id: str, credentials: AnyCredentials) -> StoredCredentials:
         """Store a new version (creating the secret on the first store); the cache follows."""
         name = self.secret_name(location_id)
         body = credentials.model_dump_json()
@@ -193,11 +213,12 @@ class TokenEndpoint(Protocol):
     """GHL's /oauth/token as the provider and the installer use it (an OAuthClient, or AppOAuthClient)."""
 
     def exchange_code(self, code: str, redirect_uri: str) -> TokenSet: ...
-    def refresh(self, refresh_token: str) -> TokenSet: ...
+    def refresh(self, refresh_token: str, user_type: str = "Location") -> TokenSet: ...
 
 
 class OAuthTokenProvider:
-    """The GHL client's TokenProvider for every location: PITs as stored, OAuth tokens kept fresh."""
+    """The GHL client's TokenProvider for every location: PITs as stored, OAuth tokens kept fresh,
+    tokens of an agency's locations minted from the agency token (when `agency_api` is given)."""
 
     def __init__(
         self,
@@ -213,7 +234,11 @@ class OAuthTokenProvider:
         lease_wait_s: float = 10.0,
         lease_poll_s: float = 0.25,
         owner: str | None = None,
+        agency_api: AgencyApi | None = None,
     ) -> None:
+        from ghlsync.store.agency_tokens import LocationTokenMinter  # it builds on this module
+
+        self._minter = None if agency_api is None else LocationTokenMinter(tokens, tenants, agency_api, self)
         self._tokens = tokens
         self._leases = leases
         self._tenants = tenants
@@ -229,7 +254,10 @@ class OAuthTokenProvider:
         self._local_locks_guard = threading.Lock()
 
     def access_token(self, location_id: str) -> str:
-        credentials = self._tokens.get(location_id).credentials
+        stored = self._tokens.get_or_none(location_id)
+        if stored is None or isinstance(stored.credentials, AgencyLocationToken):
+            return self._minted(location_id, self._valid_for(self._refresh_margin_s)).access_token
+        credentials = stored.credentials
         if isinstance(credentials, PrivateIntegrationToken):
             return credentials.access_token
         if not credentials.expires_within(self._refresh_margin_s, self._now()):
@@ -243,34 +271,71 @@ class OAuthTokenProvider:
             # A PIT cannot be refreshed; a different stored token means someone already replaced it.
             return
         valid = self._valid_for(self._refresh_margin_s)
+        if isinstance(credentials, AgencyLocationToken):
+            self._minted(location_id, lambda minted: minted.access_token != token and valid(minted))
+            return
         self._refresh_unless(location_id, lambda tokens: tokens.access_token != token and valid(tokens))
+
+    def _minted(self, location_id: str, usable: Callable[[MintedToken], bool]) -> MintedToken:
+        """The location's minted token if usable, else a new one minted under the location's lease."""
+        if self._minter is None:
+            raise TokenNotFound(location_id)
+        minter = self._minter
+
+        def mint_unless_minted_meanwhile() -> tuple[MintedToken, bool]:
+            # Double-checked read: another process may have minted between our check and our lease.
+            current = minter.stored(location_id)
+            if current is not None and usable(current):
+                return current, False
+            return minter.mint(location_id)
+
+        token, _ = self.under_lease(
+            location_id, lambda: minter.stored(location_id), usable, mint_unless_minted_meanwhile
+        )
+        return token
 
     def ensure_valid_for(self, location_id: str, seconds: float) -> RefreshResult:
         """Refresh the location's OAuth token unless it stays valid for `seconds` (the schedule's job)."""
-        if isinstance(self._tokens.get(location_id, fresh=True).credentials, PrivateIntegrationToken):
+        if not isinstance(self._tokens.get(location_id, fresh=True).credentials, OAuthTokens):
             return RefreshResult.NOT_REFRESHABLE
         _, refreshed = self._refresh_unless(location_id, self._valid_for(seconds))
         return RefreshResult.REFRESHED if refreshed else RefreshResult.ALREADY_VALID
 
-    def _valid_for(self, seconds: float) -> Callable[[TokenSet], bool]:
+    def _valid_for(self, seconds: float) -> Callable[[TokenSet | MintedToken], bool]:
         return lambda tokens: not tokens.expires_within(seconds, self._now())
 
     def _refresh_unless(self, location_id: str, usable: Callable[[TokenSet], bool]) -> tuple[TokenSet, bool]:
         """Return usable tokens, refreshing under the location's lease when the stored ones are not."""
-        lease = f"token-refresh#{location_id}"
+        return self.under_lease(
+            location_id,
+            lambda: self._stored_oauth(location_id),
+            usable,
+            lambda: self._refresh_holding_lease(location_id, usable),
+        )
+
+    def under_lease[T](
+        self,
+        key: str,
+        read: Callable[[], T | None],
+        usable: Callable[[T], bool],
+        renew: Callable[[], tuple[T, bool]],
+    ) -> tuple[T, bool]:
+        """(token, renewed): the stored token if `usable`, else `renew()` run by one caller at a
+        time across processes (the key's lease; `renew` must re-read before it calls GHL)."""
+        lease = f"token-refresh#{key}"
         waited = 0.0
-        with self._local_lock(location_id):
+        with self._local_lock(key):
             while True:
-                current = self._stored_oauth(location_id)
-                if usable(current):
+                current = read()
+                if current is not None and usable(current):
                     return current, False
                 if self._leases.acquire(lease, self._owner, self._lease_ttl_s):
                     try:
-                        return self._refresh_holding_lease(location_id, usable)
+                        return renew()
                     finally:
                         self._leases.release(lease, self._owner)
                 if waited >= self._lease_wait_s:
-                    raise RefreshInProgress(location_id)
+                    raise RefreshInProgress(key)
                 self._sleep(self._lease_poll_s)
                 waited += self._lease_poll_s
 
@@ -288,7 +353,7 @@ class OAuthTokenProvider:
             # reactivates the tenant.
             raise ReconnectNeeded(location_id)
         try:
-            refreshed = self._oauth.refresh(current.refresh_token)
+            refreshed = self._oauth.refresh(current.refresh_token, current.user_type)
         except InvalidGrant as exc:
             latest = self._stored_oauth(location_id)
             if latest.refresh_token != current.refresh_token:
@@ -320,8 +385,8 @@ class OAuthTokenProvider:
 
     def _stored_oauth(self, location_id: str) -> OAuthTokens:
         credentials = self._tokens.get(location_id, fresh=True).credentials
-        if isinstance(credentials, PrivateIntegrationToken):
-            raise TokenSecretInvalid(f"location {location_id} holds a private-integration token, not OAuth")
+        if not isinstance(credentials, OAuthTokens):
+            raise TokenSecretInvalid(f"location {location_id} holds a {credentials.kind} token, not OAuth")
         return credentials
 
     @contextmanager
@@ -365,6 +430,20 @@ class InstallRejected(ValueError):
     """The callback cannot complete an install: bad request or a code GHL refused."""
 
 
+@dataclass(frozen=True)
+class Installed:
+    """What an install connected: one location, or an agency and the locations it approved."""
+
+    location_id: str | None = None
+    company_id: str | None = None
+    location_ids: tuple[str, ...] = ()
+
+    def answer(self) -> dict[str, object]:
+        if self.location_id is not None:
+            return {"status": "connected", "location_id": self.location_id}
+        return {"status": "connected", "company_id": self.company_id, "location_ids": list(self.location_ids)}
+
+
 class Installer:
     """Completes an install from the OAuth callback: state → code exchange → tokens → tenant."""
 
@@ -377,15 +456,21 @@ class Installer:
         *,
         state_max_age_s: float,
         clock: Callable[[], float] = time.time,
+        agency_members: AgencyMembers | None = None,
+        app_id: str = "",
     ) -> None:
+        """`agency_members` (and the app's `app_id`) accept Company installs; without them an
+        agency's code is refused."""
         self._oauth = oauth
         self._tokens = tokens
         self._tenants = tenants
+        self._agency_members = agency_members
+        self._app_id = app_id
         self._app = app
         self._state_max_age_s = state_max_age_s
         self._clock = clock
 
-    def complete(self, code: str | None, state: str | None) -> Tenant:
+    def complete(self, code: str | None, state: str | None) -> Installed:
         """Raises InstallRejected (the request is at fault) or OAuthError (GHL's token endpoint is)."""
         if not code:
             raise InstallRejected("the 'code' query parameter is missing")
@@ -401,6 +486,9 @@ class Installer:
             raise InstallRejected(
                 "GHL refused the authorization code (expired or already used); start the install again"
             ) from exc
+        if tokens.is_company and self._agency_members is not None:
+            agency = self._agency_members.install(tokens, self._app_id, self._tokens)
+            return Installed(company_id=agency.company_id, location_ids=tokens.approved_locations)
         if not tokens.location_id or not LOCATION_ID.fullmatch(tokens.location_id):
             raise InstallRejected(
                 "GHL returned an agency-level token; install the app on a sub-account (location)"
@@ -416,7 +504,7 @@ class Installer:
         )
         self._tenants.register(tenant)
         logger.info("location installed", extra={"location_id": location_id})
-        return tenant
+        return Installed(location_id=location_id)
 
 
 # ---- scheduled refresh ----------------------------------------------------------------------
@@ -495,8 +583,12 @@ class AppOAuthClient:
     def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
         return self._client().exchange_code(code, redirect_uri)
 
-    def refresh(self, refresh_token: str) -> TokenSet:
-        return self._client().refresh(refresh_token)
+    def refresh(self, refresh_token: str, user_type: str = "Location") -> TokenSet:
+        return self._client().refresh(refresh_token, user_type)
+
+    @property
+    def app_id(self) -> str:
+        return self._client().app_id
 
     def _client(self) -> OAuthClient:
         if self._configured is not None:
@@ -531,6 +623,25 @@ def default_token_provider() -> OAuthTokenProvider:
         default_tenant_store(),
         default_oauth_client(),
         lease_ttl_s=settings.token_lease_seconds,
+        agency_api=default_agency_api(),
+    )
+
+
+def default_agency_api() -> AgencyApi:
+    settings = get_settings()
+    return AgencyApi(token_http_client(), settings.ghl_api_base_url, version=settings.ghl_api_version)
+
+
+def default_agency_members() -> AgencyMembers:
+    from ghlsync.store.agencies import AgencyStore
+    from ghlsync.store.agency_tokens import AgencyMembers, utc_now
+
+    table = sync_table()
+    return AgencyMembers(
+        AgencyStore(table),
+        TenantStore(table),
+        retain_days=get_settings().uninstall_retain_days,
+        clock=utc_now,
     )
 
 
@@ -544,4 +655,6 @@ def default_installer() -> Installer:
         default_tenant_store(),
         oauth.credentials(),
         state_max_age_s=get_settings().oauth_state_max_age_seconds,
+        agency_members=default_agency_members(),
+        app_id=oauth.app_id,
     )
