@@ -244,6 +244,15 @@ def test_a_person_filter_searches_every_person_not_only_the_window(api: EkyteApi
     assert [p["name"] for p in api.get("/polling/persons", Name="acme").json()] == ["Acme Ltd"]
 
 
+def test_unwindowed_persons_lists_every_person(clock: FakeClock) -> None:
+    # GIVEN a fake whose person feed is not windowed, and a person an hour old
+    api = EkyteApi(dev_ekyte(clock, windowed_persons=False))
+    person_id = api.person()
+    clock.advance(60 * 60)
+    # WHEN / THEN the feed still lists it
+    assert [p["id"] for p in api.get("/polling/persons").json()] == [person_id]
+
+
 def test_filtered_tasks_select_by_situation(api: EkyteApi, ekyte: EkyteSandbox) -> None:
     # GIVEN an active task and a completed one
     open_id, done_id = api.task(Title="Open"), api.task(Title="Done")

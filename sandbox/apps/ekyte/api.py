@@ -113,10 +113,10 @@ def integration_blueprint(sb: "EkyteSandbox", base: str) -> Blueprint:
 
     @bp.get(f"{reads}/persons")
     def persons() -> Response:
-        """Without a filter: the persons changed in the window (⚠ UNCONFIRMED, see README); with
-        `Name` (contains, any case) or `Document`: every matching person."""
+        """Without a filter: the persons changed in the window (`windowed_persons`, ⚠ UNCONFIRMED)
+        or every person; with `Name` (contains, any case) or `Document`: every matching person."""
         name, document = request.args.get("Name", "").lower(), request.args.get("Document", "")
-        if not any(request.args.get(f) for f in PERSON_FILTERS):
+        if sb.windowed_persons and not any(request.args.get(f) for f in PERSON_FILTERS):
             return ok([p.json() for p in recent(store.persons.values())])
         found = [
             p

@@ -59,11 +59,15 @@ class EkyteSandbox(FakeApp):
         bases: tuple[str, ...] = (N8N, ZAPIER),
         polling_window_s: float = POLLING_WINDOW_S,
         bi_page_size: int = BI_PAGE_SIZE,
+        windowed_persons: bool = True,
     ) -> None:
+        """`windowed_persons`: `/polling/persons` without a filter lists only the persons changed in
+        the polling window (the default, ⚠ UNCONFIRMED) or, False, every person."""
         self.base_url = base_url
         self.bases = bases
         self.polling_window_s = polling_window_s
         self.bi_page_size = bi_page_size
+        self.windowed_persons = windowed_persons
         self.store = EkyteStore(clock)
         super().__init__(
             clock=clock, sleep=sleep, faults=FaultInjector(f"ekyte:{seed}"), lock=self.store.lock
