@@ -22,8 +22,20 @@ class EkyteError(Exception):
         return None if self.text is None else {"id": self.code, "text": self.text}
 
 
-def required(code: int, text: str) -> EkyteError:
+def refused(code: int, text: str) -> EkyteError:
     return EkyteError(400, code, text)
+
+
+def needed[T](value: T | None, code: int, text: str) -> T:
+    """A required field: absent (None, or an id that is not above 0) is a 400 with eKyte's id and
+    text. Callers read every field first (a wrong type is a 422 before any 400), then check them
+    in eKyte's order."""
+    if value is None or (isinstance(value, int) and value <= 0):
+        raise EkyteError(400, code, text)
+    return value
+
+
+YOUR_EMAIL = "O seu e-mail é obrigatório"
 
 
 def user_not_found(email: str) -> EkyteError:

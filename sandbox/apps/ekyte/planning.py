@@ -18,14 +18,10 @@ ALIAS_MAX = 15
 def create_ticket(store: EkyteStore, company_id: int, body: Json) -> Ticket:
     email, workspace_id = text(body, "UserEmail"), integer(body, "WorkspaceId")
     ticket_type, requester_email = integer(body, "TicketType"), text(body, "RequesterEmail")
-    if email is None:
-        raise errors.required(6, "O seu e-mail é obrigatório")
-    if workspace_id is None:
-        raise errors.required(6, "O Id da workspace é obrigatório")
-    if ticket_type is None:
-        raise errors.required(6, "O tipo de ocorrência é obrigatório")
-    if requester_email is None:
-        raise errors.required(6, "O e-mail do solicitante é obrigatório")
+    email = errors.needed(email, 6, errors.YOUR_EMAIL)
+    workspace_id = errors.needed(workspace_id, 6, "O Id da workspace é obrigatório")
+    ticket_type = errors.needed(ticket_type, 6, "O tipo de ocorrência é obrigatório")
+    requester_email = errors.needed(requester_email, 6, "O e-mail do solicitante é obrigatório")
     user = store.acting_user(company_id, email)
     requester = store.users.get(requester_email.lower())
     if requester is None:
@@ -86,9 +82,7 @@ def _workspace(store: EkyteStore, company_id: int, workspace_id: int | None) -> 
 
 
 def create_board(store: EkyteStore, company_id: int, user_email: str | None, body: Json) -> Board:
-    title = text(body, "Title")
-    if title is None:
-        raise errors.required(1, "O título não pode ser nulo")
+    title = errors.needed(text(body, "Title"), 1, "O título não pode ser nulo")
     user = _member(store, company_id, user_email, 10)
     workspace = _workspace(store, company_id, integer(body, "WorkspaceId"))
     board = Board(
@@ -121,13 +115,11 @@ def create_note(store: EkyteStore, company_id: int, user_email: str | None, body
 
 
 def create_project(store: EkyteStore, company_id: int, user_email: str | None, body: Json) -> Project:
-    name = text(body, "Name")
-    if name is None:
-        raise errors.required(1, "O título do projeto não pode ser nulo")
+    name = errors.needed(text(body, "Name"), 1, "O título do projeto não pode ser nulo")
     user = _member(store, company_id, user_email, 10)
     alias = text(body, "Alias") or ""
     if len(alias) > ALIAS_MAX:
-        raise errors.required(1, "O alias / identificação do projeto não pode ser maior que 15 caracteres.")
+        raise errors.refused(1, "O alias / identificação do projeto não pode ser maior que 15 caracteres.")
     workspace = _workspace(store, company_id, integer(body, "WorkspaceId"))
     project = Project(
         **store.new_stamps("project", user),

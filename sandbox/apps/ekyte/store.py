@@ -135,14 +135,11 @@ class EkyteStore:
 
     # -- persons -------------------------------------------------------------------------------
     def create_person(self, company_id: int, body: Json) -> Person:
-        email, name = text(body, "UserEmail"), text(body, "Name")
-        if email is None:
-            raise errors.required(6, "O seu e-mail é obrigatório")
-        if name is None:
-            raise errors.required(7, "O nome é obrigatório")
-        tags = tag_ids(body)
+        email, name, tags = text(body, "UserEmail"), text(body, "Name"), tag_ids(body)
         for flag in ("IsCustomer", "IsSupplier", "IsVehicle"):
             boolean(body, flag, False)
+        email = errors.needed(email, 6, errors.YOUR_EMAIL)
+        name = errors.needed(name, 7, "O nome é obrigatório")
         user = self.acting_user(company_id, email)
         rest = {k: v for k, v in body.items() if k not in PERSON_FIELDS_KEPT_APART}
         person = Person(
@@ -159,13 +156,10 @@ class EkyteStore:
 
     def create_person_contact(self, company_id: int, body: Json) -> PersonContact:
         email, person_id, name = text(body, "UserEmail"), integer(body, "PersonId"), text(body, "Name")
-        if email is None:
-            raise errors.required(6, "O seu e-mail é obrigatório")
-        if person_id is None:
-            raise errors.required(7, "O Id da pessoa é obrigatório")
-        if name is None:
-            raise errors.required(7, "O nome é obrigatório")
         tags = tag_ids(body)
+        email = errors.needed(email, 6, errors.YOUR_EMAIL)
+        person_id = errors.needed(person_id, 7, "O Id da pessoa é obrigatório")
+        name = errors.needed(name, 7, "O nome é obrigatório")
         user = self.acting_user(company_id, email)
         person = self.person(company_id, person_id)
         contact = PersonContact(
@@ -186,33 +180,28 @@ class EkyteStore:
         email, title = text(body, "UserEmail"), text(body, "Title")
         workspace_id, type_id = integer(body, "WorkspaceId"), integer(body, "CtcTaskTypeId")
         due = date(body, "CurrentDueDate")
-        if email is None:
-            raise errors.required(6, "O seu e-mail é obrigatório")
-        if title is None:
-            raise errors.required(7, "O título é obrigatório")
-        if not (workspace_id or 0) > 0:
-            raise errors.required(7, "O Id da workspace é obrigatório")
-        if not (type_id or 0) > 0:
-            raise errors.required(8, "O Id do tipo de tarefa é obrigatório")
-        if due is None:
-            raise errors.required(7, 'O campo "Concluir até" é obrigatório')
+        email = errors.needed(email, 6, errors.YOUR_EMAIL)
+        title = errors.needed(title, 7, "O título é obrigatório")
+        workspace_id = errors.needed(workspace_id, 7, "O Id da workspace é obrigatório")
+        type_id = errors.needed(type_id, 8, "O Id do tipo de tarefa é obrigatório")
+        due = errors.needed(due, 7, 'O campo "Concluir até" é obrigatório')
         user = self.acting_user(company_id, email)
         project_id = integer(body, "CtcTaskProjectId")
         if project_id is not None:
             project = self.projects.get(project_id)
             if project is None or project.workspace_id != workspace_id:
-                raise errors.required(95, "Projeto não encontrado para o id de Workspace informado.")
+                raise errors.refused(95, "Projeto não encontrado para o id de Workspace informado.")
         elif not boolean(body, "PlanTask", True):
-            raise errors.required(95, "Para tarefas não planejadas é necessário informar o id do projeto.")
-        workspace = self.workspaces.get(workspace_id or 0)
+            raise errors.refused(95, "Para tarefas não planejadas é necessário informar o id do projeto.")
+        workspace = self.workspaces.get(workspace_id)
         if workspace is None or workspace.company_id != company_id:
-            raise errors.required(30, "Workspace não encontrada")
-        task_type = self.task_types.get(type_id or 0)
+            raise errors.refused(30, "Workspace não encontrada")
+        task_type = self.task_types.get(type_id)
         if task_type is None:
-            raise errors.required(30, "Tipo de tarefa não encontrado")
+            raise errors.refused(30, "Tipo de tarefa não encontrado")
         priority = integer(body, "PriorityGroup") or 0
         if not 0 <= priority <= 100:
-            raise errors.required(85, "A prioridade é inválida. Utilize valores de 0 a 100.")
+            raise errors.refused(85, "A prioridade é inválida. Utilize valores de 0 a 100.")
         first = task_type.phases[0]
         executor = self._executor(text(body, "InitialExecutor"), first)
         task = Task(
@@ -253,7 +242,7 @@ class EkyteStore:
     ) -> Task:
         """What eKyte's web app and MCP change on an existing task (the integration API cannot)."""
         if situation is not None and situation not in SITUATIONS:
-            raise errors.required(85, f"A situação {situation} é inválida. Utilize 10, 20, 30 ou 40.")
+            raise errors.refused(85, f"A situação {situation} é inválida. Utilize 10, 20, 30 ou 40.")
         if title is not None:
             task.title = title
         if due is not None:
