@@ -49,6 +49,18 @@ def test_wrong_credentials_are_a_401_with_an_empty_body(
     assert ekyte.store.persons == {}
 
 
+def test_zapier_reads_have_no_polling_prefix(api: EkyteApi) -> None:
+    # GIVEN a task / WHEN the Zapier base's task feed is read
+    api.task()
+    # THEN it is the same feed as /n8n/polling/tasks
+    assert api.get("/tasks", base="/zapier").json() == api.get("/polling/tasks").json() != []
+
+
+def test_an_unknown_route_is_a_bare_404(api: EkyteApi) -> None:
+    response = api.get("/polling/contacts")
+    assert (response.status_code, response.content) == (404, b"")
+
+
 # -- creates ------------------------------------------------------------------------------------
 def test_a_person_is_created_from_a_pascalcase_body_and_read_back_camelcase(api: EkyteApi) -> None:
     # GIVEN / WHEN a customer person is created

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, jsonify, request
 
 from sandbox.apps.ekyte.errors import EkyteError, Json
-from sandbox.apps.ekyte.fields import instant
 
 if TYPE_CHECKING:
     from sandbox.apps.ekyte.sandbox import EkyteSandbox
@@ -131,12 +130,8 @@ def admin_blueprint(sb: "EkyteSandbox") -> Blueprint:
     @bp.patch("/tasks/<int:task_id>")
     def update_task(task_id: int) -> Any:
         data = body()
-        due_raw = string(data, "due")
-        due = None if due_raw is None else instant(due_raw)
-        if due_raw is not None and due is None:
-            raise AdminError(400, "due is an ISO 8601 date or date-time")
         task = sb.ui_update_task(
-            task_id, title=string(data, "title"), due=due, situation=number(data, "situation")
+            task_id, title=string(data, "title"), due=string(data, "due"), situation=number(data, "situation")
         )
         return jsonify(task.json(with_comments=True))
 

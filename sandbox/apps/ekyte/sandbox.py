@@ -25,10 +25,12 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
 
 from sandbox.apps.ekyte.admin import admin_blueprint
 from sandbox.apps.ekyte.api import N8N, ZAPIER, integration_blueprint
 from sandbox.apps.ekyte.bi import bi_blueprint
+from sandbox.apps.ekyte.fields import date
 from sandbox.apps.ekyte.mcp import mcp_blueprint
 from sandbox.apps.ekyte.records import Comment, Person, PersonContact, Task, TaskType, User, Workspace
 from sandbox.apps.ekyte.store import EkyteStore
@@ -93,6 +95,10 @@ class EkyteSandbox(FakeApp):
             if retry_after is None:
                 return None
             return Response(b"", 429, headers={"Retry-After": str(int(retry_after))})
+
+        @app.errorhandler(HTTPException)
+        def no_route(error: HTTPException) -> Response:
+            return Response(b"", error.code or 500)  # ASP.NET's bare 404 / 405
 
         self.mount(app, fault_response=fault_response)
 
@@ -205,12 +211,14 @@ class EkyteSandbox(FakeApp):
         task_id: int,
         *,
         title: str | None = None,
-        due: float | None = None,
+        due: str | None = None,
         situation: int | None = None,
     ) -> Task:
+        """`due`: ISO 8601 (an unreadable one is eKyte's 400); `situation` 30 completes the task."""
+        due_at = None if due is None else date({"due": due}, "due")
         with self.lock:
             task = self.store.task(self.company_id, task_id)
-            return self.store.update_task(task, title=title, due=due, situation=situation)
+            return self.store.update_task(task, title=title, due=due_at, situation=situation)
 
     def ui_comment_task(self, task_id: int, message: str, *, user: str | None = None) -> Comment:
         with self.lock:
