@@ -46,7 +46,13 @@ Admin (never eKyte): the kit's GET/POST /_sandbox/faults (incl. `"methods": ["PO
 GET /_sandbox/requests, POST /_sandbox/clock `{"advance": s}`; eKyte's own (sandbox.apps.ekyte.admin):
 GET /_sandbox/account, GET|POST /_sandbox/persons, POST /_sandbox/persons/{id}/contacts,
 GET|POST /_sandbox/tasks, PATCH /_sandbox/tasks/{id}, POST /_sandbox/tasks/{id}/comments,
-POST /_sandbox/limit.
+POST /_sandbox/limit. In Python: `EkyteSandbox.ui_create_person / ui_add_person_contact /
+ui_create_task / ui_update_task / ui_comment_task` (the same changes); `EkyteAppSandbox` /
+`EKYTE` in sandbox.apps.ekyte.stack (connection settings `base_url` = origin + /n8n, `bi_base_url`,
+`mcp_url`, `user_email`, `workspace_id`, `task_type_id`, `executor_email`; credentials `api_key`,
+`company_id`, `bi_api_key`, `mcp_token`). Settings: `polling_window_s` (900), `bi_page_size` (50),
+`windowed_persons` (True), `bases` (("/n8n", "/zapier")). Ids: persons from 5001, person-contacts
+from 60001, tasks from 7001, comments 8001, tickets 9001, boards 301, notes 401, projects 201.
 """
 
 from sandbox.apps.ekyte.records import COMPLETED, Comment, Person, PersonContact, Task, Ticket
