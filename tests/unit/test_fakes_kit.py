@@ -189,6 +189,15 @@ def test_an_injected_5xx_uses_the_apps_statuses() -> None:
     assert {fault.status for fault in (faults.draw() for _ in range(20)) if fault is not None} == {500}
 
 
+def test_faults_limited_to_some_methods_spare_the_others() -> None:
+    # GIVEN faults on every POST only / WHEN a GET and a POST are decided
+    faults = FaultInjector(3)
+    faults.configure(rate_timeout=1.0, methods={"post"})
+    # THEN only the POST draws a fault
+    assert faults.decide("/api/ping", "GET") is None
+    assert faults.decide("/api/ping", "POST") is not None
+
+
 def test_an_injected_429_is_answered_in_the_apps_shape_and_logged() -> None:
     # GIVEN a fake where every API request draws a 429
     fake = EchoFake()
