@@ -2,7 +2,8 @@
 
     GET  /_sandbox/faults      the fault settings and what was injected so far
     POST /_sandbox/faults      {"rate_429": .., "rate_5xx": .., "rate_timeout": .., "rate_reset": ..,
-                                "timeout_applied_share": .., "seed": n}   (400 on bad values)
+                                "timeout_applied_share": .., "methods": ["POST"], "seed": n}
+                               (400 on bad values)
     GET  /_sandbox/requests    the request log: [{"method", "path", "status"}]
     POST /_sandbox/clock       {"advance": seconds}: move a fake clock (409 on the real clock)
 

@@ -6,6 +6,8 @@ Where each fault happens:
 - A reset drops the connection before the request reaches the app (nothing applied).
 - A timeout is "applied then timed out" for a configurable share (`timeout_applied_share`):
   real timeouts often hit after the server wrote, so clients must make retries idempotent.
+- `configure(methods=...)` limits faults to some HTTP methods (e.g. `{"POST"}`: a create applied
+  then timed out while the client's re-reads still answer, as an app without idempotent POSTs needs).
 In-process (`FaultyTransport`) a timeout raises httpx.ReadTimeout and a reset the app's
 `reset_error`; in server mode the middleware sleeps past `timeout_delay_s`, and a reset aborts the
 socket. One decision per request, two draws whatever the outcome, so the same seed and the same
@@ -76,6 +78,7 @@ class FaultInjector:
         self.timeout_applied_share = timeout_applied_share
         self.timeout_delay_s = 30.0
         self.include_auth_paths = False
+        self.methods: frozenset[str] | None = None  # None: every method
         self.injected: Counter[str] = Counter()
 
     def configure(
@@ -88,8 +91,10 @@ class FaultInjector:
         timeout_applied_share: float | None = None,
         timeout_delay_s: float = 30.0,
         include_auth_paths: bool = False,
+        methods: Iterable[str] | None = None,
     ) -> None:
-        """Shares of API requests that fail; they must add up to at most 1."""
+        """Shares of API requests that fail; they must add up to at most 1. `methods`: only
+        requests with these HTTP methods may fail (None: any)."""
         applied = self._default_applied_share if timeout_applied_share is None else timeout_applied_share
         rates = (rate_429, rate_5xx, rate_timeout, rate_reset, applied)
         if any(not 0.0 <= rate <= 1.0 for rate in rates) or sum(rates[:4]) > 1.0:
@@ -98,6 +103,7 @@ class FaultInjector:
         self.timeout_applied_share = applied
         self.timeout_delay_s = timeout_delay_s
         self.include_auth_paths = include_auth_paths
+        self.methods = None if methods is None else frozenset(m.upper() for m in methods)
 
     def reseed(self, seed: int | str) -> None:
         self._rng = random.Random(seed)
@@ -111,6 +117,7 @@ class FaultInjector:
             "timeout_applied_share": self.timeout_applied_share,
             "timeout_delay_s": self.timeout_delay_s,
             "include_auth_paths": self.include_auth_paths,
+            "methods": None if self.methods is None else sorted(self.methods),
             "injected": dict(self.injected),
         }
 
@@ -136,8 +143,11 @@ class FaultInjector:
             self.injected[fault.kind.value] += 1
         return fault
 
-    def decide(self, path: str) -> Fault | None:
-        """The fault for one request to `path` (drawn only for paths faults apply to)."""
+    def decide(self, path: str, method: str = "GET") -> Fault | None:
+        """The fault for one `method` request to `path` (drawn only for the paths and methods
+        faults apply to)."""
+        if self.methods is not None and method.upper() not in self.methods:
+            return NO_FAULT
         return self.draw() if self.applies_to(path) else NO_FAULT
 
 
@@ -150,7 +160,7 @@ class FaultyTransport(httpx.BaseTransport):
         self._on_dropped = on_dropped  # records requests that never reached the app
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        fault = self._faults.decide(request.url.path)
+        fault = self._faults.decide(request.url.path, request.method)
         if fault is not None and fault.kind is FaultKind.TIMEOUT:
             if fault.applied:
                 self._forward(request, NO_FAULT).close()

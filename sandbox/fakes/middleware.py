@@ -61,7 +61,7 @@ class FakeMiddleware:
                 return list(self.inner(environ, start_response))
         method = environ.get("REQUEST_METHOD", "GET")
         preset = decided_fault.get()
-        fault = preset[0] if preset is not None else self.fake.faults.decide(path)
+        fault = preset[0] if preset is not None else self.fake.faults.decide(path, method)
         if fault is None:
             return self._handle(environ, start_response, method, path)
         if fault.kind in (FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR):

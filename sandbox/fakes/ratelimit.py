@@ -4,7 +4,8 @@ A `Window` is at most `limit` requests per `seconds`, either sliding (a log of r
 times: GHL's 10-second burst) or fixed and aligned to the epoch (a clock minute: Kayako's
 per-action limits; 86 400 s: a UTC-day quota such as GHL's 200,000/day or Kixie's 10,000/day).
 `RateLimiter.consume` checks every (key, window) budget a request counts against and consumes all
-of them only when each has room: a refused request consumes nothing.
+of them only when each has room: a refused request consumes nothing. `RequestLimit`: an optional
+per-minute limit for apps that document none.
 """
 
 import math
@@ -87,3 +88,22 @@ class RateLimiter:
 
     def reset(self) -> None:
         self._usage.clear()
+
+
+class RequestLimit:
+    """A limit for an app that documents none (Payaca, eKyte): off unless `configure(per_minute)`
+    sets one; `check()` is None when a request may go, else the seconds to wait (429 + Retry-After)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._limiter = RateLimiter(clock)
+        self.per_minute: int | None = None
+
+    def configure(self, per_minute: int | None = None) -> None:
+        self.per_minute = per_minute
+        self._limiter.reset()
+
+    def check(self) -> float | None:
+        if self.per_minute is None:
+            return None
+        verdict = self._limiter.consume(("*", Window(self.per_minute, 60.0)))
+        return None if verdict.allowed else float(verdict.retry_after_s)

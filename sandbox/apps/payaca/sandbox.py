@@ -24,7 +24,7 @@ from sandbox.apps.payaca.api import build_app
 from sandbox.apps.payaca.store import Change, Customer, PayacaStore, Project
 from sandbox.fakes.base import FakeApp
 from sandbox.fakes.faults import FaultInjector
-from sandbox.fakes.ratelimit import RateLimiter, Window
+from sandbox.fakes.ratelimit import RequestLimit
 from sandbox.fakes.webhooks import Delivery, Outbox, RetryRule, Sender, hmac_signature, http_sender
 
 DEFAULT_BASE_URL = "https://api.payaca.sandbox/v1"
@@ -46,24 +46,6 @@ class Subscriber:
     url: str
     secret: str
     events: frozenset[str] | None = None  # None: every event
-
-
-class RequestLimit:
-    """Payaca documents no rate limit: off unless `configure(per_minute)` sets one (429 + Retry-After)."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._limiter = RateLimiter(clock)
-        self.per_minute: int | None = None
-
-    def configure(self, per_minute: int | None = None) -> None:
-        self.per_minute = per_minute
-        self._limiter.reset()
-
-    def check(self) -> float | None:
-        if self.per_minute is None:
-            return None
-        verdict = self._limiter.consume(("*", Window(self.per_minute, 60.0)))
-        return None if verdict.allowed else float(verdict.retry_after_s)
 
 
 class PayacaSandbox(FakeApp):
