@@ -135,6 +135,12 @@ def _kixie() -> SandboxedApp:
     return stack.KIXIE
 
 
+def _ekyte() -> SandboxedApp:
+    from sandbox.apps.ekyte import stack
+
+    return stack.EKYTE
+
+
 def registered_apps() -> list[SandboxedApp]:
     """Every app the stacks run, in a fixed order."""
-    return [_kayako(), _payaca(), _kixie()]
+    return [_kayako(), _payaca(), _kixie(), _ekyte()]

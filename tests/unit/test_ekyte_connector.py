@@ -203,7 +203,7 @@ def test_a_quiet_poll_is_one_call_per_feed_and_lists_only_tasks_naming_a_contact
     # GIVEN one person changed since the checkpoint, one older, and two recent tasks (one ours)
     since = datetime(2026, 1, 1, 11, 50, tzinfo=UTC)
     persons = [
-        {"id": 40, "name": "Cy Solo", "updatedAt": "2026-01-01T11:55:00Z"},
+        {"id": 40, "name": "Cy Solo", "email": "cy@solo.example", "updatedAt": "2026-01-01T11:55:00Z"},
         {"id": 41, "name": "Old Timer", "updatedAt": "2026-01-01T09:00:00Z"},
     ]
     tasks = [

@@ -52,7 +52,7 @@ class EkyteMappingConfig(BaseModel):
     # The workspace, task type and default executor (an eKyte user's e-mail) of every task we create.
     workspace_id: int = Field(default=1, ge=1)
     task_type_id: int = Field(default=1, ge=1)
-    default_executor: str | None = None
+    executor_email: str | None = None
     # eKyte requires CurrentDueDate; a hub task without one is due this long after its creation.
     default_due: str = "+7 days"
     # PriorityGroup of the tasks we create (0-100; 0 = not prioritised).
@@ -197,10 +197,12 @@ def person_contact_to_contact(person: EkytePerson, contact: EkytePersonContact) 
 
 
 def contacts_of(person: EkytePerson) -> list[CanonicalContact]:
-    """The GHL contacts one Person holds: its person-contacts when it is a business with some,
-    else the Person itself."""
+    """The GHL contacts one Person holds: its person-contacts when it has some, else the Person
+    itself, unless it has neither e-mail nor phone (a business whose contacts are still to come)."""
     if person.contacts:
         return [person_contact_to_contact(person, c) for c in person.contacts]
+    if not _blank(person.email) and not _blank(person.phone):
+        return []
     return [person_to_contact(person)]
 
 
@@ -249,7 +251,7 @@ def matching_contacts(
     persons: Iterable[EkytePerson], *, email: str | None, phone: str | None
 ) -> list[CanonicalContact]:
     """Every held contact whose e-mail (case-insensitive) or phone equals the given one: eKyte cannot
-    search persons by e-mail, so the listing of all persons is the index."""
+    search persons by e-mail, so a listing of persons is the index."""
     wanted_email = email.strip().lower() if email and email.strip() else None
     wanted_phone = phone.strip() if phone and phone.strip() else None
     found = []
@@ -314,8 +316,8 @@ def task_body(
         due = config.default_due_date(now)
         defaults.append("due")
     executor = task.assignee
-    if executor is None and config.default_executor:
-        executor = config.default_executor
+    if executor is None and config.executor_email:
+        executor = config.executor_email
         defaults.append("executor")
     footer = f"ghlsync: contact={contact}" + (f" defaults={','.join(defaults)}" if defaults else "")
     body: dict[str, Any] = {
@@ -335,7 +337,8 @@ def task_body(
 
 
 def task_update_arguments(task_id: int, task: CanonicalTask, changed: frozenset[str]) -> dict[str, Any]:
-    """The MCP update tool's arguments for the changed fields (completion is the situation)."""
+    """The MCP update tool's arguments for the changed fields (completion is the situation; the
+    tool takes no executor, so a changed assignee stays as it is in eKyte)."""
     arguments: dict[str, Any] = {"taskId": task_id}
     if "title" in changed:
         arguments["title"] = task.title
@@ -343,8 +346,6 @@ def task_update_arguments(task_id: int, task: CanonicalTask, changed: frozenset[
         arguments["currentDueDate"] = _ekyte_time(task.due_date)
     if "completed" in changed:
         arguments["situation"] = SITUATION_COMPLETED if task.completed else SITUATION_ACTIVE
-    if "assignee" in changed and task.assignee:
-        arguments["executorEmail"] = task.assignee
     return arguments
 
 

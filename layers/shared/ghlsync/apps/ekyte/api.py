@@ -43,7 +43,7 @@ class EkyteApi:
         rng: Callable[[], float] = random.random,
     ) -> None:
         """`clock` is epoch seconds: it bounds each call's waits."""
-        self.user_email = credentials.user_email
+        self.user_email = settings.user_email
         key = credentials.api_key.get_secret_value()
         retry = RetryPolicy.within(settings, backoff_base_s=_BACKOFF_BASE_S, backoff_cap_s=_BACKOFF_CAP_S)
 

@@ -149,9 +149,10 @@ class EkyteConnector:
         self._now = now
 
     # -- persons ------------------------------------------------------------------------------
-    def persons(self) -> list[EkytePerson]:
-        """Every person with its contacts: the index (one call)."""
-        listed = self.api.get("polling/persons")
+    def persons(self, name: str | None = None) -> list[EkytePerson]:
+        """The persons changed in the polling window, with their contacts (one call); with `name`,
+        every person of that name however old."""
+        listed = self.api.get("polling/persons", {"Name": name} if name else None)
         if not isinstance(listed, list):
             raise UnexpectedResponse("eKyte /polling/persons did not answer a list")
         return [EkytePerson.model_validate(p) for p in listed if isinstance(p, dict)]
@@ -176,6 +177,9 @@ class EkyteConnector:
         return None if contact is None else person_contact_to_contact(person, contact)
 
     def find_contacts(self, *, email: str | None, phone: str | None) -> list[CanonicalContact]:
+        """Contacts with this e-mail or phone among the persons of the polling window. eKyte
+        cannot search persons by e-mail: this finds what an earlier, timed-out create made (the
+        links know the rest), not a person entered in eKyte long before the connection."""
         if not (email and email.strip()) and not (phone and phone.strip()):
             return []
         return matching_contacts(self.persons(), email=email, phone=phone)
@@ -207,7 +211,7 @@ class EkyteConnector:
     def business(self, company_name: str, persons: Iterable[EkytePerson] | None = None) -> EkytePerson:
         """The Person of a business, found by name among the persons (an earlier, timed-out create
         included), else created."""
-        for person in self.persons() if persons is None else persons:
+        for person in self.persons(company_name.strip()) if persons is None else persons:
             if same_business(person, company_name):
                 return person
         answer = self.api.post("persons", business_body(company_name, self.api.user_email))
@@ -271,7 +275,7 @@ class EkyteConnector:
                 newest = max(tasks, key=lambda t: int(t.id or 0))
                 result = self.api.call_tool(
                     self._settings.mcp_comment_tool,
-                    {"taskId": int(newest.id or 0), "comment": note.body},
+                    {"taskId": int(newest.id or 0), "message": note.body},
                     repeatable=False,
                 )
                 structured = result.get("structuredContent") if isinstance(result, dict) else None
@@ -303,8 +307,8 @@ class EkyteConnector:
 
     # -- inbound: polling ---------------------------------------------------------------------
     def list_changes(self, since: datetime) -> Iterator[ChangeEvent]:
-        """Persons changed since `since` (every person is listed: one call) and the workspace's
-        tasks the last 15 minutes show (one call). Tasks whose description names no contact of
+        """Persons and the workspace's tasks changed since `since` among what the last 15 minutes
+        show (one call each). Tasks whose description names no contact of
         ours are not for GHL. De-duplicated downstream by id + update time (stable event ids)."""
         since = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
         yield from self._person_changes(since)
@@ -312,15 +316,19 @@ class EkyteConnector:
         yield from self._task_changes((t for t in listed or [] if isinstance(t, dict)), since)
 
     def list_all_changes(self, since: datetime) -> Iterator[ChangeEvent]:
-        """The recovery past the 15-minute window: persons as always, and the workspace's tasks
-        created or resolved since `since` through the BI API (`{data, paging}`)."""
+        """The recovery past the 15-minute window: the workspace's tasks created or resolved since
+        `since` through the BI API (`{data, paging}`), and the persons the window still shows
+        (eKyte lists older persons by name only: those made in the gap are found again when they
+        change, or by the scheduled refresh)."""
         since = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
         yield from self._person_changes(since)
         stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
         seen: set[int] = set()
         for date_filter in ("createdFrom", "resolvedDateFrom"):
             params: dict[str, str | int] = {"workspaceId": self._settings.workspace_id, date_filter: stamp}
-            fresh = (t for t in self.api.bi_items("tasks", params) if t.get("id") not in seen)
+            fresh = (
+                t for t in self.api.bi_items(self._settings.bi_tasks_path, params) if t.get("id") not in seen
+            )
             for event in self._task_changes(fresh, since):
                 seen.add(int(event.entity_id))
                 yield event

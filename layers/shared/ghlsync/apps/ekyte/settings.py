@@ -8,12 +8,12 @@ setting here with the reference's proposal as its default (README: ⚠ UNCONFIRM
 from datetime import timedelta
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from ghlsync.mapping.ekyte import EkyteMappingConfig
 
 DEFAULT_BASE_URL = "https://api.ekyte.com/n8n"  # or .../zapier; staging: https://apistaging.ekyte.com/n8n
-DEFAULT_BI_BASE_URL = "https://api.ekyte.com/v1.2"
+DEFAULT_BI_BASE_URL = "https://api.ekyte.com"
 DEFAULT_MCP_URL = "https://api.ekyte.com/mcp"
 
 
@@ -21,7 +21,12 @@ class EkyteSettings(EkyteMappingConfig):
     """Where the three surfaces are, how hard to retry, how far the polling feeds see."""
 
     base_url: str = DEFAULT_BASE_URL
+    # The eKyte user the sync acts as (`UserEmail`): a member of the company with access to the
+    # workspace.
+    user_email: str = Field(min_length=3, pattern=r"^[^@\s]+@[^@\s]+$")
     bi_base_url: str = DEFAULT_BI_BASE_URL
+    # The BI task listing ([3P] path, `{data, paging}` envelope).
+    bi_tasks_path: str = "v1.2/tasks"
     mcp_url: str = DEFAULT_MCP_URL
     # eKyte's MCP tool names ([3P] listing): the only documented route to task updates and comments.
     mcp_update_task_tool: str = "update_task"
@@ -45,15 +50,19 @@ class EkyteSettings(EkyteMappingConfig):
 
 
 class EkyteCredentials(BaseModel):
-    """The connection secret: the integration key of the company (`apiKey` + `CompanyId`), the eKyte
-    user our writes are made as (`UserEmail`), the BI key (the integration key when absent:
-    whether they are one key is unconfirmed) and, optionally, that user's MCP token (Settings >
-    User): with it, existing tasks are updated and notes can become task comments."""
+    """The connection secret: the integration key of the company (`apiKey` + `CompanyId`), the BI
+    key (the integration key when absent: whether they are one key is unconfirmed) and,
+    optionally, the acting user's MCP token (Configurações > Usuário): with it, existing tasks are
+    updated and notes can become task comments."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     api_key: SecretStr = Field(min_length=1)
     company_id: int = Field(ge=1)
-    user_email: str = Field(min_length=3, pattern=r"^[^@\s]+@[^@\s]+$")
     bi_api_key: SecretStr | None = None
     mcp_token: SecretStr | None = None
+
+    @field_validator("mcp_token", "bi_api_key", mode="before")
+    @classmethod
+    def _blank_is_absent(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value

@@ -9,12 +9,13 @@ SPEC = ConnectorSpec(
     settings_model=EkyteSettings,
     credentials_model=EkyteCredentials,
     # Without the optional MCP token; a connection that has it also updates existing tasks.
-    capabilities=capabilities_for(EkyteSettings(), mcp=False),
+    capabilities=capabilities_for(EkyteSettings.model_construct(), mcp=False),
     build=connector_builder(EkyteConnector, EkyteSettings),
     setup=(
         "eKyte sends no webhooks: the sweep polls it. Give this command the company's integration\n"
         "key and CompanyId (eKyte guide 'integracao com n8n'), the e-mail of the eKyte user the sync\n"
         "acts as, and optionally that user's MCP token (Configuracoes > Usuario) to update existing\n"
-        "tasks. Set workspace_id, task_type_id and default_executor in the connection's settings."
+        "tasks. Set user_email, workspace_id, task_type_id and executor_email in the connection's\n"
+        "settings."
     ),
 )
