@@ -64,8 +64,11 @@ class StackSetup:
             Tenant(location_id=location_id, installed_at=installed_at, auth_kind=AuthKind.PIT)
         )
 
-    def add_connection(self, location_id: str, wanted: AppConnection) -> "Connection":
-        """Validate, store the secret, then the row (as connections_cli create does)."""
+    def add_connection(
+        self, location_id: str, wanted: AppConnection, *, created_at: datetime | None = None
+    ) -> "Connection":
+        """Validate, store the secret, then the row (as connections_cli create does). `created_at`:
+        the stack's clock (World's is a fake one), where a first sweep reads the feeds from."""
         from ghlsync.apps.registry import validate_app_config
         from ghlsync.store.connections import (
             ConflictPolicy,
@@ -84,6 +87,8 @@ class StackSetup:
             app=wanted.app,
             settings=ConnectionSettings(**sync_settings, app=wanted.settings),
         )
+        if created_at is not None:
+            connection = connection.model_copy(update={"created_at": created_at})
         self.connection_secrets.put(connection.connection_id, wanted.credentials)
         if wanted.workflow_api_key is not None:
             self.issue_workflow_key(connection.connection_id, wanted.workflow_api_key)

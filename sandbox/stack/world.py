@@ -93,6 +93,7 @@ from ghlsync.store import dynamo, tokens
 from ghlsync.store.audit import AuditRecord, AuditStore
 from ghlsync.store.connections import ConnectionSecrets, ConnectionStore
 from ghlsync.store.links import Link, LinkStore, Side
+from ghlsync.sweep import SweepSummary, build_sweeper
 from ghlsync.sync import wiring
 from ghlsync.sync.engine import SyncEngine
 from sandbox.stack.consistency import differences
@@ -107,6 +108,7 @@ GHL_BASE_URL = "https://ghl.sandbox"
 # The stack's public URL as the sandboxes know it; paths are routed like the local API gateway.
 API_URL = "https://api.world.test"
 CLOCK_LAG_S = 3600.0
+SWEEP_INVOCATION_MS = 10 * 60 * 1000  # the sweep function's timeout
 # How far the fake clock may run ahead of its start lag before webhooks would read as "future".
 _CLOCK_HEADROOM_S = CLOCK_LAG_S + 4 * 60
 _FAKE_AWS = {
@@ -320,7 +322,7 @@ class World:
                 sync_settings=sync_settings,
                 workflow_api_key=dev_keys.get(app),
             )
-            connection = setup.add_connection(self.location_id, wanted)
+            connection = setup.add_connection(self.location_id, wanted, created_at=self.now())
             self.connection_ids[app] = connection.connection_id
             sandbox.register_webhooks(f"{API_URL}{connection.webhook_path}", credentials)
             sandbox.fake.webhook_sender = partial(self._send, app)
@@ -333,6 +335,13 @@ class World:
     def _build_engine(self) -> SyncEngine:
         """What `wiring.default_engine()` builds: the engine over the World's connectors."""
         return wiring.build_engine(wiring.default_connectors())
+
+    def sweep(self) -> SweepSummary:
+        """One scheduled sweep over the World's connectors and clock (what polls apps without
+        webhooks, eKyte's feeds); what it queues is handled by the next `settle()`."""
+        connectors = wiring.default_connectors()
+        sweeper = build_sweeper(connectors.hub_for, connectors.app_for, clock=self.now)
+        return sweeper.run(lambda: SWEEP_INVOCATION_MS)
 
     def issue_workflow_key(self, app: str | None = None) -> str:
         """A new workflow-API key for the app's connection (as `connections_cli create` makes it)."""

@@ -516,9 +516,11 @@ def build_sweeper(
     hub_for: Callable[[Connection], Connector],
     app_for: Callable[[Connection], Connector],
     settings: Settings | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Sweeper:
     """A Sweeper over the environment's table and queue, reaching each side through `hub_for` /
-    `app_for` (the engine's `ConnectorCache` in production; tests route it to the sandboxes)."""
+    `app_for` (the engine's `ConnectorCache` in production; tests route it to the sandboxes and
+    give it their clock)."""
     table = sync_table()
     return Sweeper(
         connections=ConnectionStore(table),
@@ -529,6 +531,7 @@ def build_sweeper(
         hub_for=hub_for,
         app_for=app_for,
         settings=SweepSettings(),
+        clock=clock,
     )
 
 

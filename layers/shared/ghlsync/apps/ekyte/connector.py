@@ -26,7 +26,7 @@ minutes); a checkpoint older than that is recovered through the BI API's date fi
 import hashlib
 import random
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -73,8 +73,9 @@ SOURCE = "ekyte"
 ALL_SITUATIONS = "10,20,30,40"
 
 
-def capabilities_for(settings: EkyteSettings, *, mcp: bool) -> Capabilities:
-    """What a connection can do: updates of existing tasks only with the MCP token."""
+def capabilities_for(polling_window: timedelta, *, mcp: bool) -> Capabilities:
+    """What a connection can do: updates of existing tasks only with the MCP token; its feeds see
+    `polling_window` back."""
     task_operations = {Operation.READ, Operation.CREATE, Operation.LIST}
     if mcp:
         task_operations.add(Operation.UPDATE)
@@ -93,7 +94,7 @@ def capabilities_for(settings: EkyteSettings, *, mcp: bool) -> Capabilities:
         tags=TagSupport(writes=TagWrites.NONE),
         inbound=Inbound(
             webhooks=False,
-            feed=ChangeFeed(ordered=False, window=settings.polling_window, full_listing=True),
+            feed=ChangeFeed(ordered=False, window=polling_window, full_listing=True),
         ),
         coupled_fields=(frozenset({"first_name", "last_name"}),),
     )
@@ -142,7 +143,7 @@ class EkyteConnector:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.api = EkyteApi(http, settings, secret, sleep=sleep, clock=clock, rng=rng)
-        self.capabilities = capabilities_for(settings, mcp=self.api.has_mcp)
+        self.capabilities = capabilities_for(settings.polling_window, mcp=self.api.has_mcp)
         self._settings = settings
         self._location_id = location_id
         self._connection_id = connection_id

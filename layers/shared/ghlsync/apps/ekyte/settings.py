@@ -15,6 +15,7 @@ from ghlsync.mapping.ekyte import EkyteMappingConfig
 DEFAULT_BASE_URL = "https://api.ekyte.com/n8n"  # or .../zapier; staging: https://apistaging.ekyte.com/n8n
 DEFAULT_BI_BASE_URL = "https://api.ekyte.com"
 DEFAULT_MCP_URL = "https://api.ekyte.com/mcp"
+POLLING_WINDOW_MINUTES = 15  # what eKyte's /polling/* feeds show
 
 
 class EkyteSettings(EkyteMappingConfig):
@@ -35,7 +36,7 @@ class EkyteSettings(EkyteMappingConfig):
     max_retry_after_s: float = Field(default=20.0, ge=0)
     max_total_wait_s: float = Field(default=20.0, ge=0)
     # How far back the /polling/* feeds see (eKyte: the last 15 minutes).
-    polling_window_minutes: int = Field(default=15, ge=1, le=1440)
+    polling_window_minutes: int = Field(default=POLLING_WINDOW_MINUTES, ge=1, le=1440)
 
     @model_validator(mode="after")
     def _urls(self) -> Self:

@@ -1,7 +1,9 @@
 """eKyte, as the stack sees it: settings, credentials, capabilities, build. No webhooks: polled."""
 
+from datetime import timedelta
+
 from ghlsync.apps.ekyte.connector import SOURCE, EkyteConnector, capabilities_for
-from ghlsync.apps.ekyte.settings import EkyteCredentials, EkyteSettings
+from ghlsync.apps.ekyte.settings import POLLING_WINDOW_MINUTES, EkyteCredentials, EkyteSettings
 from ghlsync.apps.spec import ConnectorSpec, connector_builder
 
 SPEC = ConnectorSpec(
@@ -9,7 +11,7 @@ SPEC = ConnectorSpec(
     settings_model=EkyteSettings,
     credentials_model=EkyteCredentials,
     # Without the optional MCP token; a connection that has it also updates existing tasks.
-    capabilities=capabilities_for(EkyteSettings.model_construct(), mcp=False),
+    capabilities=capabilities_for(timedelta(minutes=POLLING_WINDOW_MINUTES), mcp=False),
     build=connector_builder(EkyteConnector, EkyteSettings),
     setup=(
         "eKyte sends no webhooks: the sweep polls it. Give this command the company's integration\n"
