@@ -38,6 +38,7 @@ SITUATION_COMPLETED = 30
 _REF = re.compile(r"^p(\d+)(?:\.c(\d+))?$")
 _FOOTER = re.compile(r"(?:^|\n)ghlsync:[ \t]*(?P<args>[^\n]*)\s*$")
 _DUE_RULE = re.compile(r"^\+(\d{1,3}) ?days?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class EkyteMappingError(ValueError):
@@ -206,6 +207,14 @@ def contacts_of(person: EkytePerson) -> list[CanonicalContact]:
     return [person_to_contact(person)]
 
 
+def _email(contact: CanonicalContact) -> str:
+    """The contact's e-mail as eKyte stores it; one that is not an address is refused here (the
+    integration API's own checks are not documented)."""
+    if contact.email and not _EMAIL.match(contact.email.strip()):
+        raise EkyteMappingError("the contact's e-mail is not an address")
+    return (contact.email or "").strip()
+
+
 def _display_name(contact: CanonicalContact) -> str:
     name = join_name(contact.first_name, contact.last_name) or contact.email or contact.phone
     if not name:
@@ -220,7 +229,7 @@ def person_body(contact: CanonicalContact, user_email: str) -> dict[str, Any]:
         "Name": _display_name(contact),
         "IsCustomer": True,
         "IsSupplier": False,
-        "Email": contact.email or "",
+        "Email": _email(contact),
         "Phone": contact.phone or "",
     }
 
@@ -236,7 +245,7 @@ def person_contact_body(contact: CanonicalContact, person_id: int, user_email: s
         "UserEmail": user_email,
         "PersonId": person_id,
         "Name": _display_name(contact),
-        "Email": contact.email or "",
+        "Email": _email(contact),
         "Phone": contact.phone or "",
     }
 
