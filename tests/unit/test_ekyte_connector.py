@@ -7,6 +7,8 @@ import httpx
 import pytest
 
 from ghlsync.apps.base import Operation
+from ghlsync.apps.registry import spec_for
+from ghlsync.connection_check import check_connection
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import TransportError, Unauthorized, Validation
 from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask
@@ -254,3 +256,16 @@ def test_the_recovery_past_the_window_pages_the_bi_api_from_the_checkpoint() -> 
     assert bi[0].url.params["createdFrom"] == "2026-01-01T10:00:00" and bi[0].url.params["apiKey"] == API_KEY
     assert "resolvedDateFrom" in bi[2].url.params
     assert [e.entity_id for e in events] == ["1", "2", "3"]
+
+
+def test_connections_check_shows_the_writes_ekyte_has_no_route_for() -> None:
+    # GIVEN an eKyte connection with nothing recent
+    connector = ekyte_connector(Script([answer([]) for _ in range(4)]))
+    spec = spec_for("ekyte")
+    # WHEN the operator checks it
+    verdicts = check_connection(connector, spec, {}, connection_id="conn-ekyte", since=EKYTE_NOW)
+    # THEN auth passed, and the person update it cannot make is listed as unsupported
+    lines = {v.capability: v for v in verdicts}
+    assert lines["auth"].ok is True
+    assert lines["unsupported"].detail.startswith("update contact, delete contact, update task, delete task")
+    assert "unsupported by ekyte" in lines["unsupported"].detail
