@@ -76,11 +76,12 @@ class DemoPart(Protocol):
 
 def demo_parts() -> dict[str, type[DemoPart]]:
     """The app parts, by app name (an app without one still runs in the stack)."""
+    from sandbox.demo.ekyte import EkyteDemo
     from sandbox.demo.kayako import KayakoDemo
     from sandbox.demo.kixie import KixieDemo
     from sandbox.demo.payaca import PayacaDemo
 
-    return {"kayako": KayakoDemo, "payaca": PayacaDemo, "kixie": KixieDemo}
+    return {"kayako": KayakoDemo, "payaca": PayacaDemo, "kixie": KixieDemo, "ekyte": EkyteDemo}
 
 
 class Demo:
