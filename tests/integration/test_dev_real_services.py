@@ -40,7 +40,7 @@ def test_dry_run_plans_the_write_but_sends_nothing(dry_stack: DevStack) -> None:
     # WHEN a GHL contact is created and its webhook goes through the stack
     dry_stack.ghl.ui_create_contact(location, firstName="Ada", lastName="Lovelace", email="ada@dry.example")
     settle(dry_stack)
-    # THEN the eKyte person, Kayako user and Payaca customer creations are planned, and Kayako received no write
+    # THEN the eKyte person, Kayako user and Payaca customer creations are planned; Kayako got no write
     assert dry_stack.planned_writes is not None
     planned = [str(w) for w in dry_stack.planned_writes.writes]
     assert planned == [
