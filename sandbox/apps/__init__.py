@@ -142,6 +142,12 @@ def _generic() -> SandboxedApp:
     return stack.GENERIC_A
 
 
+def _ekyte() -> SandboxedApp:
+    from sandbox.apps.ekyte import stack
+
+    return stack.EKYTE
+
+
 def registered_apps() -> list[SandboxedApp]:
     """Every app the stacks run, in a fixed order."""
-    return [_kayako(), _payaca(), _kixie(), _generic()]
+    return [_kayako(), _payaca(), _kixie(), _ekyte(), _generic()]

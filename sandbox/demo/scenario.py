@@ -76,12 +76,19 @@ class DemoPart(Protocol):
 
 def demo_parts() -> dict[str, type[DemoPart]]:
     """The app parts, by app name (an app without one still runs in the stack)."""
+    from sandbox.demo.ekyte import EkyteDemo
     from sandbox.demo.generic import GenericDemo
     from sandbox.demo.kayako import KayakoDemo
     from sandbox.demo.kixie import KixieDemo
     from sandbox.demo.payaca import PayacaDemo
 
-    return {"kayako": KayakoDemo, "payaca": PayacaDemo, "kixie": KixieDemo, "generic": GenericDemo}
+    return {
+        "kayako": KayakoDemo,
+        "payaca": PayacaDemo,
+        "kixie": KixieDemo,
+        "ekyte": EkyteDemo,
+        "generic": GenericDemo,
+    }
 
 
 class Demo:

@@ -93,6 +93,7 @@ from ghlsync.store import dynamo, tokens
 from ghlsync.store.audit import AuditRecord, AuditStore
 from ghlsync.store.connections import ConnectionSecrets, ConnectionStore
 from ghlsync.store.links import Link, LinkStore, Side
+from ghlsync.sweep import SweepSummary, build_sweeper
 from ghlsync.sync import wiring
 from ghlsync.sync.engine import SyncEngine
 from sandbox.stack.consistency import differences
@@ -107,6 +108,7 @@ GHL_BASE_URL = "https://ghl.sandbox"
 # The stack's public URL as the sandboxes know it; paths are routed like the local API gateway.
 API_URL = "https://api.world.test"
 CLOCK_LAG_S = 3600.0
+SWEEP_INVOCATION_MS = 10 * 60 * 1000  # the sweep function's timeout
 # How far the fake clock may run ahead of its start lag before webhooks would read as "future".
 _CLOCK_HEADROOM_S = CLOCK_LAG_S + 4 * 60
 _FAKE_AWS = {
@@ -339,6 +341,13 @@ class World:
         """What `wiring.default_engine()` builds: the engine over the World's connectors."""
         # The sandboxes' clock says when a change was applied, as it says when it was made.
         return wiring.build_engine(wiring.default_connectors(), clock=self.now)
+
+    def sweep(self) -> SweepSummary:
+        """One scheduled sweep over the World's connectors and clock (what polls apps without
+        webhooks, eKyte's feeds); what it queues is handled by the next `settle()`."""
+        connectors = wiring.default_connectors()
+        sweeper = build_sweeper(connectors.hub_for, connectors.app_for, clock=self.now)
+        return sweeper.run(lambda: SWEEP_INVOCATION_MS)
 
     def issue_workflow_key(self, app: str | None = None) -> str:
         """A new workflow-API key for the app's connection (as `connections_cli create` makes it)."""

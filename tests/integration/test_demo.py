@@ -47,6 +47,9 @@ FLOWS = [
     "Kixie scheduled activity → GHL task",
     "Kixie caller-ID lookup → GHL contact",
     "GHL contacts → PowerList by bulk-sync",
+    "GHL business, two contacts → one eKyte Person",
+    "GHL task + note → eKyte task + board note",
+    "eKyte task → GHL task (polled)",
     "GHL contact + tag → app (spec file)",
     "GHL task + note → app",
     "app surname + tag → GHL (signed webhook)",
@@ -79,6 +82,7 @@ def test_demo_scenario_passes_every_flow_and_consistency_check(stack: DevStack) 
         "stage tag = current stage",
         "contact ⇄ PowerList entry",
         "nothing dialled or texted",
+        "business ⇄ Person with its contacts",
         "contact ⇄ app contact",
     }
     assert all(s.latency_s is not None for s in report.steps)

@@ -40,13 +40,13 @@ def test_dry_run_plans_the_write_but_sends_nothing(dry_stack: DevStack) -> None:
     # WHEN a GHL contact is created and its webhook goes through the stack
     dry_stack.ghl.ui_create_contact(location, firstName="Ada", lastName="Lovelace", email="ada@dry.example")
     settle(dry_stack)
-    # THEN the Kayako user, Payaca customer and generic contact creations are planned, and Kayako
-    # received no write
+    # THEN the eKyte person, Kayako user, Payaca customer and generic contact creations are planned,
+    # and Kayako received no write
     assert dry_stack.planned_writes is not None
     planned = [str(w) for w in dry_stack.planned_writes.writes]
     assert sorted(planned) == [
         f"would {app}.create_contact() email='ada@dry.example' first_name='Ada' last_name='Lovelace'"
-        for app in ("generic", "kayako", "payaca")
+        for app in ("ekyte", "generic", "kayako", "payaca")
     ]
     assert writes([tuple(r) for r in dry_stack.kayako.request_log]) == []
     assert dry_stack.kayako.store.find_identity("email", "ada@dry.example") is None

@@ -24,7 +24,7 @@ def windowed(app: FeedConnector, *, full_listing: bool) -> None:
 
 
 class FullListingApp(FeedConnector):
-    def list_all_changes(self) -> Iterator[ChangeEvent]:
+    def list_all_changes(self, since: datetime) -> Iterator[ChangeEvent]:
         self._record("list_all_changes")
         return self._changes(datetime.min.replace(tzinfo=T0.tzinfo))
 

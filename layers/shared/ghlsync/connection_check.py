@@ -5,7 +5,8 @@ the first read proves the credentials (auth), one change listing (the last hour,
 only), one lookup of an address nobody has, one read of the record the listing returned, and the
 connector's webhook check fed the stored secret the way the app will present it. Nothing is
 written. Each verdict is `ok`, `failed: reason` or `not declared`; a capability that is declared
-but had nothing to exercise says so.
+but had nothing to exercise says so. The last line lists the writes the app has no route for
+(eKyte: updating a person), which the engine audits as unsupported.
 """
 
 from collections.abc import Callable, Mapping
@@ -113,7 +114,26 @@ def check_connection(
         verdicts.append(_read_verdict(connector, entity, declared, listed, reason))
     verdicts.append(_tags_verdict(declared, listed))
     verdicts.append(_webhook_verdict(connector, spec, credentials, declared, connection_id))
+    verdicts.append(_unsupported_verdict(connector))
     return verdicts
+
+
+def _unsupported_verdict(connector: Connector) -> Verdict:
+    """The writes to records the app holds that it has no route for: changes needing them are
+    audited `skipped: unsupported by <app>`, never applied."""
+    capabilities = connector.capabilities
+    missing = [
+        f"{operation.value} {entity.value}"
+        for entity in _ENTITIES
+        if (support := capabilities.support(entity)) is not None and support.to_app
+        for operation in (Operation.UPDATE, Operation.DELETE)
+        if not support.can(operation) and not (entity is EntityKind.CONTACT and capabilities.upserts_contacts)
+    ]
+    if not missing:
+        return Verdict("unsupported", None, "none")
+    return Verdict(
+        "unsupported", None, f"{', '.join(missing)}: audited skipped, unsupported by {connector.name}"
+    )
 
 
 def _reason(secrets: list[str]) -> Callable[[Exception], str]:

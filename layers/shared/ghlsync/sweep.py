@@ -22,8 +22,10 @@ active tenant:
    A feed that sees only a bounded window (`ChangeFeed.window`; eKyte: the last 15 minutes) whose
    checkpoint is older than the window has a gap: it is reported (`feed_gaps`, metric
    `SweepFeedGaps`, a warning naming the interval) and, when the connector offers a full listing,
-   recovered by reading every record (the checkpoint then moves to the listing's start); without
-   one, the window is read and the gap stays in the report for an operator (a backfill).
+   recovered by reading every record changed since the checkpoint through it (the checkpoint then
+   moves to the listing's start); without one, the window is read and the gap stays in the report
+   for an operator (a backfill). A windowed feed read to its end moves to the read's start minus
+   the overlap even when it showed nothing, so a quiet feed never drifts out of its window.
 3. Deletes no webhook reported. A bounded page of links (`SWEEP_DELETE_CHECKS_PER_CONNECTION`,
    tombstones included) is checked per run, round-robin over contacts, tasks and notes (the kinds
    both sides can re-read) with a cursor stored beside the checkpoints: each active link's record
@@ -283,7 +285,7 @@ class Sweeper:
         deferred: datetime | None = None  # the oldest change left for the next run by the bound
         enqueued = 0
         finished = False
-        read_from = _aware(self._clock())
+        opened_at = _aware(self._clock())
         changes, listed_at = self._open_feed(connection, feed, since, summary)
         try:
             while not deadline.expired():
@@ -311,6 +313,10 @@ class Sweeper:
             if close is not None:
                 close()
         resume = self._resume_position(feed, finished, newest, last, deferred)
+        if finished and deferred is None and feed.declared.window is not None and listed_at is None:
+            # A windowed feed read to its end has shown everything up to the read: a quiet one must
+            # still move, or its checkpoint would fall out of the window with nothing missed.
+            resume = opened_at - self._overlap
         if listed_at is not None:
             # A full listing saw every record as of its start: the feed resumes from there.
             resume = deferred if deferred is not None else (listed_at - self._overlap if finished else None)
@@ -323,7 +329,7 @@ class Sweeper:
         if resume is not None:
             self._checkpoints.advance(cid, feed.name, resume)
         if finished or deferred is not None:
-            self._checkpoints.mark_swept(cid, feed.name, read_from if deferred is None else deferred)
+            self._checkpoints.mark_swept(cid, feed.name, opened_at if deferred is None else deferred)
         self._report_lag(connection, feed)
 
     def _report_lag(self, connection: Connection, feed: "_Feed") -> None:
@@ -362,7 +368,7 @@ class Sweeper:
             extra={"location_id": connection.location_id, **gap.model_dump(mode="json")},
         )
         if feed.declared.full_listing:
-            return iter(as_full_listing(feed.connector).list_all_changes()), now
+            return iter(as_full_listing(feed.connector).list_all_changes(since)), now
         return iter(as_change_feed(feed.connector).list_changes(now - window)), None
 
     def _resume_position(
@@ -525,9 +531,11 @@ def build_sweeper(
     hub_for: Callable[[Connection], Connector],
     app_for: Callable[[Connection], Connector],
     settings: Settings | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Sweeper:
     """A Sweeper over the environment's table and queue, reaching each side through `hub_for` /
-    `app_for` (the engine's `ConnectorCache` in production; tests route it to the sandboxes)."""
+    `app_for` (the engine's `ConnectorCache` in production; tests route it to the sandboxes and
+    give it their clock)."""
     table = sync_table()
     return Sweeper(
         connections=ConnectionStore(table),
@@ -538,6 +546,7 @@ def build_sweeper(
         hub_for=hub_for,
         app_for=app_for,
         settings=SweepSettings(),
+        clock=clock,
     )
 
 

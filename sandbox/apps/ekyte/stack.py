@@ -81,8 +81,12 @@ class EkyteAppSandbox(FakeBackedApp[EkyteSandbox]):
         """What a GHL contact links to: each person-contact (a contact of a business Person), and
         each Person without person-contacts (a contact without a business), as id strings."""
         store = self._sandbox.store
-        contacts = [str(c) for c in store.person_contacts]
-        alone = [str(p.id) for p in store.persons.values() if not p.contacts]
+        contacts = [f"p{p.id}.c{c.id}" for p in store.persons.values() for c in p.contacts]
+        alone = [
+            f"p{p.id}"
+            for p in store.persons.values()
+            if not p.contacts and (p.fields.get("Email") or p.fields.get("Phone"))
+        ]
         return sorted(contacts + alone)
 
     def reset(self) -> None:

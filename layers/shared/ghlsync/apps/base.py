@@ -125,7 +125,7 @@ class ChangeFeed:
     - `ordered`: changes come oldest first, so a read cut short resumes after the last one;
     - `window`: how far back a listing can see (eKyte: the last 15 minutes); None: any checkpoint.
       A checkpoint older than the window is a gap the sweep reports and, with `full_listing`,
-      recovers by listing everything (`FullListingConnector.list_all_changes`).
+      recovers by a listing that sees past the window (`FullListingConnector.list_all_changes`).
     """
 
     ordered: bool = False
@@ -348,9 +348,10 @@ class ChangeFeedConnector(Connector, Protocol):
 
 
 class FullListingConnector(Connector, Protocol):
-    def list_all_changes(self) -> Iterator[ChangeEvent]:
-        """Every record as an upsert event: the recovery when a checkpoint fell out of the feed's
-        window."""
+    def list_all_changes(self, since: datetime) -> Iterator[ChangeEvent]:
+        """Every record changed since `since` as an upsert event, read through a slower listing
+        that sees past the feed's window (eKyte: its BI API's date filters; an app without
+        filters lists everything): the recovery when a checkpoint fell out of the window."""
         ...
 
 

@@ -23,6 +23,7 @@ from ghlsync.apps.spec import ConnectionShape, ConnectorSpec, RotatingCredential
 
 # app name -> the package that exports its SPEC. Adding an app is one line here.
 APP_PACKAGES: Mapping[str, str] = {
+    "ekyte": "ghlsync.apps.ekyte",
     "kayako": "ghlsync.apps.kayako",
     "kixie": "ghlsync.apps.kixie",
     "payaca": "ghlsync.apps.payaca",

@@ -149,6 +149,8 @@ def merge_children(run: SyncRun, link: Link, record: Child, other: Child) -> tup
             returned = written
             run.wrote(1, writes.keys())
         else:
+            if writes:
+                run.cannot_update(side, link.entity, conflicts.top_level(set(writes)))
             writes = {}
         new_link = new_link.with_side(
             side,

@@ -227,6 +227,8 @@ def write_merged(
             )
             run.wrote(1, changed)
         else:
+            if writes:
+                run.cannot_update(side, CONTACT, conflicts.top_level(set(writes)))
             writes = {}
         written_tags = run.write_tags(side, rec.id, tags.diff(rec.tags, wanted_tags[side]))
         new_link = new_link.with_side(

@@ -40,6 +40,9 @@ class Tally:
     remarks: list[str] = field(default_factory=list)
     # Fields edited on both sides within the skew window, with the link they were found on.
     conflicts: list[tuple[Link, tuple[FieldConflict, ...]]] = field(default_factory=list)
+    # Field changes a side holds no route for (it does not declare updating the kind): the event
+    # is audited `skipped` with these when nothing else was written, never as applied.
+    unsupported: list[str] = field(default_factory=list)
 
 
 class Unsupported(Exception):
@@ -193,6 +196,14 @@ class SyncRun:
             f"{declared.max_length} characters (lengths {lengths})"
         )
         return wanted - refused
+
+    def cannot_update(self, side: Side, entity: EntityKind, fields: Iterable[str]) -> None:
+        """A merge wants to change `fields` on a side that declares no update of `entity`."""
+        names = ", ".join(sorted(fields))
+        self.count("unsupported_updates")
+        self.tally.unsupported.append(
+            f"unsupported by {self.side_name(side)}: cannot update {entity.value}s ({names})"
+        )
 
     # -- bookkeeping --------------------------------------------------------------------------
 

@@ -164,6 +164,9 @@ def save_merged(
         return StepResult(
             Decision.CONFLICT, f"edited on both sides within the skew window: {names}; kept ghl value"
         ), stored
+    if run.tally.unsupported and run.tally.writes == 0:
+        return StepResult(Decision.SKIPPED, "; ".join(run.tally.unsupported)), stored
+    run.tally.remarks.extend(run.tally.unsupported)
     if run.tally.writes == 0:
         return StepResult(Decision.APPLIED, "already in sync"), stored
     return StepResult(Decision.APPLIED), stored
