@@ -153,7 +153,7 @@ class Demo:
         ]
         commands = [["status"]]
         if synced:
-            commands.append(["audit", "contact", str(synced[-1].ghl_id), "--limit", "8"])
+            commands.append(["audit", "contact", str(synced[-1].ghl_id), "--limit", "20"])
         views = []
         for argv in commands:
             out = io.StringIO()

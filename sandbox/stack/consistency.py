@@ -18,7 +18,9 @@ def differences(world: "World") -> list[str]:
     """Where GHL and each app disagree, read through the real connectors.
 
     Every GHL contact must be linked to a person of every app and the reverse; linked pairs
-    must agree on full name, email, phone and tags (an add-only app may keep more), on their tasks
+    must agree on full name, email, phone (where the app can update contacts: eKyte keeps a
+    person as created, each later change audited unsupported) and tags (where the app holds
+    tags; an add-only app may keep more), on their tasks
     (title, completed) and notes (bodies) where both flow both ways and the app lists them; no
     two GHL contacts may share an email (a duplicate the sync created)."""
     ghl = world.ghl_reader()
@@ -55,9 +57,9 @@ def _app_differences(world: "World", app: str, ghl: GhlHub) -> list[str]:
         if person is None:
             found.append(f"GHL contact {contact_id}: {app} record {link.app.id} is gone")
             continue
-        if _person(contact) != _person(person):
+        if _updatable(reader) and _person(contact) != _person(person):
             found.append(f"contact {contact_id}: {_person(contact)} vs {_person(person)}")
-        if not _tags_agree(reader, contact, person):
+        if reader.capabilities.tags.can_add and not _tags_agree(reader, contact, person):
             found.append(f"tags of {contact_id}: {sorted(contact.tags)} vs {sorted(person.tags)}")
         if _compared(reader, EntityKind.TASK):
             ghl_tasks = sorted((t.title, t.completed) for t in ghl.list_tasks(contact_id))
@@ -110,6 +112,11 @@ def _person(contact: CanonicalContact) -> tuple[Any, ...]:
     # An app may hold one full name (Kayako) with first/last split from it: the full name compares.
     full_name = " ".join(part for part in (contact.first_name, contact.last_name) if part)
     return (full_name, contact.email, contact.phone)
+
+
+def _updatable(reader: Connector) -> bool:
+    support = reader.capabilities.support(EntityKind.CONTACT)
+    return support is not None and support.can(Operation.UPDATE)
 
 
 def _tags_agree(reader: Connector, contact: CanonicalContact, person: CanonicalContact) -> bool:

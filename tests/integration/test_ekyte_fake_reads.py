@@ -170,9 +170,12 @@ def test_the_app_sandbox_links_person_contacts_and_lone_persons(clock: FakeClock
     business = app.fake.ui_create_person("Acme Ltd")
     first = app.fake.ui_add_person_contact(business.id, "Ada")
     second = app.fake.ui_add_person_contact(business.id, "Bob")
-    alone = app.fake.ui_create_person("Carol Solo", is_customer=True)
-    # WHEN / THEN person_ids lists the two contacts and the lone person, not the business
-    assert app.person_ids() == sorted([str(first.id), str(second.id), str(alone.id)])
+    alone = app.fake.ui_create_person("Carol Solo", is_customer=True, email="carol@solo.example")
+    # WHEN / THEN person_ids lists the two contacts (under their person) and the lone person (by its
+    # e-mail a contact of its own), not the business
+    assert app.person_ids() == sorted(
+        [f"p{business.id}.c{first.id}", f"p{business.id}.c{second.id}", f"p{alone.id}"]
+    )
 
 
 def test_the_app_sandbox_points_the_connection_at_all_three_surfaces(clock: FakeClock) -> None:

@@ -16,12 +16,12 @@ _CREDENTIALS = {"email": "agent@acme.io", "password": "pw", "webhook_token": "t"
 
 
 def test_every_app_name_resolves_to_its_own_spec() -> None:
-    assert app_names() == ("generic", "kayako", "kixie", "payaca")
+    assert app_names() == ("ekyte", "generic", "kayako", "kixie", "payaca")
     assert all(spec_for(name).name == name for name in app_names())
 
 
 def test_an_unknown_app_is_refused_by_name() -> None:
-    with pytest.raises(UnknownApp, match=r"'nope'.*known: generic, kayako, kixie, payaca"):
+    with pytest.raises(UnknownApp, match=r"'nope'.*known: ekyte, generic, kayako, kixie, payaca"):
         spec_for("nope")
 
 
