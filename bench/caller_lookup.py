@@ -23,7 +23,6 @@ not DynamoDB's or GHL's network time. GHL's request log counts the calls.
 moto twice is most of it).
 """
 
-import logging
 import statistics
 import sys
 import time
@@ -36,9 +35,9 @@ from sandbox.stack.lambda_runtime import LAYER_DIR
 if str(LAYER_DIR) not in sys.path:
     sys.path.insert(0, str(LAYER_DIR))
 
+from bench._quiet import quiet_logs
 from ghlsync.config import get_settings
 from ghlsync.core.entities import EntityKind
-from ghlsync.observability import logger
 from ghlsync.store.connections import Connection, ConnectionSecrets, ConnectionSettings
 from ghlsync.store.links import Link, LinkStore, Shadow, Side
 from sandbox.stack.world import World
@@ -135,9 +134,7 @@ def _get_item_baseline(world: World) -> dict[str, Any]:
 
 
 def run() -> dict[str, Any]:
-    level = logger.log_level
-    logger.setLevel(logging.WARNING)
-    try:
+    with quiet_logs():
         with World(seed=SEED) as world:
             ghl_only = _prepare(world)
             warm_up = world.request(
@@ -154,8 +151,6 @@ def run() -> dict[str, Any]:
         with World(seed=SEED, env_overrides={"CALLER_LOOKUP_ANSWER_TTL_SECONDS": "0"}) as world:
             _prepare(world)
             rows["store"] = _timed(world, lambda n: _linked_number(n % STORED_CONTACTS), True)
-    finally:
-        logger.setLevel(level)
     order = ["answer cached", "store", "GHL fallback", "unknown number"]
     rows = {name: rows[name] for name in [*order, *(n for n in rows if n not in order)]}
     floor = rows["baseline: malformed number (no reads)"]["p50_ms"]

@@ -10,7 +10,6 @@ skip: the ratio above 1 is that price of never duplicating. The scheduled busine
 `python -m bench ekyte_calls`, or `python -m bench` for every benchmark.
 """
 
-import logging
 import sys
 from typing import Any
 
@@ -20,7 +19,7 @@ if str(LAYER_DIR) not in sys.path:
     sys.path.insert(0, str(LAYER_DIR))
 
 from bench._app_calls import CHANGES_PER_FLOW, Flow, calls_per_change
-from ghlsync.observability import logger
+from bench._quiet import quiet_logs
 from sandbox.apps.ekyte import EkyteSandbox
 from sandbox.stack.world import World
 
@@ -77,21 +76,16 @@ def _quiet_poll_calls(world: World) -> tuple[int, int]:
 
 
 def run() -> dict[str, Any]:
-    level = logger.log_level
-    logger.setLevel(logging.WARNING)
-    try:
-        with World(seed=SEED) as world:
-            table, overall = calls_per_change(
-                world,
-                _ekyte(world).request_log,
-                FLOWS,
-                "ekyte calls/change",
-                counted=lambda request: not request.path.startswith("/_sandbox"),
-            )
-            feed_calls, delete_checks = _quiet_poll_calls(world)
-            dead = len(world.dead_letters())
-    finally:
-        logger.setLevel(level)
+    with quiet_logs(), World(seed=SEED) as world:
+        table, overall = calls_per_change(
+            world,
+            _ekyte(world).request_log,
+            FLOWS,
+            "ekyte calls/change",
+            counted=lambda request: not request.path.startswith("/_sandbox"),
+        )
+        feed_calls, delete_checks = _quiet_poll_calls(world)
+        dead = len(world.dead_letters())
     return {
         "changes": CHANGES_PER_FLOW * len(FLOWS),
         "eKyte API calls per change by flow": table,

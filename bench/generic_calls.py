@@ -11,7 +11,6 @@ listing (one page for up to 100 changes) and re-reads each changed record.
 `python -m bench generic_calls`, or `python -m bench` for every benchmark.
 """
 
-import logging
 import sys
 import time
 from typing import Any
@@ -22,9 +21,9 @@ if str(LAYER_DIR) not in sys.path:
     sys.path.insert(0, str(LAYER_DIR))
 
 from bench._app_calls import CHANGES_PER_FLOW, Flow, calls_per_change
+from bench._quiet import quiet_logs
 from ghlsync.apps.base import as_contacts
 from ghlsync.core.entities import EntityKind
-from ghlsync.observability import logger
 from sandbox.apps import SandboxedApp
 from sandbox.apps.generic import GenericSandbox
 from sandbox.apps.generic.stack import GENERIC_A, GENERIC_B
@@ -121,9 +120,7 @@ def _registered() -> list[SandboxedApp]:
 
 
 def run() -> dict[str, Any]:
-    level = logger.log_level
-    logger.setLevel(logging.WARNING)
-    try:
+    with quiet_logs():
         result: dict[str, Any] = {}
         for style, entry in (("a", GENERIC_A), ("b", GENERIC_B)):
             table, overall, dead = _style_calls(style, entry)
@@ -135,8 +132,6 @@ def run() -> dict[str, Any]:
         result["CPU per contact read, generic (ms)"] = generic_cpu * 1000
         result["CPU per contact read, Kayako (ms)"] = kayako_cpu * 1000
         result[f"generic / Kayako CPU (goal <= {GOAL_CPU_RATIO})"] = generic_cpu / kayako_cpu
-    finally:
-        logger.setLevel(level)
     return result
 
 

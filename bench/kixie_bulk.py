@@ -16,7 +16,6 @@ N squared; 10,000 contacts do not finish in minutes in-process. The ratios do no
 """
 
 import io
-import logging
 import math
 import os
 import resource
@@ -29,8 +28,8 @@ from sandbox.stack.lambda_runtime import LAYER_DIR
 if str(LAYER_DIR) not in sys.path:
     sys.path.insert(0, str(LAYER_DIR))
 
+from bench._quiet import quiet_logs
 from ghlsync import connections_cli
-from ghlsync.observability import logger
 from sandbox.stack.world import World
 
 DEFAULT_CONTACTS = 200
@@ -45,8 +44,7 @@ def _contacts() -> int:
 
 def run() -> dict[str, Any]:
     contacts = _contacts()
-    logger.setLevel(logging.WARNING)
-    with World(seed=SEED) as world:
+    with quiet_logs(), World(seed=SEED) as world:
         world.ghl.seed(world.location_id, contacts, tasks_per_contact=1, notes_per_contact=1)
         mark = world.mark()
         out, err = io.StringIO(), io.StringIO()

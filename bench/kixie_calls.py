@@ -11,7 +11,6 @@ the contact's latest notes, so the digest is refreshed once: one call.
 `python -m bench kixie_calls`, or `python -m bench` for every benchmark. Takes ~15 seconds.
 """
 
-import logging
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +21,7 @@ if str(LAYER_DIR) not in sys.path:
     sys.path.insert(0, str(LAYER_DIR))
 
 from bench._app_calls import CHANGES_PER_FLOW, Flow, calls_per_change
-from ghlsync.observability import logger
+from bench._quiet import quiet_logs
 from sandbox.apps.kixie import KixieSandbox
 from sandbox.stack.world import World
 
@@ -93,21 +92,16 @@ FLOWS = [Flow(name, change, MINIMUM_CALLS[name]) for name, change in _CHANGES]
 
 
 def run() -> dict[str, Any]:
-    level = logger.log_level
-    logger.setLevel(logging.WARNING)
-    try:
-        with World(seed=SEED) as world:
-            table, overall = calls_per_change(
-                world,
-                _kixie(world).request_log,
-                FLOWS,
-                "kixie calls/change",
-                counted=lambda request: not request.path.startswith("/_sandbox"),
-            )
-            dead = len(world.dead_letters())
-            outgoing = len(_kixie(world).outgoing())
-    finally:
-        logger.setLevel(level)
+    with quiet_logs(), World(seed=SEED) as world:
+        table, overall = calls_per_change(
+            world,
+            _kixie(world).request_log,
+            FLOWS,
+            "kixie calls/change",
+            counted=lambda request: not request.path.startswith("/_sandbox"),
+        )
+        dead = len(world.dead_letters())
+        outgoing = len(_kixie(world).outgoing())
     return {
         "changes": CHANGES_PER_FLOW * len(FLOWS),
         "Kixie API calls per change by flow": table,

@@ -10,7 +10,6 @@ reading the record back. A Payaca contact read is two calls: the customer, then 
 `python -m bench payaca_calls`, or `python -m bench` for every benchmark. Takes ~20 seconds.
 """
 
-import logging
 import sys
 from typing import Any
 
@@ -20,8 +19,8 @@ if str(LAYER_DIR) not in sys.path:
     sys.path.insert(0, str(LAYER_DIR))
 
 from bench._app_calls import CHANGES_PER_FLOW, Flow, calls_per_change
+from bench._quiet import quiet_logs
 from ghlsync.core.entities import EntityKind
-from ghlsync.observability import logger
 from sandbox.apps.payaca import PayacaSandbox
 from sandbox.stack.world import World
 
@@ -105,14 +104,9 @@ FLOWS = [
 
 
 def run() -> dict[str, Any]:
-    level = logger.log_level
-    logger.setLevel(logging.WARNING)
-    try:
-        with World(seed=SEED) as world:
-            table, overall = calls_per_change(world, _payaca(world).request_log, FLOWS, "payaca calls/change")
-            dead = len(world.dead_letters())
-    finally:
-        logger.setLevel(level)
+    with quiet_logs(), World(seed=SEED) as world:
+        table, overall = calls_per_change(world, _payaca(world).request_log, FLOWS, "payaca calls/change")
+        dead = len(world.dead_letters())
     return {
         "changes": CHANGES_PER_FLOW * len(FLOWS),
         "Payaca API calls per change by flow": table,

@@ -21,7 +21,6 @@ its face. A Kayako contact read is two calls (the user, then its tags: Kayako se
 
 import contextlib
 import io
-import logging
 import sys
 import time
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from sandbox.stack.lambda_runtime import LAYER_DIR
 if str(LAYER_DIR) not in sys.path:
     sys.path.insert(0, str(LAYER_DIR))
 
+from bench._quiet import quiet_logs
 from ghlsync.apps.base import InboundRequest, as_webhooks
 from ghlsync.core.events import ChangeEvent
 from ghlsync.ghl.webhooks import (
@@ -45,7 +45,6 @@ from ghlsync.ghl.webhooks import (
     parse_webhook,
 )
 from ghlsync.ghl.webhooks import to_change_event as ghl_change_event
-from ghlsync.observability import logger
 from ghlsync.sync import wiring
 from sandbox.stack.world import World
 
@@ -208,13 +207,9 @@ def _measure(settle: Callable[[World], object]) -> tuple[float, int, dict[str, d
 
 
 def run() -> dict[str, Any]:
-    level = logger.log_level
-    logger.setLevel(logging.WARNING)  # thousands of INFO lines would drown the figures
-    try:
+    with quiet_logs():
         pipeline_s, run_logins, calls = _measure(lambda world: world.settle(max_rounds=100))
         engine_s, _, _ = _measure(_engine_alone)
-    finally:
-        logger.setLevel(level)
 
     per_flow = CHANGES // len(FLOWS)
     table: dict[str, dict[str, Any]] = {}

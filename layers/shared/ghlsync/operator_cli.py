@@ -67,7 +67,7 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 class CliError(Exception):
-    pass
+    """A command that cannot run (missing stack settings, an unknown connection): exit status 2."""
 
 
 def duration(text: str) -> timedelta:

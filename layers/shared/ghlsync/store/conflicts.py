@@ -65,7 +65,7 @@ class Conflict(BaseModel):
 
 
 class ConflictNotFound(LookupError):
-    pass
+    """No stored conflict has this id (or it expired)."""
 
 
 class ConflictStore:

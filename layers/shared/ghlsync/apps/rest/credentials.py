@@ -63,7 +63,7 @@ def needed_credentials(spec: AppSpec) -> frozenset[str]:
 
 
 class MissingCredential(ValueError):
-    pass
+    """The connection secret lacks a credential the spec's auth needs."""
 
 
 def _secret(credentials: RestCredentials, name: str) -> str:
