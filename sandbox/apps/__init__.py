@@ -151,3 +151,13 @@ def _ekyte() -> SandboxedApp:
 def registered_apps() -> list[SandboxedApp]:
     """Every app the stacks run, in a fixed order."""
     return [_kayako(), _payaca(), _kixie(), _ekyte(), _generic()]
+
+
+def apps_named(*names: str) -> list[SandboxedApp]:
+    """The registered apps of those names, for a World that needs only them: each app more in a
+    World is one more connection every GHL change fans out to (and one more fake to settle)."""
+    by_name = {app.app: app for app in registered_apps()}
+    unknown = sorted(set(names) - set(by_name))
+    if unknown:
+        raise ValueError(f"not registered: {', '.join(unknown)} (registered: {', '.join(by_name)})")
+    return [by_name[name] for name in names]

@@ -66,6 +66,8 @@ from moto import mock_aws
 from sandbox.apps import AppSandbox, SandboxedApp, registered_apps
 from sandbox.fakes.base import FakeApp
 from sandbox.ghl import FakeClock, GhlSandbox
+from sandbox.ghl.variants import DEFAULT as DEFAULT_GHL
+from sandbox.ghl.variants import GhlVariant
 from sandbox.stack.aws import ProvisionedStack, provision
 from sandbox.stack.calls import Answered, ApiAnswer, ApiCall, RecordingTransport, Source, Unrouted, Webhook
 from sandbox.stack.environ import EnvPatch
@@ -172,10 +174,12 @@ class World:
         env_overrides: dict[str, str] | None = None,
         template: Template | None = None,
         apps: Sequence[SandboxedApp] | None = None,
+        ghl_variant: GhlVariant = DEFAULT_GHL,
     ) -> None:
         """`parameter_overrides`: template parameters (e.g. MaxReceiveCount), as `sam deploy` takes
         them; `env_overrides`: function environment on top of the template's; `apps`: the apps to
-        run instead of every registered one (another configuration, such as generic style B)."""
+        run instead of every registered one (another configuration, such as generic style B);
+        `ghl_variant`: the GHL sandbox's unconfirmed switches (sandbox.ghl.variants)."""
         self.seed = seed
         self.location_id = LOCATION_ID
         self._conflict_policy = conflict_policy
@@ -186,7 +190,9 @@ class World:
         self.clock = FakeClock(start=float(int(time.time() - CLOCK_LAG_S)))
         self._clock_start = self.clock()
         self._real_start = time.time()
-        self.ghl = GhlSandbox(clock=self.clock, sleep=self.clock.sleep, seed=seed)
+        self.ghl = GhlSandbox(
+            clock=self.clock, sleep=self.clock.sleep, seed=seed, **ghl_variant.sandbox_options()
+        )
         self._registered = list(registered_apps() if apps is None else apps)
         self.apps: dict[str, AppSandbox] = {
             app.app: app.build(f"https://world.{app.app}.test{app.api_path}", self.clock, seed)

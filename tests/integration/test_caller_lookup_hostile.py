@@ -21,9 +21,10 @@ OTHER_TOKEN = "other-kixie-webhook-token-77d1e0c4"
 @pytest.fixture(scope="module")
 def hostile() -> Iterator[CallerLookupClient]:
     """GIVEN a World with the Kixie connection (a linked contact on PHONE) and a second one."""
+    from sandbox.apps import apps_named
     from sandbox.stack.world import World
 
-    with World(seed=12) as world:
+    with World(seed=12, apps=apps_named("kayako")) as world:
         add_kixie_connection(world)
         add_kixie_connection(world, OTHER_KIXIE, OTHER_TOKEN)
         client = CallerLookupClient(world)

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from ghlsync.observability import logger
+from sandbox.apps import apps_named
+from sandbox.ghl.variants import GhlVariant
 from sandbox.stack.world import World
 
 pytestmark = pytest.mark.integration
@@ -27,13 +29,18 @@ FINAL_DECISIONS = frozenset({"applied", "echo", "skipped", "conflict"})
 
 
 @pytest.fixture
-def world() -> Iterator[World]:
+def world(ghl_variant: GhlVariant) -> Iterator[World]:
     # 200 changes log thousands of INFO lines; the assertions below read the audit trail instead.
     level = logger.log_level
     logger.setLevel(logging.WARNING)
     # Two receives per event (the template's default is 5) so that retries run out and the DLQ and
     # its redrive take part; the worker reads the same parameter (MAX_RECEIVE_COUNT).
-    with World(seed=SEED, parameter_overrides={"MaxReceiveCount": "2"}) as started:
+    with World(
+        seed=SEED,
+        apps=apps_named("kayako"),
+        parameter_overrides={"MaxReceiveCount": "2"},
+        ghl_variant=ghl_variant,
+    ) as started:
         yield started
     logger.setLevel(level)
 
@@ -81,6 +88,7 @@ def final_event_ids(world: World) -> set[str]:
     return {row.event_id for row in rows if row.decision in FINAL_DECISIONS}
 
 
+@pytest.mark.ghl_variants("all-flipped")
 def test_200_changes_under_10_percent_faults_converge_with_every_event_accounted_for(world: World) -> None:
     # GIVEN 60 people created on both sides, then 140 random edits, all under 10% API faults
     rng = random.Random(SEED)

@@ -10,7 +10,9 @@ import pytest
 
 from ghlsync.core.entities import EntityKind
 from ghlsync.ghl.models import TaskCreate
+from sandbox.apps import apps_named
 from sandbox.ghl.crm import UpdateRules
+from sandbox.ghl.variants import GhlVariant
 from sandbox.stack.world import ApiCall, World
 
 pytestmark = pytest.mark.integration
@@ -19,8 +21,8 @@ DUE = datetime(2027, 1, 15, 9, tzinfo=UTC)
 
 
 @pytest.fixture
-def world() -> Iterator[World]:
-    with World(seed=23) as started:
+def world(ghl_variant: GhlVariant) -> Iterator[World]:
+    with World(seed=23, apps=apps_named("kayako"), ghl_variant=ghl_variant) as started:
         yield started
 
 
@@ -71,6 +73,7 @@ def test_a_kayako_automation_delivered_three_times_has_one_effect(world: World) 
     assert calls(world, mark) == [("ghl", "POST", f"/contacts/{contact_id}/notes")]
 
 
+@pytest.mark.ghl_variants("not-found-400", "search-lag")
 def test_shuffled_webhooks_converge_on_the_source(world: World) -> None:
     # GIVEN a sequence of GHL edits whose webhooks are held back
     location = world.location_id
@@ -101,6 +104,7 @@ def test_shuffled_webhooks_converge_on_the_source(world: World) -> None:
     assert world.differences() == []
 
 
+@pytest.mark.ghl_variants("strict-updates")
 def test_our_own_write_coming_back_is_an_echo_with_no_writes(world: World) -> None:
     # GIVEN a synced contact WHEN it is renamed in GHL and the stack settles
     contact_id, user_id = synced_contact(world)
@@ -158,6 +162,7 @@ STRICT_UPDATES = UpdateRules(
     "updates", [UpdateRules(), STRICT_UPDATES], ids=["default-updates", "strict-updates"]
 )
 @pytest.mark.parametrize("last_writer", ["ghl", "kayako"])
+@pytest.mark.ghl_variants("strict-updates")
 def test_concurrent_edits_outside_the_skew_window_go_to_the_last_writer(
     world: World, last_writer: str, updates: UpdateRules
 ) -> None:

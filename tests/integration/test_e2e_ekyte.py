@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ghlsync.core.entities import EntityKind
+from sandbox.apps import apps_named
 from sandbox.apps.ekyte import EkyteSandbox
 from sandbox.apps.ekyte.stack import WORKSPACE_ID
 from sandbox.stack.world import World
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def world() -> Iterator[World]:
-    with World(seed=21) as started:
+    with World(seed=21, apps=apps_named("ekyte")) as started:
         yield started
 
 

@@ -9,6 +9,8 @@ import pytest
 
 from ghlsync.core.entities import EntityKind
 from ghlsync.ghl.models import NoteCreate, TaskCreate, TaskUpdate
+from sandbox.apps import apps_named
+from sandbox.ghl.variants import GhlVariant
 from sandbox.stack.world import World
 
 pytestmark = pytest.mark.integration
@@ -17,8 +19,8 @@ DUE = datetime(2027, 1, 15, 9, tzinfo=UTC)
 
 
 @pytest.fixture
-def world() -> Iterator[World]:
-    with World(seed=11) as started:
+def world(ghl_variant: GhlVariant) -> Iterator[World]:
+    with World(seed=11, apps=apps_named("kayako"), ghl_variant=ghl_variant) as started:
         yield started
 
 
@@ -38,6 +40,7 @@ def kayako_case_of(world: World, ghl_task_id: str) -> tuple[str, bool]:
     return case.title, case.completed
 
 
+@pytest.mark.ghl_variants("search-lag", "strict-updates")
 def test_a_ghl_contact_reaches_kayako_as_a_user(world: World) -> None:
     # GIVEN a contact created in GHL
     contact = world.ghl.ui_create_contact(
@@ -59,6 +62,7 @@ def test_a_ghl_contact_reaches_kayako_as_a_user(world: World) -> None:
     assert len(world.app_person_ids("kayako")) == 1
 
 
+@pytest.mark.ghl_variants("search-lag", "not-found-400")
 def test_a_kayako_user_reaches_ghl_as_a_contact(world: World) -> None:
     # GIVEN a user created by an agent in Kayako
     user = world.kayako.ui_create_user("Grace Hopper", email="grace@example.com")
@@ -105,6 +109,7 @@ def test_completing_a_ghl_task_through_the_api_completes_its_case(world: World) 
     assert kayako_case_of(world, task.id) == ("Call back", True)
 
 
+@pytest.mark.ghl_variants("not-found-400")
 def test_a_ghl_task_retitled_and_completed_through_the_api_updates_its_case(world: World) -> None:
     # GIVEN a synced task
     contact_id, _ = synced_contact(world)
@@ -140,9 +145,8 @@ def test_ghl_notes_become_kayako_user_notes(world: World) -> None:
     assert notes == ["Renewal due in March", "VIP customer"]
 
 
-@pytest.mark.parametrize("ghl_lowercases_tags", [False, True], ids=["ghl-keeps-case", "ghl-lower-cases"])
-def test_kayako_user_tags_become_ghl_tags(world: World, ghl_lowercases_tags: bool) -> None:
-    world.ghl.crm.lowercase_tags = ghl_lowercases_tags
+@pytest.mark.ghl_variants("lowercase-tags", "strict-updates")
+def test_kayako_user_tags_become_ghl_tags(world: World) -> None:
     # GIVEN a synced contact tagged in GHL
     contact_id, user_id = synced_contact(world)
     world.ghl.ui_add_tags(world.location_id, contact_id, ["lead"])
@@ -156,9 +160,8 @@ def test_kayako_user_tags_become_ghl_tags(world: World, ghl_lowercases_tags: boo
     assert contact is not None and contact.tags == frozenset({"support"})
 
 
-@pytest.mark.parametrize("ghl_lowercases_tags", [False, True], ids=["ghl-keeps-case", "ghl-lower-cases"])
-def test_ghl_tag_changes_reach_kayako(world: World, ghl_lowercases_tags: bool) -> None:
-    world.ghl.crm.lowercase_tags = ghl_lowercases_tags
+@pytest.mark.ghl_variants("lowercase-tags", "strict-updates")
+def test_ghl_tag_changes_reach_kayako(world: World) -> None:
     # GIVEN a synced contact with two tags
     contact_id, user_id = synced_contact(world)
     world.ghl.ui_add_tags(world.location_id, contact_id, ["lead", "newsletter"])
@@ -171,6 +174,7 @@ def test_ghl_tag_changes_reach_kayako(world: World, ghl_lowercases_tags: bool) -
     assert sorted(world.kayako.store.tags_of(user_id)) == ["customer", "newsletter"]
 
 
+@pytest.mark.ghl_variants("strict-updates", "search-lag")
 def test_a_ghl_contact_update_reaches_the_kayako_user(world: World) -> None:
     # GIVEN a synced contact WHEN its first name changes in GHL a minute later
     contact_id, user_id = synced_contact(world)
@@ -194,6 +198,7 @@ def test_a_two_word_first_name_from_ghl_leaves_the_ghl_last_name_alone(world: Wo
     assert (fields.get("firstName"), fields.get("lastName")) == ("Augusta Ada", "Lovelace")
 
 
+@pytest.mark.ghl_variants("search-lag")
 def test_an_email_changed_in_ghl_frees_the_old_address_for_a_new_contact(world: World) -> None:
     # GIVEN a synced contact whose email is changed in GHL a minute later
     contact_id, user_id = synced_contact(world, email="ada@example.com")

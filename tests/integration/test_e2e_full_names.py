@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from ghlsync.core.entities import EntityKind
+from sandbox.apps import apps_named
 from sandbox.stack.world import World
 
 pytestmark = pytest.mark.integration
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def world() -> Iterator[World]:
-    with World(seed=19) as started:
+    with World(seed=19, apps=apps_named("kayako")) as started:
         yield started
 
 

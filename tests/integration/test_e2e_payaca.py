@@ -10,6 +10,7 @@ import pytest
 
 from ghlsync.core.entities import EntityKind
 from ghlsync.store.links import Side
+from sandbox.apps import apps_named
 from sandbox.apps.payaca import PayacaSandbox
 from sandbox.apps.payaca.stack import INSTALLER_EMAIL
 from sandbox.stack.world import World
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def world() -> Iterator[World]:
-    with World(seed=13) as started:
+    with World(seed=13, apps=apps_named("payaca")) as started:
         yield started
 
 

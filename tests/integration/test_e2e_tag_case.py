@@ -1,6 +1,6 @@
 """Bug 7.1 through the real handlers (sandbox.stack.world): tag identity is case-insensitive, and each
 side is written in its own spelling. Run against both GHL behaviours, since whether GHL lower-cases
-the tags it stores is unconfirmed: the GHL sandbox's `lowercase_tags` switch off and on."""
+the tags it stores is unconfirmed: the GHL sandbox's default and its `lowercase-tags` variant."""
 
 from collections.abc import Iterator
 
@@ -8,15 +8,16 @@ import pytest
 
 from ghlsync.core.entities import EntityKind
 from ghlsync.sync.tags import keys
+from sandbox.apps import apps_named
+from sandbox.ghl.variants import GhlVariant
 from sandbox.stack.world import World
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.ghl_variants("lowercase-tags")]
 
 
-@pytest.fixture(params=[False, True], ids=["ghl-keeps-case", "ghl-lower-cases"])
-def world(request: pytest.FixtureRequest) -> Iterator[World]:
-    with World(seed=17) as started:
-        started.ghl.crm.lowercase_tags = request.param
+@pytest.fixture
+def world(ghl_variant: GhlVariant) -> Iterator[World]:
+    with World(seed=17, apps=apps_named("kayako"), ghl_variant=ghl_variant) as started:
         yield started
 
 

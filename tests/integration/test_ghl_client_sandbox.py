@@ -28,6 +28,7 @@ from ghlsync.ghl.models import (
     TaskUpdate,
 )
 from sandbox.ghl import FakeClock, GhlSandbox
+from sandbox.ghl.variants import GhlVariant
 
 pytestmark = pytest.mark.integration
 
@@ -61,24 +62,18 @@ def make_client(sandbox: GhlSandbox, clock: FakeClock, location_id: str, token: 
     )
 
 
-def _env(**switches: bool) -> Env:
+@pytest.fixture
+def env(ghl_variant: GhlVariant) -> Env:
     clock = FakeClock()
-    sandbox = GhlSandbox(clock=clock, seed=7, **switches)
+    sandbox = GhlSandbox(clock=clock, seed=7, **ghl_variant.sandbox_options())
     sandbox.add_location(LOCATION, token=PIT)
     sandbox.add_location(OTHER_LOCATION, token=OTHER_PIT)
     return Env(sandbox, clock, make_client(sandbox, clock, LOCATION, PIT))
 
 
-@pytest.fixture
-def env() -> Env:
-    return _env()
-
-
-@pytest.fixture(params=[False, True], ids=["no-retry-after", "retry-after"])
-def paced_env(request: pytest.FixtureRequest) -> Env:
-    """The sandbox with and without Retry-After on its 429s (GHL documents none): the client's
-    pacing must hold on the X-RateLimit-* headers alone."""
-    return _env(retry_after_on_429=request.param)
+# The client's pacing must hold on the X-RateLimit-* headers alone (GHL documents no Retry-After on
+# its 429s): the tests of pacing run with and without one.
+paced = pytest.mark.ghl_variants("retry-after")
 
 
 def statuses(sandbox: GhlSandbox) -> list[int]:
@@ -88,6 +83,7 @@ def statuses(sandbox: GhlSandbox) -> list[int]:
 # ---------------------------------------------------------------- contacts
 
 
+@pytest.mark.ghl_variants("not-found-400")
 def test_contact_lifecycle_create_read_update_delete(env: Env) -> None:
     # GIVEN an empty location
     client = env.client
@@ -159,6 +155,7 @@ def test_find_duplicate_by_email_and_by_phone(env: Env) -> None:
     assert nobody is None
 
 
+@pytest.mark.ghl_variants("lowercase-tags")
 def test_tags_are_added_and_removed_as_deltas(env: Env) -> None:
     # GIVEN a contact with one tag
     contact = env.client.create_contact(ContactCreate(email="tags@example.com", tags=["keep"]))
@@ -187,6 +184,7 @@ def test_a_body_ghl_rejects_is_a_validation_error_listing_why(env: Env) -> None:
 # ---------------------------------------------------------------- tasks, notes, appointments
 
 
+@pytest.mark.ghl_variants("not-found-400")
 def test_task_lifecycle(env: Env) -> None:
     # GIVEN a contact
     contact = env.client.create_contact(ContactCreate(email="task@example.com"))
@@ -208,6 +206,7 @@ def test_task_lifecycle(env: Env) -> None:
     assert env.client.list_tasks(contact.id) == []
 
 
+@pytest.mark.ghl_variants("not-found-400")
 def test_note_lifecycle(env: Env) -> None:
     # GIVEN a contact
     contact = env.client.create_contact(ContactCreate(email="note@example.com"))
@@ -382,61 +381,65 @@ def test_business_listing_sees_every_contact_of_the_business_once(env: Env) -> N
 # ---------------------------------------------------------------- rate limits and faults
 
 
-def test_pacing_by_headers_avoids_429_and_keeps_near_the_allowed_rate(paced_env: Env) -> None:
+@paced
+def test_pacing_by_headers_avoids_429_and_keeps_near_the_allowed_rate(env: Env) -> None:
     # GIVEN a contact and GHL's budget of 100 requests per 10 s
-    contact = paced_env.client.create_contact(ContactCreate(email="rate@example.com"))
-    start = paced_env.clock()
+    contact = env.client.create_contact(ContactCreate(email="rate@example.com"))
+    start = env.clock()
 
     # WHEN 450 reads are made back to back
     for _ in range(450):
-        paced_env.client.get_contact(contact.id)
+        env.client.get_contact(contact.id)
 
     # THEN GHL never answered 429, and the achieved rate is at least 90 % of 10 per second
-    assert 429 not in statuses(paced_env.sandbox)
-    assert 451 / (paced_env.clock() - start) >= 0.9 * 10
+    assert 429 not in statuses(env.sandbox)
+    assert 451 / (env.clock() - start) >= 0.9 * 10
 
 
-def test_the_budget_shared_with_another_caller_is_respected(paced_env: Env) -> None:
+@paced
+def test_the_budget_shared_with_another_caller_is_respected(env: Env) -> None:
     # GIVEN another worker of the same location already spent 95 of the 100 requests of this window
-    contact = paced_env.client.create_contact(ContactCreate(email="shared@example.com"))
-    other = paced_env.client_for(LOCATION, PIT)
+    contact = env.client.create_contact(ContactCreate(email="shared@example.com"))
+    other = env.client_for(LOCATION, PIT)
     for _ in range(94):
         other.get_contact(contact.id)
 
     # WHEN this client makes 60 reads
     for _ in range(60):
-        paced_env.client.get_contact(contact.id)
+        env.client.get_contact(contact.id)
 
     # THEN none was refused: this client learned the spent budget from the headers, not its own count
-    assert 429 not in statuses(paced_env.sandbox)
+    assert 429 not in statuses(env.sandbox)
 
 
-def test_injected_429s_and_server_errors_are_retried_until_reads_succeed(paced_env: Env) -> None:
+@paced
+def test_injected_429s_and_server_errors_are_retried_until_reads_succeed(env: Env) -> None:
     # GIVEN a GHL that fails a third of requests with 429 or 5xx
-    contact = paced_env.client.create_contact(ContactCreate(email="faults@example.com"))
-    paced_env.sandbox.faults.configure(rate_429=0.15, rate_5xx=0.15)
+    contact = env.client.create_contact(ContactCreate(email="faults@example.com"))
+    env.sandbox.faults.configure(rate_429=0.15, rate_5xx=0.15)
 
     # WHEN 60 reads are made
     for _ in range(60):
-        assert paced_env.client.get_contact(contact.id).id == contact.id
+        assert env.client.get_contact(contact.id).id == contact.id
 
     # THEN every read succeeded, some after retries
-    assert {429, 200} <= set(statuses(paced_env.sandbox))
+    assert {429, 200} <= set(statuses(env.sandbox))
 
 
-def test_a_budget_spent_by_another_caller_is_waited_out_from_the_429s_headers(paced_env: Env) -> None:
+@paced
+def test_a_budget_spent_by_another_caller_is_waited_out_from_the_429s_headers(env: Env) -> None:
     # GIVEN another worker of the same location spent the whole burst budget of a 10 s window
-    window_opened = paced_env.clock()
-    contact = paced_env.client.create_contact(ContactCreate(email="spent@example.com"))
-    other = paced_env.client_for(LOCATION, PIT)
+    window_opened = env.clock()
+    contact = env.client.create_contact(ContactCreate(email="spent@example.com"))
+    other = env.client_for(LOCATION, PIT)
     for _ in range(99):
         other.get_contact(contact.id)
 
     # WHEN this client, which has not seen those calls, reads twice
-    first = paced_env.client.get_contact(contact.id)
-    second = paced_env.client.get_contact(contact.id)
+    first = env.client.get_contact(contact.id)
+    second = env.client.get_contact(contact.id)
 
     # THEN one call was refused and retried once the window had room again, and none after it
     assert first.id == second.id == contact.id
-    assert statuses(paced_env.sandbox).count(429) == 1
-    assert paced_env.clock() - window_opened >= 10.0
+    assert statuses(env.sandbox).count(429) == 1
+    assert env.clock() - window_opened >= 10.0

@@ -63,9 +63,10 @@ class Target:
 @pytest.fixture(scope="module")
 def workflow() -> Iterator[WorkflowClient]:
     """GIVEN one World for the module, its Kayako connection given a workflow-API key."""
+    from sandbox.apps import apps_named
     from sandbox.stack.world import World
 
-    with World(seed=13) as world:
+    with World(seed=13, apps=apps_named(APP)) as world:
         yield WorkflowClient(world, world.issue_workflow_key(APP))
 
 

@@ -84,9 +84,10 @@ def test_the_document_lists_exactly_the_template_routes() -> None:
 @pytest.fixture(scope="module")
 def answers() -> Iterator[dict[str, tuple[str, str, ApiAnswer]]]:
     """One real answer per documented case, from one World."""
+    from sandbox.apps import apps_named
     from sandbox.stack.world import World
 
-    with World(seed=21) as world:
+    with World(seed=21, apps=apps_named(APP)) as world:
         client = WorkflowClient(world, world.issue_workflow_key(APP))
         ghl_id, app_id = client.synced_contact()
         task = world.ghl.ui_create_task(world.location_id, ghl_id, title="Quote", dueDate=DUE)
