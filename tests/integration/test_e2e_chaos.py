@@ -33,12 +33,12 @@ def world(ghl_variant: GhlVariant) -> Iterator[World]:
     # 200 changes log thousands of INFO lines; the assertions below read the audit trail instead.
     level = logger.log_level
     logger.setLevel(logging.WARNING)
-    # Two receives per event (the template's default is 5) so that retries run out and the DLQ and
+    # One receive per event (the template's default is 5) so that a failed attempt reaches the DLQ and
     # its redrive take part; the worker reads the same parameter (MAX_RECEIVE_COUNT).
     with World(
         seed=SEED,
         apps=apps_named("kayako"),
-        parameter_overrides={"MaxReceiveCount": "2"},
+        parameter_overrides={"MaxReceiveCount": "1"},
         ghl_variant=ghl_variant,
     ) as started:
         yield started
