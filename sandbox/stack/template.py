@@ -46,7 +46,12 @@ class UnknownFunction(TemplateError):
 # ---- YAML with CloudFormation tags ------------------------------------------------------------
 
 
-class _CfnLoader(yaml.SafeLoader):
+# libyaml's parser where PyYAML was built with it: every World parses the template, and the pure-Python
+# parser took a quarter of a World's start.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _CfnLoader(_SafeLoader):  # type: ignore[misc,valid-type]
     """SafeLoader that turns `!Fn value` tags into the long form `{"Fn::Fn": value}`."""
 
 
