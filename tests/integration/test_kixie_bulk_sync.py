@@ -7,7 +7,9 @@ import json
 import pytest
 
 from ghlsync import connections_cli
+from ghlsync.config import get_settings
 from ghlsync.core.entities import EntityKind
+from ghlsync.store.connections import Connection, ConnectionSecrets, ConnectionSettings
 from ghlsync.store.links import Side
 from tests.fixtures.kixie_bulk import DAY_ONE, DAY_TWO, BulkWorld, InterruptedAfter
 
@@ -197,8 +199,15 @@ def test_bad_arguments_exit_2_with_a_message(argv: list[str], capsys: pytest.Cap
 
 
 def test_an_unknown_connection_or_one_that_cannot_take_upserts_exits_2(bulk_world: BulkWorld) -> None:
-    # GIVEN no connection `conn-missing`, and the World's Kayako connection (read/write, no upserts)
-    kayako = bulk_world.world.connection_ids["kayako"]
+    # GIVEN no connection `conn-missing`, and a Kayako connection (read/write, no upserts)
+    world, kayako = bulk_world.world, "conn-bulk-kayako"
+    ConnectionSecrets(world.secrets, get_settings().connection_secret_prefix).put(
+        kayako, {"email": "agent@kayako.test", "password": "secret", "webhook_token": "kayako-webhook-token"}
+    )
+    settings = ConnectionSettings(app={"base_url": "https://kayako.test/api/v1"})
+    world.connections.put(
+        Connection(connection_id=kayako, location_id=world.location_id, app="kayako", settings=settings)
+    )
 
     # WHEN the operator bulk-syncs them
     missing = bulk_world.cli("bulk-sync", "conn-missing", "--all")
