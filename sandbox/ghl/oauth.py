@@ -6,7 +6,10 @@ location's (`userType` Location) or an agency's (`userType` Company, ghl-api.md 
 approves some or all of its locations (each becomes an installation of its own) and may let the
 app follow onto locations created later (`installToFutureLocations`). The token type follows the
 install that issued the code or refresh token; `user_type` in the form is not checked
-(⚠ UNCONFIRMED: GHL documents the field, not what a mismatch answers).
+(⚠ UNCONFIRMED: GHL documents the field, not what a mismatch answers). Tokens are JWT-shaped
+(tokens.py). Whether the access token issued with a refresh token stays valid once that refresh
+token is used is undocumented (⚠ UNCONFIRMED): `previous_access_token_valid_after_refresh`, default
+True (a JWT is normally good until its `exp`); False revokes it at the refresh.
 """
 
 from collections.abc import Iterable
@@ -16,6 +19,7 @@ from typing import Any, Literal
 from sandbox.fakes.clock import Clock
 from sandbox.ghl.errors import OAuthError, unprocessable
 from sandbox.ghl.state import IdFactory
+from sandbox.ghl.tokens import TokenGrant, TokenMinter
 
 ALL_SCOPES = frozenset(
     {
@@ -105,6 +109,7 @@ class _Grant:
     grant_id: str = ""
     user_type: Literal["Location", "Company"] = "Location"
     company_id: str = ""
+    access_token: str = ""  # issued together with this refresh token
 
 
 @dataclass
@@ -112,12 +117,16 @@ class OAuthServer:
     clock: Clock
     ids: IdFactory
     access_token_ttl_s: int = ACCESS_TOKEN_TTL_S
+    previous_access_token_valid_after_refresh: bool = True
     credentials: dict[str, Credential] = field(default_factory=dict)
     apps: dict[str, OAuthApp] = field(default_factory=dict)
     installations: dict[tuple[str, str], Installation] = field(default_factory=dict)
     company_installations: dict[tuple[str, str], CompanyInstallation] = field(default_factory=dict)
     codes: dict[str, _Grant] = field(default_factory=dict)
     refresh_tokens: dict[str, _Grant] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.minter = TokenMinter(self.ids, self.ids.secret(32))
 
     def resolve(self, token: str) -> Credential | None:
         credential = self.credentials.get(token)
@@ -276,6 +285,9 @@ class OAuthServer:
             grant = self._take(
                 self.refresh_tokens, form.get("refresh_token"), app, "Invalid grant: refresh token is invalid"
             )
+            previous = self.credentials.get(grant.access_token)
+            if previous is not None and not self.previous_access_token_valid_after_refresh:
+                previous.revoked = True
         else:
             raise OAuthError(400, "unsupported_grant_type")
         if grant.user_type == "Company":
@@ -303,8 +315,10 @@ class OAuthServer:
     def _issue_company(self, app: OAuthApp, company: CompanyInstallation) -> dict[str, Any]:
         """An agency token: no locationId, the bulk-install fields of GetAccessCodeSuccessfulResponseDto."""
         now = self.clock()
-        access_token = "sbx-at-" + self.ids.secret(48)
-        refresh_token = "sbx-rt-" + self.ids.secret(48)
+        grant = TokenGrant(
+            "Company", company.company_id, app.client_id, app.app_id, app.version_id, app.scopes, ""
+        )
+        access_token, refresh_token = self._mint_pair(grant, now)
         refresh_token_id = self.ids.hex_id()
         self.credentials[access_token] = Credential(
             access_token,
@@ -323,6 +337,7 @@ class OAuthServer:
             grant_id=refresh_token_id,
             user_type="Company",
             company_id=company.company_id,
+            access_token=access_token,
         )
         return {
             "access_token": access_token,
@@ -362,8 +377,11 @@ class OAuthServer:
     ) -> dict[str, Any]:
         scopes = app.scopes if scopes is None else scopes
         now = self.clock()
-        access_token = "sbx-at-" + self.ids.secret(48)
-        refresh_token = "sbx-rt-" + self.ids.secret(48)
+        location = installation.location_id
+        grant = TokenGrant(
+            "Location", location, app.client_id, app.app_id, app.version_id, scopes, installation.company_id
+        )
+        access_token, refresh_token = self._mint_pair(grant, now)
         refresh_token_id = self.ids.hex_id()
         self.credentials[access_token] = Credential(
             access_token,
@@ -375,7 +393,11 @@ class OAuthServer:
             company_id=installation.company_id,
         )
         self.refresh_tokens[refresh_token] = _Grant(
-            app.client_id, installation.location_id, now + REFRESH_TOKEN_TTL_S, grant_id=refresh_token_id
+            app.client_id,
+            location,
+            now + REFRESH_TOKEN_TTL_S,
+            grant_id=refresh_token_id,
+            access_token=access_token,
         )
         return {
             "access_token": access_token,
@@ -391,6 +413,10 @@ class OAuthServer:
             "isBulkInstallation": False,
             "traceId": self.ids.uuid(),
         }
+
+    def _mint_pair(self, grant: TokenGrant, now: float) -> tuple[str, str]:
+        access = self.minter.mint(grant, issued_at=now, ttl_s=self.access_token_ttl_s)
+        return access, self.minter.mint(grant, issued_at=now, ttl_s=REFRESH_TOKEN_TTL_S)
 
 
 def _scopes(scopes: Iterable[str] | None) -> frozenset[str]:
