@@ -257,7 +257,7 @@ class GhlSandbox(FakeApp):
             offset = self._seeded.get(location_id, 0)
             self._seeded[location_id] = offset + contacts
             seed_ids = IdFactory(f"ghl-sandbox:{self.seed_value}:seed:{location_id}:{offset}")
-            emit = self._emit if emit_webhooks else _discard
+            emit = self._emit if emit_webhooks else lambda *event: None  # silent bulk seeding
             crm = Crm(
                 self.store,
                 seed_ids,
@@ -449,10 +449,6 @@ class GhlSandbox(FakeApp):
     def ui_delete_appointment(self, location_id: str, contact_id: str, appointment_id: str) -> None:
         with self.lock:
             self.crm.delete_appointment(self.crm.contact(location_id, contact_id), appointment_id)
-
-
-def _discard(location_id: str, event_type: str, data: dict[str, Any]) -> None:
-    """Event sink for silent bulk seeding."""
 
 
 def _check_ui_fields(fields: dict[str, Any]) -> None:
