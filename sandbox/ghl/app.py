@@ -337,8 +337,10 @@ def create_app(sb: "GhlSandbox") -> Flask:
 
     from sandbox.ghl.admin import admin_blueprint
     from sandbox.ghl.agency import register_agency_routes
+    from sandbox.ghl.agency_v3 import register_agency_v3_routes
 
     register_agency_routes(app, sb, authorize)
+    register_agency_v3_routes(app, sb, authorize)
     app.register_blueprint(admin_blueprint(sb))
     return sb.mount(app, fault_response=lambda fault: fault_response(sb, fault))
 

@@ -16,7 +16,8 @@ before the routes validate it, and a v3 answer is rewritten from the 2021-07-28 
 - PUT /contacts/{id} answers `succeeded` (no `succeded`); the deletes answer both spellings;
 - POST /oauth/token takes camelCase (`clientId, clientSecret, grantType, code, refreshToken,
   userType, redirectUri`, form or JSON) and answers camelCase (`accessToken, tokenType, expiresIn,
-  refreshToken`, ...); without `Version: v3` it stays snake_case (the v2 spec declares no header).
+  refreshToken`, ...); without `Version: v3` it stays snake_case (the v2 spec declares no header);
+- the agency routes have v3 names of their own (agency_v3.py).
 Messages about a translated field name the 2021-07-28 field (`customFields.0.field_value`): GHL's
 v3 wording is not documented.
 """
