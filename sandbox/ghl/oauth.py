@@ -14,10 +14,11 @@ True (a JWT is normally good until its `exp`); False revokes it at the refresh.
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from sandbox.fakes.clock import Clock
 from sandbox.ghl.errors import OAuthError, unprocessable
+from sandbox.ghl.oauth_records import CompanyInstallation, Credential, Grant, Installation, OAuthApp
 from sandbox.ghl.state import IdFactory
 from sandbox.ghl.tokens import TokenGrant, TokenMinter
 
@@ -46,73 +47,6 @@ AUTH_CODE_TTL_S = 600  # GHL says short-lived; the exact lifetime is unconfirmed
 
 
 @dataclass
-class Credential:
-    """A bearer token and what it may do."""
-
-    token: str
-    kind: Literal["pit", "oauth"]
-    location_id: str
-    app_id: str
-    scopes: frozenset[str]
-    expires_at: float | None = None
-    revoked: bool = False
-    user_type: Literal["Location", "Company"] = "Location"
-    company_id: str = ""
-
-    def valid_at(self, now: float) -> bool:
-        return not self.revoked and (self.expires_at is None or now < self.expires_at)
-
-
-@dataclass
-class OAuthApp:
-    client_id: str
-    client_secret: str
-    app_id: str
-    version_id: str
-    scopes: frozenset[str]
-    redirect_uri: str | None = None
-    webhook_url: str | None = None
-
-
-@dataclass
-class Installation:
-    client_id: str
-    location_id: str
-    company_id: str
-    user_id: str
-    active: bool = True
-    installed_at: float = 0.0
-
-
-@dataclass
-class CompanyInstallation:
-    """An agency's install: which of its locations it approved, and whether new ones follow."""
-
-    client_id: str
-    company_id: str
-    user_id: str
-    approved_locations: set[str]
-    install_to_future_locations: bool
-    approve_all_locations: bool
-    active: bool = True
-
-
-@dataclass
-class _Grant:
-    """An auth code or refresh token: single use, tied to one installation (a location's, or an
-    agency's when `user_type` is Company and `location_id` is empty)."""
-
-    client_id: str
-    location_id: str
-    expires_at: float
-    used: bool = False
-    grant_id: str = ""
-    user_type: Literal["Location", "Company"] = "Location"
-    company_id: str = ""
-    access_token: str = ""  # issued together with this refresh token
-
-
-@dataclass
 class OAuthServer:
     clock: Clock
     ids: IdFactory
@@ -122,8 +56,8 @@ class OAuthServer:
     apps: dict[str, OAuthApp] = field(default_factory=dict)
     installations: dict[tuple[str, str], Installation] = field(default_factory=dict)
     company_installations: dict[tuple[str, str], CompanyInstallation] = field(default_factory=dict)
-    codes: dict[str, _Grant] = field(default_factory=dict)
-    refresh_tokens: dict[str, _Grant] = field(default_factory=dict)
+    codes: dict[str, Grant] = field(default_factory=dict)
+    refresh_tokens: dict[str, Grant] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.minter = TokenMinter(self.ids, self.ids.secret(32))
@@ -164,7 +98,7 @@ class OAuthServer:
             raise KeyError(f"unknown OAuth client {client_id!r}")
         installation, newly = self.install_location(client_id, location_id, company_id, None)
         code = self.ids.secret(32)
-        self.codes[code] = _Grant(client_id, location_id, self.clock() + AUTH_CODE_TTL_S)
+        self.codes[code] = Grant(client_id, location_id, self.clock() + AUTH_CODE_TTL_S)
         return code, installation, newly
 
     def install_location(
@@ -206,7 +140,7 @@ class OAuthServer:
             if self.install_location(client_id, location_id, company_id, user_id)[1]
         ]
         code = self.ids.secret(32)
-        self.codes[code] = _Grant(
+        self.codes[code] = Grant(
             client_id, "", self.clock() + AUTH_CODE_TTL_S, user_type="Company", company_id=company_id
         )
         return code, company, newly
@@ -300,7 +234,7 @@ class OAuthServer:
             raise OAuthError(400, "invalid_grant", "Invalid grant: app is not installed on this location")
         return self._issue(app, installation)
 
-    def _take(self, grants: dict[str, _Grant], value: str | None, app: OAuthApp, description: str) -> _Grant:
+    def _take(self, grants: dict[str, Grant], value: str | None, app: OAuthApp, description: str) -> Grant:
         grant = grants.get(value or "")
         if (
             grant is None
@@ -330,7 +264,7 @@ class OAuthServer:
             user_type="Company",
             company_id=company.company_id,
         )
-        self.refresh_tokens[refresh_token] = _Grant(
+        self.refresh_tokens[refresh_token] = Grant(
             app.client_id,
             "",
             now + REFRESH_TOKEN_TTL_S,
@@ -392,7 +326,7 @@ class OAuthServer:
             now + self.access_token_ttl_s,
             company_id=installation.company_id,
         )
-        self.refresh_tokens[refresh_token] = _Grant(
+        self.refresh_tokens[refresh_token] = Grant(
             app.client_id,
             location,
             now + REFRESH_TOKEN_TTL_S,
