@@ -82,3 +82,19 @@ def test_the_previous_access_token_after_a_refresh_follows_the_switch(ghl_clock,
         # THEN the new token works, and the old one works only when the switch says so
         assert _status_with(http, second["access_token"]) == 200
         assert _status_with(http, first["access_token"]) == (200 if previous_valid else 401)
+
+
+def test_a_running_sandbox_flips_the_switch_through_its_admin_route(ghl_sandbox, ghl_http, oauth_app):
+    # GIVEN a running sandbox with the default / WHEN the admin route turns the switch off
+    answer = ghl_http.post("/_sandbox/oauth", json={"previous_access_token_valid_after_refresh": False})
+    first = _grant(
+        ghl_http, grant_type="authorization_code", code=ghl_sandbox.authorize(CLIENT_ID, GHL_LOCATION_ID)
+    )
+    _grant(ghl_http, grant_type="refresh_token", refresh_token=first["refresh_token"])
+    # THEN a refresh revokes the previous access token; a value that is no boolean is a 400
+    assert answer.json() == {"previous_access_token_valid_after_refresh": False}
+    assert _status_with(ghl_http, first["access_token"]) == 401
+    assert (
+        ghl_http.post("/_sandbox/oauth", json={"previous_access_token_valid_after_refresh": "no"}).status_code
+        == 400
+    )
