@@ -183,6 +183,18 @@ def admin_blueprint(sb: "GhlSandbox") -> Blueprint:
             sb.crm.index.set_lag(lag)
         return jsonify({"lag_s": sb.crm.index.lag_s})
 
+    @bp.post("/oauth")
+    @_admin_errors
+    def configure_oauth() -> Any:
+        """`{"previous_access_token_valid_after_refresh": false}`: a refresh revokes the access
+        token issued with the refresh token it spends (unconfirmed for GHL, oauth.py)."""
+        valid = body().get("previous_access_token_valid_after_refresh")
+        if not isinstance(valid, bool):
+            raise ValueError("previous_access_token_valid_after_refresh must be true or false")
+        with sb.lock:
+            sb.oauth.previous_access_token_valid_after_refresh = valid
+        return jsonify({"previous_access_token_valid_after_refresh": valid})
+
     @bp.get("/keys")
     def keys() -> Any:
         return jsonify({**sb.public_keys, "pem": sb.signer.public_keys_pem})

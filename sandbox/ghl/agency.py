@@ -37,39 +37,13 @@ INSTALLED_LOCATIONS_DEFAULT_LIMIT = 20
 def register_agency_routes(app: Flask, sb: "GhlSandbox", authorize: Callable[[str], "Caller"]) -> None:
     @app.post("/oauth/locationToken")
     def location_token() -> Any:
-        agency = _agency(authorize("oauth.write"))
-        form = request.form.to_dict()
-        missing = [name for name in ("companyId", "locationId") if not form.get(name)]
-        if missing:
-            raise unprocessable([f"{name} should not be empty" for name in missing])
-        _require_company(agency, form["companyId"])
-        for (client_id, location_id), installation in sb.oauth.installations.items():
-            app_ = sb.oauth.apps[client_id]
-            if (
-                location_id == form["locationId"]
-                and app_.app_id == agency.app_id
-                and installation.active
-                and installation.company_id == agency.company_id
-            ):
-                return jsonify(sb.oauth.location_token(app_, installation))
-        raise ApiError(400, NOT_INSTALLED)
+        return jsonify(minted_location_token(sb, authorize))
 
     @app.get("/oauth/installedLocations")
     def installed_locations() -> Any:
-        agency = _agency(authorize("oauth.readonly"))
-        missing = [name for name in ("companyId", "appId") if not request.args.get(name)]
-        if missing:
-            raise unprocessable([f"{name} should not be empty" for name in missing])
-        _require_company(agency, request.args["companyId"])
-        if request.args["appId"] != agency.app_id:
-            raise ApiError(403, "The token does not belong to this app.")
+        rows, follows = installed_location_rows(sb, authorize)
         skip = _count_arg("skip", 0)
         limit = _count_arg("limit", INSTALLED_LOCATIONS_DEFAULT_LIMIT)
-        rows = [row for row in _company_locations(sb, agency) if _matches(row, request.args)]
-        follows = any(
-            sb.oauth.apps[company.client_id].app_id == agency.app_id
-            for company in sb.oauth.follows_new_locations(agency.company_id)
-        )
         return jsonify(
             {"locations": rows[skip : skip + limit], "count": len(rows), "installToFutureLocations": follows}
         )
@@ -77,6 +51,46 @@ def register_agency_routes(app: Flask, sb: "GhlSandbox", authorize: Callable[[st
     @app.post("/oauth/reconnect")
     def reconnect() -> Any:
         return jsonify(RECONNECT_REMOVED), 400
+
+
+def minted_location_token(sb: "GhlSandbox", authorize: Callable[[str], "Caller"]) -> dict[str, Any]:
+    """The request's location token (form `companyId`, `locationId`), in 2021-07-28's spelling."""
+    agency = _agency(authorize("oauth.write"))
+    form = request.form.to_dict()
+    missing = [name for name in ("companyId", "locationId") if not form.get(name)]
+    if missing:
+        raise unprocessable([f"{name} should not be empty" for name in missing])
+    _require_company(agency, form["companyId"])
+    for (client_id, location_id), installation in sb.oauth.installations.items():
+        app_ = sb.oauth.apps[client_id]
+        if (
+            location_id == form["locationId"]
+            and app_.app_id == agency.app_id
+            and installation.active
+            and installation.company_id == agency.company_id
+        ):
+            return sb.oauth.location_token(app_, installation)
+    raise ApiError(400, NOT_INSTALLED)
+
+
+def installed_location_rows(
+    sb: "GhlSandbox", authorize: Callable[[str], "Caller"]
+) -> tuple[list[dict[str, Any]], bool]:
+    """The request's filtered InstalledLocationSchema rows, and whether the app follows onto new
+    locations of the company (query `companyId`, `appId` and the filters both versions share)."""
+    agency = _agency(authorize("oauth.readonly"))
+    missing = [name for name in ("companyId", "appId") if not request.args.get(name)]
+    if missing:
+        raise unprocessable([f"{name} should not be empty" for name in missing])
+    _require_company(agency, request.args["companyId"])
+    if request.args["appId"] != agency.app_id:
+        raise ApiError(403, "The token does not belong to this app.")
+    rows = [row for row in _company_locations(sb, agency) if _matches(row, request.args)]
+    follows = any(
+        sb.oauth.apps[company.client_id].app_id == agency.app_id
+        for company in sb.oauth.follows_new_locations(agency.company_id)
+    )
+    return rows, follows
 
 
 def _agency(caller: "Caller") -> Credential:

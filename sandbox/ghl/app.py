@@ -1,6 +1,7 @@
-"""The GHL API v2 (Version 2021-07-28) routes: contacts, tags, tasks, notes, appointments,
-search, and the OAuth token endpoint. Admin routes live in admin.py; faults, the lock and the
-request log in the kit's middleware (sandbox.fakes), which answers injected faults in GHL's shape.
+"""The GHL API v2 routes (Version 2021-07-28; v3 translated at the edge, versions.py): contacts,
+tags, tasks, notes, appointments, search, and the OAuth token endpoint. Admin routes live in
+admin.py; faults, the lock and the request log in the kit's middleware (sandbox.fakes), which
+answers injected faults in GHL's shape.
 """
 
 import json
@@ -12,7 +13,7 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from sandbox.fakes.faults import Fault
-from sandbox.ghl import bodies, serialize
+from sandbox.ghl import bodies, serialize, versions
 from sandbox.ghl import validation as dto
 from sandbox.ghl.errors import ApiError, OAuthError, unprocessable
 from sandbox.ghl.oauth import Credential
@@ -22,9 +23,6 @@ from sandbox.ghl.state import Contact
 if TYPE_CHECKING:
     from sandbox.ghl.sandbox import GhlSandbox
 
-# The documented versions (GHL "API Versioning" page); the contacts spec declares only 2021-07-28,
-# but live probes show the others answered too.
-ACCEPTED_VERSIONS = frozenset({"2021-07-28", "2021-04-15", "2023-02-21", "v3", "legacy"})
 READ = "contacts.readonly"
 WRITE = "contacts.write"
 FORBIDDEN_LOCATION = "The token does not have access to this location."
@@ -61,11 +59,7 @@ def create_app(sb: "GhlSandbox") -> Flask:
                 # Retry-After on GHL's API 429s is undocumented: sent only when the switch says so.
                 retry_after = {"Retry-After": str(verdict.retry_after_s)} if sb.retry_after_on_429 else {}
                 raise ApiError(429, "Too Many Requests", headers=retry_after)
-        version = request.headers.get("Version")
-        if version is None:
-            raise ApiError(401, "version header was not found.")
-        if version not in ACCEPTED_VERSIONS:
-            raise ApiError(401, "version header is invalid")
+        versions.required_version()
         if credential is None:
             raise ApiError(401, "Invalid JWT")
         if scope not in credential.scopes:
@@ -73,10 +67,10 @@ def create_app(sb: "GhlSandbox") -> Flask:
         return Caller(credential)
 
     def body_for(caller: Caller, schema: dto.Dto, *, location_in_body: bool = False) -> dict[str, Any]:
-        body = bodies.parse_json(request.get_data())
+        body, problems = versions.inbound(bodies.parse_json(request.get_data()))
         if location_in_body and isinstance(body, dict) and isinstance(body.get("locationId"), str):
             caller.require_location(body["locationId"])
-        return bodies.validated(body, schema)
+        return bodies.validated(body, schema, problems)
 
     def query_location(caller: Caller) -> str:
         location_id = request.args.get("locationId")
@@ -99,7 +93,7 @@ def create_app(sb: "GhlSandbox") -> Flask:
     def add_rate_limit_headers(response: Response) -> Response:
         for name, value in g.get("rate_headers", {}).items():
             response.headers[name] = value
-        return response
+        return versions.translate_answer(response)
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> tuple[Response, int, dict[str, str]]:
@@ -339,12 +333,14 @@ def create_app(sb: "GhlSandbox") -> Flask:
         # The spec says form-encoded; GHL's own OAuth sample posts JSON, so both are read.
         payload = request.get_json(silent=True) if request.is_json else request.form.to_dict()
         form = {str(k): str(v) for k, v in payload.items()} if isinstance(payload, dict) else {}
-        return ok(sb.oauth.token(form))
+        return ok(versions.token_answer(sb.oauth.token(versions.token_form(form))))
 
     from sandbox.ghl.admin import admin_blueprint
     from sandbox.ghl.agency import register_agency_routes
+    from sandbox.ghl.agency_v3 import register_agency_v3_routes
 
     register_agency_routes(app, sb, authorize)
+    register_agency_v3_routes(app, sb, authorize)
     app.register_blueprint(admin_blueprint(sb))
     return sb.mount(app, fault_response=lambda fault: fault_response(sb, fault))
 

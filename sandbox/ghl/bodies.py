@@ -56,13 +56,18 @@ def parse_json(raw: bytes) -> dict[str, Any] | list[Any]:
     return body
 
 
-def validated(body: dict[str, Any] | list[Any], schema: Dto) -> dict[str, Any]:
-    """`body` once `schema` accepts it; 422 with every message otherwise (an array never passes)."""
+def validated(
+    body: dict[str, Any] | list[Any], schema: Dto, problems: list[str] | None = None
+) -> dict[str, Any]:
+    """`body` once `schema` accepts it and no `problems` were found before (the request's version,
+    versions.inbound); 422 with every message otherwise (an array never passes)."""
     if isinstance(body, list):
         raise unprocessable(
             [f"property {index} should not exist" for index in range(len(body))]
             + ["property constructor should not exist"]
             + schema.messages({})
         )
-    schema.validate(body)
+    messages = [*(problems or []), *schema.messages(body)]
+    if messages:
+        raise unprocessable(messages)
     return body

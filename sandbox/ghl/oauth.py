@@ -6,16 +6,21 @@ location's (`userType` Location) or an agency's (`userType` Company, ghl-api.md 
 approves some or all of its locations (each becomes an installation of its own) and may let the
 app follow onto locations created later (`installToFutureLocations`). The token type follows the
 install that issued the code or refresh token; `user_type` in the form is not checked
-(⚠ UNCONFIRMED: GHL documents the field, not what a mismatch answers).
+(⚠ UNCONFIRMED: GHL documents the field, not what a mismatch answers). Tokens are JWT-shaped
+(tokens.py). Whether the access token issued with a refresh token stays valid once that refresh
+token is used is undocumented (⚠ UNCONFIRMED): `previous_access_token_valid_after_refresh`, default
+True (a JWT is normally good until its `exp`); False revokes it at the refresh.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from sandbox.fakes.clock import Clock
 from sandbox.ghl.errors import OAuthError, unprocessable
+from sandbox.ghl.oauth_records import CompanyInstallation, Credential, Grant, Installation, OAuthApp
 from sandbox.ghl.state import IdFactory
+from sandbox.ghl.tokens import TokenGrant, TokenMinter
 
 ALL_SCOPES = frozenset(
     {
@@ -42,82 +47,20 @@ AUTH_CODE_TTL_S = 600  # GHL says short-lived; the exact lifetime is unconfirmed
 
 
 @dataclass
-class Credential:
-    """A bearer token and what it may do."""
-
-    token: str
-    kind: Literal["pit", "oauth"]
-    location_id: str
-    app_id: str
-    scopes: frozenset[str]
-    expires_at: float | None = None
-    revoked: bool = False
-    user_type: Literal["Location", "Company"] = "Location"
-    company_id: str = ""
-
-    def valid_at(self, now: float) -> bool:
-        return not self.revoked and (self.expires_at is None or now < self.expires_at)
-
-
-@dataclass
-class OAuthApp:
-    client_id: str
-    client_secret: str
-    app_id: str
-    version_id: str
-    scopes: frozenset[str]
-    redirect_uri: str | None = None
-    webhook_url: str | None = None
-
-
-@dataclass
-class Installation:
-    client_id: str
-    location_id: str
-    company_id: str
-    user_id: str
-    active: bool = True
-    installed_at: float = 0.0
-
-
-@dataclass
-class CompanyInstallation:
-    """An agency's install: which of its locations it approved, and whether new ones follow."""
-
-    client_id: str
-    company_id: str
-    user_id: str
-    approved_locations: set[str]
-    install_to_future_locations: bool
-    approve_all_locations: bool
-    active: bool = True
-
-
-@dataclass
-class _Grant:
-    """An auth code or refresh token: single use, tied to one installation (a location's, or an
-    agency's when `user_type` is Company and `location_id` is empty)."""
-
-    client_id: str
-    location_id: str
-    expires_at: float
-    used: bool = False
-    grant_id: str = ""
-    user_type: Literal["Location", "Company"] = "Location"
-    company_id: str = ""
-
-
-@dataclass
 class OAuthServer:
     clock: Clock
     ids: IdFactory
     access_token_ttl_s: int = ACCESS_TOKEN_TTL_S
+    previous_access_token_valid_after_refresh: bool = True
     credentials: dict[str, Credential] = field(default_factory=dict)
     apps: dict[str, OAuthApp] = field(default_factory=dict)
     installations: dict[tuple[str, str], Installation] = field(default_factory=dict)
     company_installations: dict[tuple[str, str], CompanyInstallation] = field(default_factory=dict)
-    codes: dict[str, _Grant] = field(default_factory=dict)
-    refresh_tokens: dict[str, _Grant] = field(default_factory=dict)
+    codes: dict[str, Grant] = field(default_factory=dict)
+    refresh_tokens: dict[str, Grant] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.minter = TokenMinter(self.ids, self.ids.secret(32))
 
     def resolve(self, token: str) -> Credential | None:
         credential = self.credentials.get(token)
@@ -155,7 +98,7 @@ class OAuthServer:
             raise KeyError(f"unknown OAuth client {client_id!r}")
         installation, newly = self.install_location(client_id, location_id, company_id, None)
         code = self.ids.secret(32)
-        self.codes[code] = _Grant(client_id, location_id, self.clock() + AUTH_CODE_TTL_S)
+        self.codes[code] = Grant(client_id, location_id, self.clock() + AUTH_CODE_TTL_S)
         return code, installation, newly
 
     def install_location(
@@ -197,7 +140,7 @@ class OAuthServer:
             if self.install_location(client_id, location_id, company_id, user_id)[1]
         ]
         code = self.ids.secret(32)
-        self.codes[code] = _Grant(
+        self.codes[code] = Grant(
             client_id, "", self.clock() + AUTH_CODE_TTL_S, user_type="Company", company_id=company_id
         )
         return code, company, newly
@@ -276,6 +219,9 @@ class OAuthServer:
             grant = self._take(
                 self.refresh_tokens, form.get("refresh_token"), app, "Invalid grant: refresh token is invalid"
             )
+            previous = self.credentials.get(grant.access_token)
+            if previous is not None and not self.previous_access_token_valid_after_refresh:
+                previous.revoked = True
         else:
             raise OAuthError(400, "unsupported_grant_type")
         if grant.user_type == "Company":
@@ -288,7 +234,7 @@ class OAuthServer:
             raise OAuthError(400, "invalid_grant", "Invalid grant: app is not installed on this location")
         return self._issue(app, installation)
 
-    def _take(self, grants: dict[str, _Grant], value: str | None, app: OAuthApp, description: str) -> _Grant:
+    def _take(self, grants: dict[str, Grant], value: str | None, app: OAuthApp, description: str) -> Grant:
         grant = grants.get(value or "")
         if (
             grant is None
@@ -303,8 +249,10 @@ class OAuthServer:
     def _issue_company(self, app: OAuthApp, company: CompanyInstallation) -> dict[str, Any]:
         """An agency token: no locationId, the bulk-install fields of GetAccessCodeSuccessfulResponseDto."""
         now = self.clock()
-        access_token = "sbx-at-" + self.ids.secret(48)
-        refresh_token = "sbx-rt-" + self.ids.secret(48)
+        grant = TokenGrant(
+            "Company", company.company_id, app.client_id, app.app_id, app.version_id, app.scopes, ""
+        )
+        access_token, refresh_token = self._mint_pair(grant, now)
         refresh_token_id = self.ids.hex_id()
         self.credentials[access_token] = Credential(
             access_token,
@@ -316,13 +264,14 @@ class OAuthServer:
             user_type="Company",
             company_id=company.company_id,
         )
-        self.refresh_tokens[refresh_token] = _Grant(
+        self.refresh_tokens[refresh_token] = Grant(
             app.client_id,
             "",
             now + REFRESH_TOKEN_TTL_S,
             grant_id=refresh_token_id,
             user_type="Company",
             company_id=company.company_id,
+            access_token=access_token,
         )
         return {
             "access_token": access_token,
@@ -362,8 +311,11 @@ class OAuthServer:
     ) -> dict[str, Any]:
         scopes = app.scopes if scopes is None else scopes
         now = self.clock()
-        access_token = "sbx-at-" + self.ids.secret(48)
-        refresh_token = "sbx-rt-" + self.ids.secret(48)
+        location = installation.location_id
+        grant = TokenGrant(
+            "Location", location, app.client_id, app.app_id, app.version_id, scopes, installation.company_id
+        )
+        access_token, refresh_token = self._mint_pair(grant, now)
         refresh_token_id = self.ids.hex_id()
         self.credentials[access_token] = Credential(
             access_token,
@@ -374,8 +326,12 @@ class OAuthServer:
             now + self.access_token_ttl_s,
             company_id=installation.company_id,
         )
-        self.refresh_tokens[refresh_token] = _Grant(
-            app.client_id, installation.location_id, now + REFRESH_TOKEN_TTL_S, grant_id=refresh_token_id
+        self.refresh_tokens[refresh_token] = Grant(
+            app.client_id,
+            location,
+            now + REFRESH_TOKEN_TTL_S,
+            grant_id=refresh_token_id,
+            access_token=access_token,
         )
         return {
             "access_token": access_token,
@@ -391,6 +347,10 @@ class OAuthServer:
             "isBulkInstallation": False,
             "traceId": self.ids.uuid(),
         }
+
+    def _mint_pair(self, grant: TokenGrant, now: float) -> tuple[str, str]:
+        access = self.minter.mint(grant, issued_at=now, ttl_s=self.access_token_ttl_s)
+        return access, self.minter.mint(grant, issued_at=now, ttl_s=REFRESH_TOKEN_TTL_S)
 
 
 def _scopes(scopes: Iterable[str] | None) -> frozenset[str]:

@@ -44,12 +44,14 @@ class GhlSandbox(FakeApp):
         updates: UpdateRules | None = None,
         retry_after_on_429: bool = False,
         search_lag_s: float = 0.0,
+        previous_access_token_valid_after_refresh: bool = True,
     ) -> None:
         """The switches cover what no GHL source confirms (README "Unconfirmed"): `not_found_status`,
         `lowercase_tags`, `updates` (what moves `dateUpdated` and fires ContactUpdate, see
         UpdateRules), `retry_after_on_429` (GHL documents no Retry-After on its 429s: off, a
-        client must pace on the X-RateLimit-* headers alone) and `search_lag_s` (how far search
-        and the contact listing trail writes; GHL gives no figure, see search_index.py)."""
+        client must pace on the X-RateLimit-* headers alone), `search_lag_s` (how far search and the
+        contact listing trail writes; GHL gives no figure, see search_index.py) and
+        `previous_access_token_valid_after_refresh` (oauth.py)."""
         prefix = f"ghl-sandbox:{seed}"
         super().__init__(
             clock=clock, sleep=sleep, faults=FaultInjector(f"{prefix}:faults", auth_paths=("/oauth",))
@@ -71,7 +73,9 @@ class GhlSandbox(FakeApp):
             updates=updates,
             index=SearchIndex(self.store, lambda: int(clock() * 1000), search_lag_s),
         )
-        self.oauth = OAuthServer(clock, IdFactory(f"{prefix}:oauth"), access_token_ttl_s)
+        self.oauth = OAuthServer(
+            clock, IdFactory(f"{prefix}:oauth"), access_token_ttl_s, previous_access_token_valid_after_refresh
+        )
         self.rate_limiter = GhlBudget(
             clock, burst_limit=burst_limit, burst_interval_ms=burst_interval_ms, daily_limit=daily_limit
         )
@@ -253,7 +257,7 @@ class GhlSandbox(FakeApp):
             offset = self._seeded.get(location_id, 0)
             self._seeded[location_id] = offset + contacts
             seed_ids = IdFactory(f"ghl-sandbox:{self.seed_value}:seed:{location_id}:{offset}")
-            emit = self._emit if emit_webhooks else _discard
+            emit = self._emit if emit_webhooks else lambda *event: None  # silent bulk seeding
             crm = Crm(
                 self.store,
                 seed_ids,
@@ -445,10 +449,6 @@ class GhlSandbox(FakeApp):
     def ui_delete_appointment(self, location_id: str, contact_id: str, appointment_id: str) -> None:
         with self.lock:
             self.crm.delete_appointment(self.crm.contact(location_id, contact_id), appointment_id)
-
-
-def _discard(location_id: str, event_type: str, data: dict[str, Any]) -> None:
-    """Event sink for silent bulk seeding."""
 
 
 def _check_ui_fields(fields: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ class GhlVariant:
     retry_after_on_429: bool = False
     search_lag_s: float = 0.0
     updates: UpdateRules = field(default_factory=UpdateRules)
+    previous_access_token_valid_after_refresh: bool = True
 
     def sandbox_options(self) -> dict[str, Any]:
         """The `GhlSandbox(...)` keyword arguments of this variant."""
@@ -47,6 +48,8 @@ VARIANTS: dict[str, GhlVariant] = {
         GhlVariant(name="search-lag", search_lag_s=30.0),
         # Only real changes move dateUpdated or fire ContactUpdate.
         GhlVariant(name="strict-updates", updates=_STRICT_UPDATES),
+        # A refresh revokes the access token issued with the refresh token it spends.
+        GhlVariant(name="old-token-dies", previous_access_token_valid_after_refresh=False),
         # Every switch away from its default at once: for the long runs (chaos) that cannot afford
         # one run per switch.
         GhlVariant(
@@ -56,6 +59,7 @@ VARIANTS: dict[str, GhlVariant] = {
             retry_after_on_429=True,
             search_lag_s=30.0,
             updates=_STRICT_UPDATES,
+            previous_access_token_valid_after_refresh=False,
         ),
     )
 }

@@ -212,6 +212,26 @@ def test_a_rejected_minted_token_is_replaced(installed, stack, agency_sandbox, g
     assert token_provider.access_token(AGENCY_APPROVED[0]) != first
 
 
+@pytest.mark.ghl_variants("old-token-dies")
+def test_an_agency_token_another_container_refreshed_still_mints(
+    installed, stack, agency_sandbox, ghl_clock, ghl_variant
+):
+    # GIVEN container A has minted one location's token (and holds the agency token it used)
+    container_a = provider(stack, agency_sandbox, ghl_clock)
+    list(ghl_client(agency_sandbox, container_a, AGENCY_APPROVED[0]).list_contacts())
+    # AND container B refreshed the agency token (the schedule, two days ahead)
+    refreshes = calls_to(agency_sandbox, "POST", "/oauth/token")
+    provider(stack, agency_sandbox, ghl_clock).ensure_valid_for(agency_token_key(AGENCY_COMPANY), 2 * 86_400)
+    assert calls_to(agency_sandbox, "POST", "/oauth/token") == refreshes + 1
+    # WHEN container A needs the second location's token
+    list(ghl_client(agency_sandbox, container_a, AGENCY_APPROVED[1]).list_contacts())
+    # THEN it is minted whether GHL still takes the old agency token or not (a 401 makes A re-read
+    # the agency secret and mint once more with B's token), and A refreshed nothing itself
+    refused = 0 if ghl_variant.previous_access_token_valid_after_refresh else 1
+    assert mints(agency_sandbox) == 2 + refused
+    assert calls_to(agency_sandbox, "POST", "/oauth/token") == refreshes + 1
+
+
 def test_concurrent_first_calls_mint_one_token(installed, stack, agency_sandbox, ghl_clock):
     # GIVEN ten containers that all need the same location's first token at once
     released = threading.Event()

@@ -229,3 +229,76 @@ def test_reconnect_answers_that_it_was_removed(http):
         "error": "Bad Request",
         "statusCode": 400,
     }
+
+
+# ---------------------------------------------------------------- the v3 names (agency_v3.py)
+
+
+def v3_bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Version": "v3"}
+
+
+@needs_spec
+def test_v3_location_token_is_camel_case_and_reads_the_location(http, agency_tokens, spec_registry):
+    # GIVEN an approved location / WHEN the agency asks for its token the v3 way (the Python SDK's)
+    answer = http.post(
+        "/oauth/location-token",
+        data={"companyId": AGENCY_COMPANY, "locationId": AGENCY_APPROVED[0]},
+        headers=v3_bearer(agency_tokens["access_token"]),
+    )
+    # THEN the answer follows the v3 schema, in camelCase, and its token reads the location
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    response_validator(spec_registry, "apps/v3/oauth-v3.json", "/oauth/location-token", "post", 200).validate(
+        body
+    )
+    assert {"accessToken", "tokenType", "expiresIn", "refreshToken"} <= set(
+        body
+    ) and "access_token" not in body
+    contacts = http.get(
+        "/contacts/", params={"locationId": AGENCY_APPROVED[0]}, headers=v3_bearer(body["accessToken"])
+    )
+    assert contacts.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("POST", "/oauth/location-token"), ("GET", "/oauth/installed-locations")]
+)
+def test_the_v3_paths_are_no_route_under_2021_07_28(http, agency_tokens, method, path):
+    # GIVEN / WHEN a v3 path is called with Version: 2021-07-28
+    answer = http.request(method, path, headers=bearer(agency_tokens["access_token"]))
+    # THEN NestJS has no such route (live probe: "Cannot GET")
+    assert answer.status_code == 404 and answer.json()["message"] == f"Cannot {method} {path}"
+
+
+@needs_spec
+def test_v3_installed_locations_pages_by_token(http, agency_tokens, spec_registry):
+    # GIVEN the company's three locations / WHEN they are listed two per page, following the tokens
+    params = {"companyId": AGENCY_COMPANY, "appId": AGENCY_APP_ID, "pageSize": "2"}
+    headers = v3_bearer(agency_tokens["access_token"])
+    first = http.get("/oauth/installed-locations", params=params, headers=headers).json()
+    token = first["pagination"]["nextPageToken"]
+    second = http.get(
+        "/oauth/installed-locations", params={**params, "pageToken": token}, headers=headers
+    ).json()
+    # THEN each page follows the v3 schema and together they hold each location once
+    validator = response_validator(
+        spec_registry, "apps/v3/oauth-v3.json", "/oauth/installed-locations", "get", 200
+    )
+    for page in (first, second):
+        validator.validate(page)
+    assert [row["_id"] for row in first["items"] + second["items"]] == list(AGENCY_LOCATIONS)
+    assert (first["pagination"]["hasNextPage"], second["pagination"]["hasNextPage"]) == (True, False)
+    assert second["pagination"]["hasPrevPage"] is True and first["installToFutureLocations"] is True
+
+
+def test_v3_installed_locations_refuses_a_forged_page_token_in_the_aip_shape(http, agency_tokens):
+    # GIVEN / WHEN a page token the sandbox never issued is sent
+    answer = http.get(
+        "/oauth/installed-locations",
+        params={"companyId": AGENCY_COMPANY, "appId": AGENCY_APP_ID, "pageToken": "not-a-token"},
+        headers=v3_bearer(agency_tokens["access_token"]),
+    )
+    # THEN 400 with v3's AipErrorResponseDto body
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "INVALID_ARGUMENT"

@@ -1,7 +1,10 @@
 """Every contacts operation the GHL sandbox implements answers bodies that validate against
 the response schema of GHL's official OpenAPI file (shared/reference/ghl-openapi, a sibling of
-the repository). OpenAPI 3.0's `nullable` is translated to JSON Schema; nothing else is relaxed
-(extra properties are allowed because the spec's schemas do not forbid them).
+the repository), under each version the sandbox serves faithfully: `Version: 2021-07-28` against
+`apps/contacts.json`, `Version: v3` against `apps/v3/contacts-v3.json`. OpenAPI 3.0's `nullable`
+is translated to JSON Schema; nothing else is relaxed (extra properties are allowed because the
+spec's schemas do not forbid them). The v3 files' `../common/` refs point at `apps/common/`, which
+upstream lacks: they are resolved against `apps/v3/common/` (ghl-api.md §0).
 """
 
 import json
@@ -22,7 +25,16 @@ from tests.fixtures.ghl import GHL_HEADERS, GHL_LOCATION_ID
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SPEC_DIR = REPO_ROOT.parent / "shared" / "reference" / "ghl-openapi"
 BASE_URI = "https://ghl-openapi.invalid/"
-SPEC_FILES = ("apps/contacts.json", "apps/oauth.json", "common/common-schemas.json")
+# URI (relative to BASE_URI) -> file under SPEC_DIR
+SPEC_FILES = {
+    "apps/contacts.json": "apps/contacts.json",
+    "apps/oauth.json": "apps/oauth.json",
+    "common/common-schemas.json": "common/common-schemas.json",
+    "apps/v3/contacts-v3.json": "apps/v3/contacts-v3.json",
+    "apps/v3/oauth-v3.json": "apps/v3/oauth-v3.json",
+    "apps/common/common-schemas.json": "apps/v3/common/common-schemas.json",
+}
+CONTACTS_SPEC = {"2021-07-28": "apps/contacts.json", "v3": "apps/v3/contacts-v3.json"}
 
 pytestmark = pytest.mark.skipif(
     not (SPEC_DIR / "apps" / "contacts.json").is_file(),
@@ -60,9 +72,9 @@ def _openapi_nullable_to_json_schema(node: Any) -> Any:
 @pytest.fixture(scope="module")
 def spec_registry() -> Registry:
     resources = []
-    for relative in SPEC_FILES:
+    for uri, relative in SPEC_FILES.items():
         document = _openapi_nullable_to_json_schema(json.loads((SPEC_DIR / relative).read_text()))
-        resources.append((BASE_URI + relative, DRAFT202012.create_resource(document)))
+        resources.append((BASE_URI + uri, DRAFT202012.create_resource(document)))
     return Registry().with_resources(resources)
 
 
@@ -78,13 +90,13 @@ def response_validator(registry: Registry, file: str, path: str, method: str, st
     return jsonschema.Draft202012Validator({"$ref": ref}, registry=registry)
 
 
-def schema_validator(registry: Registry, name: str) -> Any:
-    ref = f"{BASE_URI}apps/contacts.json#/components/schemas/{name}"
+def schema_validator(registry: Registry, name: str, file: str = "apps/contacts.json") -> Any:
+    ref = f"{BASE_URI}{file}#/components/schemas/{name}"
     return jsonschema.Draft202012Validator({"$ref": ref}, registry=registry)
 
 
-def _spec_operations() -> dict[str, tuple[str, str]]:
-    spec = json.loads((SPEC_DIR / "apps" / "contacts.json").read_text())
+def _spec_operations(file: str = "apps/contacts.json") -> dict[str, tuple[str, str]]:
+    spec = json.loads((SPEC_DIR / file).read_text())
     return {
         op["operationId"]: (path, method) for path, ops in spec["paths"].items() for method, op in ops.items()
     }
@@ -101,9 +113,15 @@ class World:
     note_id: str
 
 
+@pytest.fixture(params=sorted(CONTACTS_SPEC))
+def api_version(request: pytest.FixtureRequest) -> str:
+    """Each version the sandbox serves in its own shapes."""
+    return str(request.param)
+
+
 @pytest.fixture
-def world(ghl_sandbox, ghl_http) -> World:
-    ghl_http.headers.update(GHL_HEADERS)
+def world(ghl_sandbox, ghl_http, api_version) -> World:
+    ghl_http.headers.update({**GHL_HEADERS, "Version": api_version})
     contact = ghl_sandbox.ui_create_contact(
         GHL_LOCATION_ID,
         firstName="Ada",
@@ -216,18 +234,29 @@ OPERATIONS: dict[str, tuple[int, Callable[[World], httpx.Response]]] = {
 }
 # The spec gives these operations no 200 schema; their items are contacts, checked as such.
 ITEMS_AS_CONTACTS = {"search-contacts-advanced": "contacts", "get-duplicate-contact": "contact"}
+CONTACT_SCHEMA = {"2021-07-28": "GetContectByIdSchema", "v3": "GetContactByIdSchemaV3"}
+# The deprecated listing is absent from the v3 file (live GHL still answers it under v3).
+NOT_IN_V3 = {"get-contacts"}
 
 
-def test_every_spec_operation_is_implemented_or_listed_as_not():
+def _operations_of(api_version: str) -> set[str]:
+    return set(OPERATIONS) - (NOT_IN_V3 if api_version == "v3" else set())
+
+
+@pytest.mark.parametrize("api_version", sorted(CONTACTS_SPEC))
+def test_every_spec_operation_is_implemented_or_listed_as_not(api_version):
     # GIVEN the spec's operations / WHEN compared with the ones exercised here
     # THEN nothing is silently skipped
-    assert set(_spec_operations()) == set(OPERATIONS) | NOT_IMPLEMENTED
+    assert set(_spec_operations(CONTACTS_SPEC[api_version])) == _operations_of(api_version) | NOT_IMPLEMENTED
 
 
 @pytest.mark.parametrize("operation_id", sorted(OPERATIONS))
-def test_success_body_matches_the_spec(operation_id, world, spec_registry):
-    # GIVEN a location with a fully populated contact
-    path, method = _spec_operations()[operation_id]
+def test_success_body_matches_the_spec(operation_id, world, spec_registry, api_version):
+    # GIVEN a location with a fully populated contact, called in one of the served versions
+    if operation_id not in _operations_of(api_version):
+        pytest.skip(f"{operation_id} is not in the {api_version} spec")
+    file = CONTACTS_SPEC[api_version]
+    path, method = _spec_operations(file)[operation_id]
     status, call = OPERATIONS[operation_id]
     # WHEN the operation is called
     response = call(world)
@@ -239,9 +268,9 @@ def test_success_body_matches_the_spec(operation_id, world, spec_registry):
         items = body[key] if isinstance(body[key], list) else [body[key]]
         assert items
         for item in items:
-            schema_validator(spec_registry, "GetContectByIdSchema").validate(item)
+            schema_validator(spec_registry, CONTACT_SCHEMA[api_version], file).validate(item)
         return
-    response_validator(spec_registry, "apps/contacts.json", path, method, status).validate(body)
+    response_validator(spec_registry, file, path, method, status).validate(body)
 
 
 def test_list_meta_matches_the_spec_meta_schema(world, spec_registry):
@@ -251,7 +280,7 @@ def test_list_meta_matches_the_spec_meta_schema(world, spec_registry):
     schema_validator(spec_registry, "ContactsMetaSchema").validate(body["meta"])
 
 
-def test_error_bodies_match_the_common_schemas(world, spec_registry):
+def test_error_bodies_match_the_common_schemas(world, spec_registry, api_version):
     # GIVEN / WHEN a 401, a 400 duplicate and a 422 are provoked on create-contact
     unauthorized = world.api.post(
         "/contacts/", json={"locationId": GHL_LOCATION_ID}, headers={"Authorization": "Bearer nope"}
@@ -261,7 +290,7 @@ def test_error_bodies_match_the_common_schemas(world, spec_registry):
     # THEN each body validates against the operation's declared error schema
     for response in (unauthorized, duplicate, unprocessable):
         response_validator(
-            spec_registry, "apps/contacts.json", "/contacts/", "post", response.status_code
+            spec_registry, CONTACTS_SPEC[api_version], "/contacts/", "post", response.status_code
         ).validate(response.json())
     assert (unauthorized.status_code, duplicate.status_code, unprocessable.status_code) == (401, 400, 422)
 
@@ -285,6 +314,28 @@ def test_oauth_token_response_matches_the_spec(ghl_sandbox, ghl_http, spec_regis
     response_validator(spec_registry, "apps/oauth.json", "/oauth/token", "post", 200).validate(
         response.json()
     )
+
+
+def test_v3_oauth_token_response_matches_the_v3_spec(ghl_sandbox, ghl_http, spec_registry):
+    # GIVEN an installed OAuth app
+    ghl_sandbox.add_oauth_client("66a0f0c1e2d3b4a5c6d7e8f9-abcd1234", "secret")
+    code = ghl_sandbox.authorize("66a0f0c1e2d3b4a5c6d7e8f9-abcd1234", GHL_LOCATION_ID)
+    # WHEN the code is exchanged the v3 way (camelCase JSON, Version: v3)
+    response = ghl_http.post(
+        "/oauth/token",
+        json={
+            "clientId": "66a0f0c1e2d3b4a5c6d7e8f9-abcd1234",
+            "clientSecret": "secret",
+            "grantType": "authorization_code",
+            "code": code,
+        },
+        headers={"Version": "v3"},
+    )
+    # THEN the body validates against the v3 GetAccessTokenSuccessfulResponseDto, in camelCase
+    assert response.status_code == 200, response.text
+    body = response.json()
+    response_validator(spec_registry, "apps/v3/oauth-v3.json", "/oauth/token", "post", 200).validate(body)
+    assert {"accessToken", "refreshToken", "expiresIn", "tokenType"} <= set(body)
 
 
 def test_the_validation_is_not_vacuous(spec_registry):

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from ghlsync.ghl.client import GhlClient
 from ghlsync.ghl.oauth import OAuthClient
 from ghlsync.observability import metrics
 from ghlsync.store.leases import LeaseStore
@@ -76,8 +77,9 @@ def clock():
 
 
 @pytest.fixture
-def sandbox(clock):
-    sb = GhlSandbox(clock=clock)
+def sandbox(clock, request):
+    """`previous_access_token_valid_after_refresh` as an indirect parameter says (default True)."""
+    sb = GhlSandbox(clock=clock, previous_access_token_valid_after_refresh=getattr(request, "param", True))
     sb.add_location(LOCATION)
     sb.add_oauth_client(CLIENT_ID, CLIENT_SECRET)
     return sb
@@ -196,3 +198,26 @@ def test_a_401_from_ghl_triggers_one_refresh_and_the_retry_succeeds(aws, sandbox
     retry = provider.access_token(LOCATION)
     # THEN the retry's token works
     assert retry != token and contacts_status(sandbox, retry) == 200
+
+
+@pytest.mark.parametrize("sandbox", [True, False], ids=["old-token-lives", "old-token-dies"], indirect=True)
+def test_a_client_holding_a_token_another_container_refreshed_keeps_working(aws, sandbox, clock, installed):
+    # GIVEN container A's GHL client has read the stored token (and caches it)
+    contact = sandbox.ui_create_contact(LOCATION, email="held@example.com")
+    provider_a = provider_for(aws, sandbox, clock, threading.Event())
+    client_a = GhlClient(
+        httpx.Client(transport=sandbox.transport()), provider_a, LOCATION, base_url=BASE_URL,
+        clock=clock, sleep=lambda seconds: None,
+    )  # fmt: skip
+    assert client_a.get_contact(contact.id).id == contact.id
+    # AND container B refreshes the location's token (the schedule, two days ahead)
+    calls_before = token_calls(sandbox)
+    provider_for(aws, sandbox, clock, threading.Event()).ensure_valid_for(LOCATION, 2 * 86_400)
+    assert token_calls(sandbox) - calls_before == 1
+    # WHEN container A calls GHL again with the token it holds
+    # THEN the call succeeds whether GHL still accepts the old token or not (a 401 makes A re-read
+    # the secret and retry once with B's token), and A never refreshes on its own
+    assert client_a.get_contact(contact.id).id == contact.id
+    assert token_calls(sandbox) - calls_before == 1
+    rejected = [status for method, path, status in sandbox.request_log if path.startswith("/contacts/")][-2:]
+    assert rejected == ([200, 200] if sandbox.oauth.previous_access_token_valid_after_refresh else [401, 200])

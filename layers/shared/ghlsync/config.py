@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import AwareDatetime, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,7 +21,8 @@ class Settings(BaseSettings):
     sync_dlq_url: str = ""
 
     ghl_api_base_url: str = GHL_PRODUCTION_API
-    ghl_api_version: str = "2021-07-28"
+    # The `Version` header of GHL calls: 2021-07-28 (built and tested on it) or v3 (ghl/versions.py).
+    ghl_api_version: Literal["2021-07-28", "v3"] = "2021-07-28"
     # Secrets Manager: the Marketplace app's client_id / client_secret / state signing key.
     ghl_app_secret_id: str = "ghl-sync/ghl-app"
     # One secret per location lives under this prefix: <prefix><locationId>.

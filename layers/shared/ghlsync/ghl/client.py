@@ -1,6 +1,7 @@
 """GHL API v2 client for one location: contacts, tasks, notes, tags and appointments.
 
 Every request carries `Authorization: Bearer <token>` (from a TokenProvider), `Version: 2021-07-28`
+(or `v3` when `GHL_API_VERSION` says so; contact bodies are then spelt the v3 way, versions.py)
 and `Accept: application/json`. The send loop is the shared one (`ghlsync.http.client.RestClient`),
 configured so that around each request the client:
 
@@ -73,12 +74,13 @@ from ghlsync.ghl.pagination import (
     paginate,
 )
 from ghlsync.ghl.ratelimit import RateLimitPacer
+from ghlsync.ghl.versions import SUPPORTED, V2, contact_body
 from ghlsync.http.auth import BearerAuth
 from ghlsync.http.client import RestClient, RetryPolicy, segment
 from ghlsync.observability import logger
 from ghlsync.observability.calls import CallMetrics, Headroom
 
-GHL_API_VERSION = "2021-07-28"
+GHL_API_VERSION = V2
 # GET /contacts/ and /contacts/business/{id} document at most 100 per page; search is kept to the same.
 MAX_PAGE_SIZE = 100
 # page * pageLimit can reach this many search results; beyond it only searchAfter works.
@@ -112,7 +114,10 @@ class GhlClient:
             raise ValueError("location_id must not be empty")
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
+        if version not in SUPPORTED:
+            raise ValueError(f"GHL API version must be one of {sorted(SUPPORTED)}, not {version!r}")
         self.location_id = location_id
+        self.version = version
         self.pacer = pacer if pacer is not None else RateLimitPacer(clock=clock, sleep=sleep)
         self._rest = RestClient(
             http,
@@ -152,16 +157,17 @@ class GhlClient:
         return self._call("GET", path, ContactEnvelope).contact
 
     def create_contact(self, contact: ContactCreate) -> Contact:
-        body = {**contact.to_body(), "locationId": self.location_id}
+        body = contact_body({**contact.to_body(), "locationId": self.location_id}, self.version)
         return self._call("POST", "/contacts/", ContactEnvelope, body=body, retry_safe=False).contact
 
     def update_contact(self, contact_id: str, changes: ContactUpdate) -> Contact:
         path = f"/contacts/{segment(contact_id, 'contact_id')}"
-        return self._call("PUT", path, ContactEnvelope, body=changes.to_body()).contact
+        body = contact_body(changes.to_body(), self.version)
+        return self._call("PUT", path, ContactEnvelope, body=body).contact
 
     def upsert_contact(self, contact: ContactUpsert) -> UpsertResult:
         # Upsert matches on the location's duplicate rule, so sending it twice updates the same contact.
-        body = {**contact.to_body(), "locationId": self.location_id}
+        body = contact_body({**contact.to_body(), "locationId": self.location_id}, self.version)
         return self._call("POST", "/contacts/upsert", UpsertResult, body=body, retry_safe=True)
 
     def delete_contact(self, contact_id: str) -> None:
