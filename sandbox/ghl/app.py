@@ -338,10 +338,13 @@ def create_app(sb: "GhlSandbox") -> Flask:
     from sandbox.ghl.admin import admin_blueprint
     from sandbox.ghl.agency import register_agency_routes
     from sandbox.ghl.agency_v3 import register_agency_v3_routes
+    from sandbox.ghl.custom_fields import admin_custom_fields_blueprint, register_custom_field_routes
 
     register_agency_routes(app, sb, authorize)
     register_agency_v3_routes(app, sb, authorize)
+    register_custom_field_routes(app, sb, authorize)
     app.register_blueprint(admin_blueprint(sb))
+    app.register_blueprint(admin_custom_fields_blueprint(sb))
     return sb.mount(app, fault_response=lambda fault: fault_response(sb, fault))
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sandbox.fakes.clock import Clock
-from sandbox.ghl import serialize
+from sandbox.ghl import custom_fields, serialize
 from sandbox.ghl.errors import ApiError, unprocessable
 from sandbox.ghl.search_index import SearchIndex
 from sandbox.ghl.state import (
@@ -164,7 +164,7 @@ class Crm:
         self, location_id: str, body: dict[str, Any], *, enforce_duplicates: bool = True
     ) -> Contact:
         location = self.store.location(location_id)
-        fields = _normalize_contact_fields(body, location.country)
+        fields = _normalize_contact_fields(body, location, self.store.unknown_custom_fields)
         tags = merge_tags([], fields.pop(_TAG_FIELD, None) or [], lowercase=self.lowercase_tags)
         if enforce_duplicates:
             self._reject_duplicate(location, fields, exclude=None)
@@ -182,7 +182,7 @@ class Crm:
         """PUT semantics: given fields change, `tags` (if given) replaces every tag. Which changes
         move `dateUpdated` and fire ContactUpdate follows `self.updates` (UpdateRules)."""
         location = self.store.location(contact.location_id)
-        fields = _normalize_contact_fields(body, location.country)
+        fields = _normalize_contact_fields(body, location, self.store.unknown_custom_fields)
         new_tags = fields.pop(_TAG_FIELD, None)
         if enforce_duplicates:
             self._reject_duplicate(location, fields, exclude=contact.id)
@@ -403,17 +403,22 @@ _NORMALIZERS: dict[str, Callable[[str], str | None]] = {
 }
 
 
-def _normalize_contact_fields(body: dict[str, Any], region: str) -> dict[str, Any]:
+def _normalize_contact_fields(
+    body: dict[str, Any], location: Location, unknown_fields: str
+) -> dict[str, Any]:
     """Body (already validated) -> stored values: E.164 phones (national numbers in the location's
-    country; 422 when none can be read), ISO birthdays, trimmed emails."""
+    country; 422 when none can be read), ISO birthdays, trimmed emails, custom fields by their
+    real id with values of their type (custom_fields.py)."""
     fields: dict[str, Any] = {}
     for name, value in body.items():
         if name == "locationId":
             continue
         if name == "phone" and isinstance(value, str):
-            value = normalize_phone(value, region)
+            value = normalize_phone(value, location.country)
             if value is None:
                 raise unprocessable([INVALID_PHONE])
+        elif name == "customFields" and isinstance(value, list):
+            value = custom_fields.resolve_writes(location, value, unknown_fields)
         elif isinstance(value, str) and name in _NORMALIZERS:
             value = _NORMALIZERS[name](value)
         fields[name] = value
@@ -426,7 +431,7 @@ def _apply_fields(contact: Contact, fields: dict[str, Any]) -> None:
         if name == "customFields":
             stored: dict[str, Any] = dict(contact.fields.get("customFields", {}))
             for item in value or []:
-                field_id = item.get("id") or item.get("key")
+                field_id = item["id"]  # resolved by custom_fields.resolve_writes
                 if item.get("field_value") in (None, "", []):
                     stored.pop(field_id, None)
                 else:

@@ -31,6 +31,8 @@ ALL_SCOPES = frozenset(
         "calendars/events.readonly",
         "calendars/events.write",
         "locations.readonly",
+        "locations/customFields.readonly",
+        "locations/customFields.write",
         "users.readonly",
         "businesses.readonly",
         "businesses.write",

@@ -45,13 +45,15 @@ class GhlSandbox(FakeApp):
         retry_after_on_429: bool = False,
         search_lag_s: float = 0.0,
         previous_access_token_valid_after_refresh: bool = True,
+        unknown_custom_fields: str = "ignore",
     ) -> None:
         """The switches cover what no GHL source confirms (README "Unconfirmed"): `not_found_status`,
         `lowercase_tags`, `updates` (what moves `dateUpdated` and fires ContactUpdate, see
         UpdateRules), `retry_after_on_429` (GHL documents no Retry-After on its 429s: off, a
         client must pace on the X-RateLimit-* headers alone), `search_lag_s` (how far search and the
-        contact listing trail writes; GHL gives no figure, see search_index.py) and
-        `previous_access_token_valid_after_refresh` (oauth.py)."""
+        contact listing trail writes; GHL gives no figure, see search_index.py),
+        `previous_access_token_valid_after_refresh` (oauth.py) and `unknown_custom_fields`
+        (custom_fields.py)."""
         prefix = f"ghl-sandbox:{seed}"
         super().__init__(
             clock=clock, sleep=sleep, faults=FaultInjector(f"{prefix}:faults", auth_paths=("/oauth",))
@@ -59,7 +61,7 @@ class GhlSandbox(FakeApp):
         self.seed_value = seed
         self.sign_rsa = sign_rsa
         self.retry_after_on_429 = retry_after_on_429
-        self.store = Store()
+        self.store = Store(unknown_custom_fields=unknown_custom_fields)
         self._ids = IdFactory(f"{prefix}:ids")
         self._trace_ids = IdFactory(f"{prefix}:trace")
         self._webhook_ids = IdFactory(f"{prefix}:webhooks")

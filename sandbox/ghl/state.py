@@ -109,6 +109,20 @@ class Appointment:
 
 
 @dataclass
+class CustomFieldDefinition:
+    """A location's custom field (locations.json `CustomFieldSchema`); contacts store values by `id`."""
+
+    id: str
+    name: str
+    field_key: str  # `contact.membership_status`
+    data_type: str  # TEXT, NUMERICAL, SINGLE_OPTIONS, ...
+    model: str = "contact"
+    options: list[str] = field(default_factory=list)
+    placeholder: str = ""
+    position: int = 0
+
+
+@dataclass
 class Location:
     id: str
     company_id: str
@@ -125,13 +139,16 @@ class Location:
     tasks: dict[str, dict[str, Task]] = field(default_factory=dict)  # by contact id
     notes: dict[str, dict[str, Note]] = field(default_factory=dict)  # by contact id
     appointments: dict[str, dict[str, Appointment]] = field(default_factory=dict)  # by contact id
+    custom_fields: dict[str, CustomFieldDefinition] = field(default_factory=dict)  # by field id
 
 
 class Store:
     """All locations; contact ids are unique across locations (so a 403 can be told from a 404)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, unknown_custom_fields: str = "ignore") -> None:
         self.locations: dict[str, Location] = {}
+        # What a contact write naming no defined custom field gets (sandbox/ghl/custom_fields.py).
+        self.unknown_custom_fields = unknown_custom_fields
 
     def location(self, location_id: str) -> Location:
         try:

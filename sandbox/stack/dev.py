@@ -56,6 +56,7 @@ from werkzeug.serving import WSGIRequestHandler
 
 from sandbox.apps import AppSandbox, SandboxedApp, registered_apps
 from sandbox.fakes.server import PortInUseError, ServerThread
+from sandbox.ghl.custom_fields import define_field
 from sandbox.stack.aws import provision
 from sandbox.stack.devconfig import HOST, DevConfig, StackError, config_from_args, parse_args
 from sandbox.stack.environ import EnvPatch
@@ -104,7 +105,8 @@ class DevFixtures:
     """The records `make dev` seeds with the sandboxes, none of them synced yet.
 
     GHL (location DevConfig.location_id): contact Grace Hopper <grace.hopper@dev.example>, tag
-    `lead`, a completed task "Send the quote" and a note "Met at the conference".
+    `lead`, a completed task "Send the quote" and a note "Met at the conference"; a TEXT custom
+    field `contact.membership_status` (README "GHL custom fields").
     Each app: its `AppSandbox.seed_dev_fixtures` (Kayako: customer Alan Turing, see
     sandbox.apps.kayako.stack), by app name.
     """
@@ -421,6 +423,8 @@ class DevStack:
             )
             self.ghl.ui_complete_task(cfg.location_id, contact.id, task.id)
             note = self.ghl.ui_create_note(cfg.location_id, contact.id, body="Met at the conference")
+            # After the records above, so their documented ids stay what they were.
+            define_field(self.ghl, cfg.location_id, "Membership Status", "TEXT")
             apps = {app: sandbox.seed_dev_fixtures() for app, sandbox in self.apps.items()}
         seeded = DevFixtures(contact.id, task.id, note.id, apps)
         if seeded != DEV_FIXTURES:

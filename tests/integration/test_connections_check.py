@@ -5,16 +5,24 @@ to the fake through its in-process transport.
 """
 
 import io
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
 
 from ghlsync.config import get_settings
-from ghlsync.connections_cli import main
+from ghlsync.connections_cli import GhlDefinitions, main
+from ghlsync.ghl.auth import StaticTokenProvider
+from ghlsync.ghl.client import GhlClient
 from ghlsync.store.connections import ConnectionSecrets, ConnectionStore
 from sandbox.apps.kayako import KayakoSandbox
+from sandbox.ghl import FakeClock as GhlClock
+from sandbox.ghl import GhlSandbox
+from sandbox.ghl.custom_fields import define_field
 from tests.fixtures.aws import AwsResources
+from tests.fixtures.ghl import GHL_BASE_URL, GHL_LOCATION_ID, GHL_PIT
 from tests.fixtures.kayako import KAYAKO_AGENT_EMAIL, KAYAKO_AGENT_PASSWORD, FakeClock
 
 pytestmark = pytest.mark.integration
@@ -26,6 +34,7 @@ class _Cli:
         self.vault = ConnectionSecrets(aws.secrets, get_settings().connection_secret_prefix)
         self.sandbox = sandbox
         self.clock = clock
+        self.ghl_definitions: GhlDefinitions | None = None
 
     def run(self, *argv: str) -> tuple[int, str]:
         out = io.StringIO()
@@ -36,12 +45,13 @@ class _Cli:
             http=httpx.Client(transport=self.sandbox.transport()),
             out=out,
             now=lambda: datetime.fromtimestamp(self.clock(), UTC),
+            ghl_definitions=self.ghl_definitions,
         )
         return status, out.getvalue()
 
-    def create(self) -> str:
+    def create(self, *extra: str) -> str:
         status, output = self.run(
-            "create", "--location", "loc1", "--app", "kayako", "--base-url", self.sandbox.base_url
+            "create", "--location", "loc1", "--app", "kayako", "--base-url", self.sandbox.base_url, *extra
         )
         assert status == 0, output
         return output.split("connection_id:", 1)[1].split()[0]
@@ -111,3 +121,46 @@ def test_check_with_nothing_recent_says_there_was_nothing_to_read(cli: _Cli, kay
     assert status == 0, output
     assert found["list changes"].endswith("nothing")
     assert found["read contact"] == "declared; no recent contact to read"
+
+
+@pytest.fixture
+def ghl_fields(cli: _Cli, ghl_sandbox: GhlSandbox, ghl_clock: GhlClock) -> GhlSandbox:
+    """The check reads the definitions of the GHL sandbox's location through a real GhlClient."""
+    client = GhlClient(
+        httpx.Client(transport=ghl_sandbox.transport()),
+        StaticTokenProvider(GHL_PIT),
+        GHL_LOCATION_ID,
+        base_url=GHL_BASE_URL,
+        clock=ghl_clock,
+        sleep=ghl_clock.sleep,
+    )
+    cli.ghl_definitions = lambda connection: client.list_custom_fields()
+    define_field(ghl_sandbox, GHL_LOCATION_ID, "Plan", "NUMERICAL")
+    return ghl_sandbox
+
+
+def _mapped(cli: _Cli, tmp_path: Path, fields: dict[str, str]) -> str:
+    map_file = tmp_path / "map.json"
+    map_file.write_text(json.dumps({"ghl_custom_fields": fields}))
+    return cli.create("--map-file", str(map_file))
+
+
+def test_check_fails_on_an_unknown_key_and_a_field_of_the_wrong_type(cli, ghl_fields, tmp_path) -> None:
+    # GIVEN a map naming a key the location lacks, and the external id on its NUMERICAL field
+    connection_id = _mapped(cli, tmp_path, {"contact.nope": "tier", "contact.plan": "external_id"})
+    # WHEN checked
+    status, output = cli.run("check", connection_id)
+    # THEN the ghl fields verdict fails naming both, and the exit status says so
+    assert status == 1, output
+    verdict = verdicts(output)["ghl fields"]
+    assert verdict.startswith("failed: ")
+    assert "contact.nope -> tier: the location has no custom field with this key" in verdict
+    assert "contact.plan -> external_id: holds the external id but is NUMERICAL" in verdict
+
+
+def test_check_passes_when_every_mapped_field_exists(cli, ghl_fields, tmp_path) -> None:
+    # GIVEN a map naming the location's field by key / WHEN checked
+    status, output = cli.run("check", _mapped(cli, tmp_path, {"contact.plan": "plan"}))
+    # THEN the ghl fields verdict is ok
+    assert status == 0, output
+    assert verdicts(output)["ghl fields"] == "ok: 1 mapped field(s) exist in the location"

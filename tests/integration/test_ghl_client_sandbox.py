@@ -28,6 +28,7 @@ from ghlsync.ghl.models import (
     TaskUpdate,
 )
 from sandbox.ghl import FakeClock, GhlSandbox
+from sandbox.ghl.custom_fields import define_field
 from sandbox.ghl.variants import GhlVariant
 
 pytestmark = pytest.mark.integration
@@ -104,17 +105,18 @@ def test_contact_lifecycle_create_read_update_delete(env: Env) -> None:
 
 
 def test_custom_fields_round_trip_from_write_shape_to_read_shape(env: Env) -> None:
-    # GIVEN a contact
+    # GIVEN a contact and a text field of its location
     contact = env.client.create_contact(ContactCreate(email="cf@example.com"))
+    colour = define_field(env.sandbox, LOCATION, "Colour", "TEXT")
 
     # WHEN a custom field is written in the {id, field_value} shape
     env.client.update_contact(
-        contact.id, ContactUpdate(custom_fields=[CustomFieldWrite(id="cfColour", field_value="blue")])
+        contact.id, ContactUpdate(custom_fields=[CustomFieldWrite(id=colour.id, field_value="blue")])
     )
 
     # THEN it reads back in the {id, value} shape
     read = env.client.get_contact(contact.id)
-    assert [(f.id, f.value) for f in read.custom_fields] == [("cfColour", "blue")]
+    assert [(f.id, f.value) for f in read.custom_fields] == [(colour.id, "blue")]
 
 
 def test_creating_a_duplicate_names_the_existing_contact(env: Env) -> None:

@@ -14,6 +14,7 @@ from ghlsync.ghl.models import (
     DndChannelWrite,
     DndSettingsWrite,
 )
+from sandbox.ghl.custom_fields import define_field
 from tests.fixtures.ghl import GHL_BASE_URL, GHL_LOCATION_ID, GHL_PIT
 
 
@@ -33,12 +34,13 @@ def test_the_contact_lifecycle_works_in_each_supported_version(ghl_sandbox, ghl_
     # GIVEN a client speaking `version`
     sent: list[str] = []
     client = _client(ghl_sandbox, ghl_clock, version, sent)
+    tier = define_field(ghl_sandbox, GHL_LOCATION_ID, "Tier", "TEXT").id
     # WHEN it creates a contact with DND settings and a custom field, updates and deletes it
     created = client.create_contact(
         ContactCreate(
             email="versions@example.com",
             dnd_settings=DndSettingsWrite(sms=DndChannelWrite(status="active")),
-            custom_fields=[CustomFieldWrite(id="tier", field_value="gold")],
+            custom_fields=[CustomFieldWrite(id=tier, field_value="gold")],
         )
     )
     updated = client.update_contact(created.id, ContactUpdate(city="Porto"))
@@ -46,7 +48,7 @@ def test_the_contact_lifecycle_works_in_each_supported_version(ghl_sandbox, ghl_
     client.delete_contact(created.id)
     # THEN GHL stored what was sent, read back in the version's names, and every call said `version`
     assert stored is not None and stored.fields["dndSettings"] == {"SMS": {"status": "active"}}
-    assert stored.fields["customFields"] == {"tier": "gold"}
+    assert stored.fields["customFields"] == {tier: "gold"}
     assert updated.city == "Porto" and updated.dnd_settings is not None
     assert set(updated.dnd_settings) == {"sms" if version == "v3" else "SMS"}
     assert ghl_sandbox.store.find_contact(created.id) is None

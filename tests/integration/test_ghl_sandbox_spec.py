@@ -20,6 +20,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from sandbox.ghl import GhlSandbox
+from sandbox.ghl.custom_fields import define_field
 from tests.fixtures.ghl import GHL_HEADERS, GHL_LOCATION_ID
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +30,7 @@ BASE_URI = "https://ghl-openapi.invalid/"
 SPEC_FILES = {
     "apps/contacts.json": "apps/contacts.json",
     "apps/oauth.json": "apps/oauth.json",
+    "apps/locations.json": "apps/locations.json",
     "common/common-schemas.json": "common/common-schemas.json",
     "apps/v3/contacts-v3.json": "apps/v3/contacts-v3.json",
     "apps/v3/oauth-v3.json": "apps/v3/oauth-v3.json",
@@ -122,6 +124,7 @@ def api_version(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def world(ghl_sandbox, ghl_http, api_version) -> World:
     ghl_http.headers.update({**GHL_HEADERS, "Version": api_version})
+    analytical = define_field(ghl_sandbox, GHL_LOCATION_ID, "Engine kind", "TEXT")
     contact = ghl_sandbox.ui_create_contact(
         GHL_LOCATION_ID,
         firstName="Ada",
@@ -138,7 +141,7 @@ def world(ghl_sandbox, ghl_http, api_version) -> World:
         dndSettings={"Email": {"status": "inactive", "message": "", "code": ""}},
         tags=["vip"],
         source="api",
-        customFields=[{"id": "MgobCB14YMVKuE4Ka8p1", "field_value": "Analytical"}],
+        customFields=[{"id": analytical.id, "field_value": "Analytical"}],
         businessId=BUSINESS_ID,
     )
     ghl_sandbox.ui_create_contact(GHL_LOCATION_ID, firstName="Bob", email="bob@example.com")
@@ -350,3 +353,22 @@ def test_the_validation_is_not_vacuous(spec_registry):
     # THEN the mistakes are caught
     assert len(errors) >= 1
     assert any("is not of type" in error.message for error in errors)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "body"),
+    [
+        ("get", "/locations/{locationId}/customFields", 200, None),
+        ("post", "/locations/{locationId}/customFields", 201, {"name": "Tier", "dataType": "SINGLE_OPTIONS",
+                                                             "options": ["a", "b"]}),
+        ("get", "/locations/{locationId}/customFields/{id}", 200, None),
+    ],
+)  # fmt: skip
+def test_custom_field_bodies_match_the_locations_spec(world, spec_registry, method, path, status, body):
+    # GIVEN a location with a defined field (the world's) / WHEN its definitions are read or one created
+    field_id = next(iter(world.sb.store.location(GHL_LOCATION_ID).custom_fields))
+    url = path.format(locationId=GHL_LOCATION_ID, id=field_id)
+    response = world.api.request(method.upper(), url, json=body)
+    # THEN the status and body are the spec's (locations.json)
+    assert response.status_code == status, response.text
+    response_validator(spec_registry, "apps/locations.json", path, method, status).validate(response.json())

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sandbox.ghl import GhlSandbox
+from sandbox.ghl.custom_fields import define_field
 from tests.fixtures.ghl import GHL_HEADERS, GHL_LOCATION_ID
 
 UNPROCESSABLE = {"statusCode": 422, "error": "Unprocessable Entity"}
@@ -105,15 +106,25 @@ def test_a_wrongly_typed_custom_field_is_422_and_not_stored(
     assert "customFields" not in ghl_sandbox.store.find_contact(contact_id).fields
 
 
-@pytest.mark.parametrize("value", ["blue", 42, 4.5, ["a", "b"], {"f31175d4": {"url": "https://x.test/f"}}])
-def test_every_custom_field_write_shape_of_the_spec_is_taken(api, contact_id, value):
-    # GIVEN a string, number, array of strings or file object (the spec's write shapes)
-    # WHEN written / THEN it reads back as sent
+@pytest.mark.parametrize(
+    ("data_type", "value"),
+    [
+        ("TEXT", "blue"),
+        ("NUMERICAL", 42),
+        ("MONETORY", 4.5),
+        ("MULTIPLE_OPTIONS", ["a", "b"]),
+        ("FILE_UPLOAD", {"f31175d4": {"url": "https://x.test/f"}}),
+    ],
+)
+def test_every_custom_field_write_shape_of_the_spec_is_taken(api, ghl_sandbox, contact_id, data_type, value):
+    # GIVEN a field of each kind and a string, number, array of strings or file object (the
+    # spec's write shapes) / WHEN written / THEN it reads back as sent
+    field = define_field(ghl_sandbox, GHL_LOCATION_ID, "Field", data_type, options=["a", "b"])
     response = api.put(
-        f"/contacts/{contact_id}", json={"customFields": [{"id": "cf1", "field_value": value}]}
+        f"/contacts/{contact_id}", json={"customFields": [{"id": field.id, "field_value": value}]}
     )
     assert response.status_code == 200
-    assert response.json()["contact"]["customFields"] == [{"id": "cf1", "value": value}]
+    assert response.json()["contact"]["customFields"] == [{"id": field.id, "value": value}]
 
 
 # --- bodies that are no JSON object ---

@@ -9,6 +9,7 @@ schemas allow extra properties, so a v2 body passes the v3 schema.
 import httpx
 import pytest
 
+from sandbox.ghl.custom_fields import define_field
 from sandbox.ghl.versions import SERVED
 from tests.fixtures.ghl import GHL_HEADERS, GHL_LOCATION_ID
 
@@ -89,11 +90,15 @@ def test_each_version_refuses_the_other_versions_dnd_channel_names(ghl_http, hea
     assert f"dndSettings.property {channel} should not exist" in response.json()["message"]
 
 
-def test_v3_takes_field_value_as_fieldValue(ghl_http):
-    # GIVEN / WHEN a contact is created under v3 with the preferred fieldValue
-    created = _create(ghl_http, V3, email="cf@example.com", customFields=[{"id": "f1", "fieldValue": "gold"}])
+def test_v3_takes_field_value_as_fieldValue(ghl_sandbox, ghl_http):
+    # GIVEN a text field of the location
+    field = define_field(ghl_sandbox, GHL_LOCATION_ID, "Tier", "TEXT")
+    # WHEN a contact is created under v3 with the preferred fieldValue
+    created = _create(
+        ghl_http, V3, email="cf@example.com", customFields=[{"id": field.id, "fieldValue": "gold"}]
+    )
     # THEN the value is stored and read back as {id, value}
-    assert {"id": "f1", "value": "gold"} in created["customFields"]
+    assert {"id": field.id, "value": "gold"} in created["customFields"]
 
 
 def test_2021_07_28_does_not_know_fieldValue(ghl_http):

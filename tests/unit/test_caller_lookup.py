@@ -22,6 +22,7 @@ from ghlsync.lookup import (
     parse_number,
     token_matches,
 )
+from ghlsync.mapping.ghl import GhlFieldMap
 from ghlsync.store.connections import Connection, ConnectionSettings, ConnectionStatus
 from ghlsync.store.links import Link, Shadow
 
@@ -249,6 +250,9 @@ class FakeGhl:
 
     def ghl_single_attempt_client_for(self, connection: Connection) -> "FakeGhl":
         return self
+
+    def field_map_for(self, connection: Connection) -> GhlFieldMap:
+        return GhlFieldMap(custom_fields=dict(connection.settings.ghl_custom_fields))
 
     def find_duplicate(self, *, email: str | None = None, phone: str | None = None) -> Contact | None:
         self.calls += 1

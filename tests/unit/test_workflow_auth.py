@@ -33,6 +33,9 @@ class NoConnectors:
     def app_for(self, connection: Connection) -> Any:
         raise AssertionError("no app connector may be built for an auth decision")
 
+    def field_map_for(self, connection: Connection) -> Any:
+        raise AssertionError("no field map may be resolved for an auth decision")
+
 
 @pytest.fixture
 def vault(aws: AwsResources) -> ConnectionSecrets:

@@ -4,12 +4,14 @@ The test calls an operator makes before going live, through the connection's own
 the first read proves the credentials (auth), one change listing (the last hour, first item
 only), one lookup of an address nobody has, one read of the record the listing returned, and the
 connector's webhook check fed the stored secret the way the app will present it. Nothing is
-written. Each verdict is `ok`, `failed: reason` or `not declared`; a capability that is declared
-but had nothing to exercise says so. The last line lists the writes the app has no route for
-(eKyte: updating a person), which the engine audits as unsupported.
+written. Then the connection's GHL custom-field map is resolved against the location's field
+definitions (`ghl fields`). Each verdict is `ok`, `failed: reason` or `not declared`; a
+capability that is declared but had nothing to exercise says so. The last app line lists the
+writes the app has no route for (eKyte: updating a person), which the engine audits as
+unsupported.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -31,6 +33,8 @@ from ghlsync.apps.spec import ConnectorSpec, InboundRoute
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import ConnectorError, WebhookRejected, redact
 from ghlsync.core.events import ChangeEvent
+from ghlsync.ghl.models import CustomFieldDefinition
+from ghlsync.mapping.ghl_fields import resolve_field_map
 
 # An address no real person has (RFC 2606 `.invalid`): a lookup of it must find nothing.
 PROBE_EMAIL = "ghlsync-check@example.invalid"
@@ -227,3 +231,24 @@ def _as_the_app_sends_it(
     return InboundRequest(
         body=b"{}", headers=headers, query=query, path_params={"connectionId": connection_id}
     )
+
+
+def ghl_fields_verdict(
+    refs: Mapping[str, str],
+    definitions: Callable[[], Sequence[CustomFieldDefinition]],
+    *,
+    external_id_field: str | None,
+) -> Verdict:
+    """Every field of the connection's `ghl_custom_fields` against the location's definitions
+    (one GET): unknown ids and keys, and fields whose type cannot hold what is mapped onto them,
+    fail the check (ghlsync.mapping.ghl_fields), because GHL drops or refuses their values."""
+    if not refs:
+        return Verdict("ghl fields", None, "none mapped")
+    try:
+        found = definitions()
+    except ConnectorError as error:
+        return Verdict("ghl fields", False, f"could not read the location's custom fields: {error}")
+    resolution = resolve_field_map(refs, found, external_id_field=external_id_field)
+    if resolution.problems:
+        return Verdict("ghl fields", False, "; ".join(resolution.problems))
+    return Verdict("ghl fields", True, f"{len(resolution.by_id)} mapped field(s) exist in the location")

@@ -41,9 +41,12 @@ again), progress on stderr (none with --json). See ghlsync.bulk_sync.
 
 `check` makes read-only calls against the app through the connection's connector (auth, one
 change listing, one lookup, one read, the webhook secret) and prints one verdict per capability;
-the exit status is 1 when a check failed (auth first among them), 0 otherwise.
+then resolves the connection's `ghl_custom_fields` against the location's custom-field
+definitions (unknown ids or keys, types that cannot hold the mapped values); the exit status is 1
+when a check failed (auth first among them), 0 otherwise.
 
-The map file is a JSON object with any of: `ghl_custom_fields` (GHL field id -> canonical key),
+The map file is a JSON object with any of: `ghl_custom_fields` (GHL field id, or field key such as
+`contact.membership_status`, -> canonical key),
 `ghl_users` (GHL user id -> canonical assignee), `external_id_field`, `default_country` (ISO
 alpha-2 region of phones written without a country code, default US), and
 `app` (the app's own settings, e.g. Kayako's `custom_field_map`, `assignee_map`).
@@ -73,6 +76,7 @@ from ghlsync.apps.registry import UnknownApp, app_names, connector_for, spec_for
 from ghlsync.apps.spec import ConnectorSpec
 from ghlsync.core.errors import ConnectorError
 from ghlsync.ghl.client import MAX_PAGE_SIZE
+from ghlsync.ghl.models import CustomFieldDefinition
 from ghlsync.store.connections import (
     ConflictPolicy,
     Connection,
@@ -93,6 +97,16 @@ CHECK_TIMEOUT_S = 10.0
 MAP_FILE_KEYS = frozenset({"ghl_custom_fields", "ghl_users", "external_id_field", "default_country", "app"})
 # Prompt for one credential field: (label, secret) -> the typed value ("" when none).
 Prompt = Callable[[str, bool], str]
+
+
+# A connection -> its GHL location's custom-field definitions (`check`'s `ghl fields` verdict).
+GhlDefinitions = Callable[[Connection], list[CustomFieldDefinition]]
+
+
+def _location_definitions(connection: Connection) -> list[CustomFieldDefinition]:
+    from ghlsync.sync import wiring
+
+    return wiring.default_connectors().ghl_client_for(connection).list_custom_fields()
 
 
 class CliError(Exception):
@@ -400,8 +414,9 @@ def check(
     http: httpx.Client,
     out: TextIO,
     now: Callable[[], datetime],
+    ghl_definitions: "GhlDefinitions",
 ) -> int:
-    from ghlsync.connection_check import check_connection  # only this command needs it
+    from ghlsync.connection_check import check_connection, ghl_fields_verdict  # only check needs them
 
     connection = store.get(connection_id)
     if connection is None:
@@ -417,6 +432,14 @@ def check(
     verdicts = check_connection(
         connector, spec, credentials, connection_id=connection_id, since=now() - CHECK_WINDOW
     )
+    if verdicts[0].ok:  # the app's auth first: when it fails, nothing else runs
+        verdicts.append(
+            ghl_fields_verdict(
+                connection.settings.ghl_custom_fields,
+                lambda: ghl_definitions(connection),
+                external_id_field=connection.settings.external_id_field,
+            )
+        )
     out.write(f"{connection_id} ({connection.app}, location {connection.location_id})\n")
     out.writelines(f"  {verdict.line()}\n" for verdict in verdicts)
     return 1 if any(verdict.ok is False for verdict in verdicts) else 0
@@ -508,8 +531,10 @@ def main(
     out: TextIO = sys.stdout,
     err: TextIO | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ghl_definitions: "GhlDefinitions | None" = None,
 ) -> int:
-    """`err` defaults to sys.stderr as it is at the call (tests capture it)."""
+    """`err` defaults to sys.stderr as it is at the call (tests capture it); `ghl_definitions`
+    reads a location's custom-field definitions (default: through the location's GHL client)."""
     err = err if err is not None else sys.stderr
     args = _parser().parse_args(argv)
     if args.command == "validate-spec":  # offline: no table, no secrets
@@ -529,10 +554,11 @@ def main(
         if args.command == "create":
             create(args, store, vault, out, http=http)
         elif args.command == "check":
+            definitions = ghl_definitions or _location_definitions
             if http is not None:
-                return check(args.connection_id, store, vault, http, out, now)
+                return check(args.connection_id, store, vault, http, out, now, definitions)
             with httpx.Client(timeout=CHECK_TIMEOUT_S) as client:
-                return check(args.connection_id, store, vault, client, out, now)
+                return check(args.connection_id, store, vault, client, out, now, definitions)
         elif args.command == "list":
             found = store.for_location(args.location) if args.location else list(store.all())
             for connection in found:

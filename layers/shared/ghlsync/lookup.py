@@ -213,6 +213,7 @@ class GhlClients(Protocol):
     """What the lookup needs of `ghlsync.sync.wiring.ConnectorCache`."""
 
     def ghl_single_attempt_client_for(self, connection: Connection) -> DuplicateSearch: ...
+    def field_map_for(self, connection: Connection) -> mapping.GhlFieldMap: ...
 
 
 @dataclass(frozen=True)
@@ -314,7 +315,7 @@ class CallerLookup:
             return LookupResult(NOT_FOUND, Source.GHL_FAILED)
         if found is None:
             return LookupResult(NOT_FOUND, Source.NOBODY)
-        fields = mapping.GhlFieldMap(custom_fields=dict(connection.settings.ghl_custom_fields))
+        fields = self._ghl.field_map_for(connection)
         contact = mapping.contact_to_canonical(found, fields)
         return LookupResult(self._answer(connection, found.id, contact.fields()), Source.GHL)
 

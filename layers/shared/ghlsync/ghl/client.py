@@ -46,6 +46,8 @@ from ghlsync.ghl.models import (
     ContactListResponse,
     ContactUpdate,
     ContactUpsert,
+    CustomFieldDefinition,
+    CustomFieldList,
     DeleteResponse,
     DuplicateResponse,
     Note,
@@ -149,6 +151,13 @@ class GhlClient:
             log_context={"location_id": location_id},
             log=logger,
         )
+
+    # ------------------------------------------------------------------ custom fields
+
+    def list_custom_fields(self) -> list[CustomFieldDefinition]:
+        """The location's contact custom fields (scope `locations/customFields.readonly`)."""
+        path = f"/locations/{segment(self.location_id, 'location_id')}/customFields"
+        return self._call("GET", path, CustomFieldList, params={"model": "contact"}).custom_fields
 
     # ------------------------------------------------------------------ contacts
 

@@ -135,6 +135,22 @@ class CustomFieldWrite(WriteModel):
         return self
 
 
+class CustomFieldDefinition(ReadModel):
+    """A location's custom field (locations.json `CustomFieldSchema`): contacts carry its values
+    under `id`; `field_key` (`contact.membership_status`) is the name people configure with."""
+
+    id: str
+    name: str | None = None
+    field_key: str | None = None
+    data_type: str | None = None
+    model: str | None = None
+    picklist_options: Annotated[list[str], ListOrNull] = Field(default_factory=list)
+
+
+class CustomFieldList(ReadModel):
+    custom_fields: Annotated[list[CustomFieldDefinition], ListOrNull] = Field(default_factory=list)
+
+
 # ---------------------------------------------------------------- contacts (read)
 
 

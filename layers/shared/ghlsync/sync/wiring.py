@@ -21,7 +21,10 @@ from ghlsync.apps.base import Connector
 from ghlsync.apps.ghl_hub import GhlHub
 from ghlsync.config import Settings, get_settings
 from ghlsync.ghl.client import GhlClient
+from ghlsync.ghl.models import CustomFieldDefinition
 from ghlsync.mapping.ghl import GhlFieldMap
+from ghlsync.mapping.ghl_fields import needs_definitions, resolve_field_map
+from ghlsync.observability import logger
 from ghlsync.store.audit import AuditStore
 from ghlsync.store.connections import Connection, ConnectionSecrets, ConnectionStore
 from ghlsync.store.dynamo import secrets_client, sync_table
@@ -31,6 +34,7 @@ from ghlsync.sync.engine import SyncEngine
 from ghlsync.sync.telemetry import PowertoolsSyncMetrics
 
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+DEFINITIONS_TTL_S = 300.0
 
 
 class ConnectorCache:
@@ -51,18 +55,49 @@ class ConnectorCache:
         self._clients: dict[str, GhlClient] = {}
         self._saved_headroom: dict[str, tuple[float | None, float | None]] = {}
         self._single_attempt_clients: dict[str, GhlClient] = {}
-        self._hubs: dict[tuple[str, str], Connector] = {}
+        self._hubs: dict[tuple[str, str, float | None], Connector] = {}
         self._apps: dict[tuple[str, str], Connector] = {}
+        self._definitions: dict[str, tuple[float, list[CustomFieldDefinition]]] = {}
 
     def hub_for(self, connection: Connection) -> Connector:
-        key = (connection.connection_id, connection.updated_at.isoformat())
+        definitions = self._definitions_for(connection)
+        fetched_at = definitions[0] if definitions else None
+        key = (connection.connection_id, connection.updated_at.isoformat(), fetched_at)
         if key not in self._hubs:
-            fields = GhlFieldMap(
-                custom_fields=dict(connection.settings.ghl_custom_fields),
-                users=dict(connection.settings.ghl_users),
-            )
+            fields = self.field_map_for(connection)
             self._hubs[key] = GhlHub(self._client_for(connection.location_id), fields)
         return self._hubs[key]
+
+    def field_map_for(self, connection: Connection) -> GhlFieldMap:
+        """The connection's custom-field map by GHL field id: field keys resolved against the
+        location's definitions (ghlsync.mapping.ghl_fields); a field that resolves to nothing
+        is left out and logged (`connections_cli check` reports it before go-live)."""
+        settings = connection.settings
+        definitions = self._definitions_for(connection)
+        resolution = resolve_field_map(
+            settings.ghl_custom_fields,
+            definitions[1] if definitions else None,
+            external_id_field=settings.external_id_field,
+        )
+        for problem in resolution.problems:
+            logger.warning(
+                "GHL custom field not synced",
+                extra={"connection_id": connection.connection_id, "problem": problem},
+            )
+        return GhlFieldMap(custom_fields=resolution.by_id, users=dict(settings.ghl_users))
+
+    def _definitions_for(self, connection: Connection) -> tuple[float, list[CustomFieldDefinition]] | None:
+        """The location's field definitions when the map names a field by key, else None (no
+        call). One GET per location, kept DEFINITIONS_TTL_S: a batch asks once, and a field made
+        or renamed in GHL is seen within minutes."""
+        if not needs_definitions(connection.settings.ghl_custom_fields):
+            return None
+        location_id = connection.location_id
+        cached = self._definitions.get(location_id)
+        if cached is None or self._clock() - cached[0] >= DEFINITIONS_TTL_S:
+            cached = (self._clock(), self._client_for(location_id).list_custom_fields())
+            self._definitions[location_id] = cached
+        return cached
 
     def app_for(self, connection: Connection) -> Connector:
         from ghlsync.apps.registry import connector_for  # connectors load only when an event needs one

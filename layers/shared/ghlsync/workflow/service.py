@@ -66,6 +66,7 @@ class Connectors(Protocol):
 
     def ghl_client_for(self, connection: Connection) -> GhlClient: ...
     def app_for(self, connection: Connection) -> Connector: ...
+    def field_map_for(self, connection: Connection) -> mapping.GhlFieldMap: ...
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ class WorkflowApi:
         """The contact's bundle: one GHL call per part in `parts`."""
         scope = self.contact_in_scope(connection, contact)
         client = self._connectors.ghl_client_for(connection)
-        fields = _field_map(connection)
+        fields = self._connectors.field_map_for(connection)
         document: dict[str, Any] = {
             "connectionId": connection.connection_id,
             "contactId": scope.ghl_id,
@@ -174,7 +175,7 @@ class WorkflowApi:
         self.require_writes(connection)
         scope = self.contact_in_scope(connection, contact)
         self._check_linkable(connection, EntityKind.TASK, body.app_id, linked=None)
-        fields = _field_map(connection)
+        fields = self._connectors.field_map_for(connection)
         wanted = CanonicalTask(
             title=body.title,
             body=body.body,
@@ -204,7 +205,7 @@ class WorkflowApi:
         scope = self.contact_in_scope(connection, contact)
         linked = self._child_link(connection, EntityKind.TASK, task_id)
         self._check_linkable(connection, EntityKind.TASK, body.app_id, linked=linked)
-        fields = _field_map(connection)
+        fields = self._connectors.field_map_for(connection)
         wanted = CanonicalTask(
             title=body.title or "",
             body=body.body,
@@ -229,7 +230,7 @@ class WorkflowApi:
         scope = self.contact_in_scope(connection, contact)
         linked = self._child_link(connection, EntityKind.TASK, task_id)
         self._check_linkable(connection, EntityKind.TASK, body.app_id, linked=linked)
-        fields = _field_map(connection)
+        fields = self._connectors.field_map_for(connection)
         client = self._connectors.ghl_client_for(connection)
         marker = CanonicalTask(title="", completed=body.completed)
         with self._audited(
@@ -375,12 +376,6 @@ class WorkflowApi:
             self._audit.record(**row, decision="failed", reason=f"{refused.status}: {refused.message}")
             raise
         self._audit.record(**row, decision="applied", reason="workflow API write", writes=1)
-
-
-def _field_map(connection: Connection) -> mapping.GhlFieldMap:
-    return mapping.GhlFieldMap(
-        custom_fields=dict(connection.settings.ghl_custom_fields), users=dict(connection.settings.ghl_users)
-    )
 
 
 def default_workflow_api() -> WorkflowApi:
