@@ -18,7 +18,6 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from ghlsync.core.entities import EntityKind
 from ghlsync.core.events import GHL_SOURCE, ChangeAction, ChangeEvent
 from ghlsync.queue import DeadLetter
 from ghlsync.store.audit import AuditRecord, AuditStore
@@ -26,6 +25,7 @@ from ghlsync.store.checkpoints import CheckpointStore
 from ghlsync.store.conflicts import Conflict, ConflictStatus, ConflictStore
 from ghlsync.store.connections import Connection, ConnectionStatus
 from ghlsync.store.tenants import TenantStatus, TenantStore
+from ghlsync.sync.resolution import RESOLVABLE
 
 AUDIT_COLUMNS = (
     "recorded_at",
@@ -149,7 +149,8 @@ def resolution_event(conflict: Conflict, keep: str, now: datetime) -> ChangeEven
         raise ValueError(f"conflict {conflict.conflict_id} is already resolved (kept {conflict.kept})")
     if keep not in {"ghl", "app"}:
         raise ValueError("--keep is ghl or app")
-    if conflict.entity != EntityKind.CONTACT.value:
+    entity = next((kind for kind in RESOLVABLE if kind.value == conflict.entity), None)
+    if entity is None:
         raise ValueError(
             f"conflict {conflict.conflict_id} is on a {conflict.entity}: edit it on the side to keep instead"
         )
@@ -158,7 +159,7 @@ def resolution_event(conflict: Conflict, keep: str, now: datetime) -> ChangeEven
         location_id=conflict.location_id,
         source=GHL_SOURCE if keep == "ghl" else conflict.app,
         connection_id=conflict.connection_id,
-        entity=EntityKind.CONTACT,
+        entity=entity,
         action=ChangeAction.RESOLVE,
         entity_id=conflict.ghl_id if keep == "ghl" else conflict.app_id,
         occurred_at=now,
