@@ -11,7 +11,7 @@ but had nothing to exercise says so. The last line lists the writes the app has 
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
@@ -32,6 +32,8 @@ from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import ConnectorError, WebhookRejected, redact
 from ghlsync.core.events import ChangeEvent
 
+# How far back the change listing looks for a record to read.
+CHECK_WINDOW = timedelta(hours=1)
 # An address no real person has (RFC 2606 `.invalid`): a lookup of it must find nothing.
 PROBE_EMAIL = "ghlsync-check@example.invalid"
 _ENTITIES = (EntityKind.CONTACT, EntityKind.TASK, EntityKind.NOTE)

@@ -61,7 +61,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
@@ -88,7 +88,6 @@ from ghlsync.workflow.keys import key_digest, new_key
 
 CREDENTIAL_ENV_PREFIX = "APP_"
 API_URL_PLACEHOLDER = "<ApiUrl>"
-CHECK_WINDOW = timedelta(hours=1)
 CHECK_TIMEOUT_S = 10.0
 MAP_FILE_KEYS = frozenset({"ghl_custom_fields", "ghl_users", "external_id_field", "default_country", "app"})
 # Prompt for one credential field: (label, secret) -> the typed value ("" when none).
@@ -401,7 +400,7 @@ def check(
     out: TextIO,
     now: Callable[[], datetime],
 ) -> int:
-    from ghlsync.connection_check import check_connection  # only this command needs it
+    from ghlsync.connection_check import CHECK_WINDOW, check_connection  # only this command needs it
 
     connection = store.get(connection_id)
     if connection is None:
