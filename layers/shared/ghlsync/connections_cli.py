@@ -139,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("connection_id")
     listing = commands.add_parser("list", help="list connections")
     listing.add_argument("--location")
+    listing.add_argument("--json", action="store_true", help="JSON for scripts (no secrets)")
     show = commands.add_parser("show", help="show one connection (no secrets)")
     show.add_argument("connection_id")
     disable = commands.add_parser("disable", help="stop syncing a connection")
@@ -534,7 +535,9 @@ def main(
                 return check(args.connection_id, store, vault, client, out, now)
         elif args.command == "list":
             found = store.for_location(args.location) if args.location else list(store.all())
-            for connection in found:
+            if args.json:
+                out.write(json.dumps([c.model_dump(mode="json") for c in found], indent=2) + "\n")
+            for connection in [] if args.json else found:
                 out.write(_summary(connection) + "\n")
         elif args.command == "show":
             shown = store.get(args.connection_id)
