@@ -9,6 +9,11 @@ connector: a handful of reads (auth, one listing of the last hour's changes, a l
 address nobody has, one record read), nothing written; against Kixie's daily quota that is a few
 dozen calls a day.
 
+The same run reports a bulk sync left unfinished (`connections_cli bulk-sync`, which an operator
+runs and resumes): `BulkSyncIdleSeconds`, how long since its checkpoint last moved. One that
+stopped for a spent daily quota is idle until the operator resumes it after 00:00 UTC, so the
+alarm's threshold (`BulkSyncStuckAlarmSeconds`) is longer than a day.
+
 Each connection's verdict (when, and the capabilities that failed with their redacted reasons) is
 stored as its `check` cursor beside its checkpoints, where `ghlsync status` reads it. Each checked
 connection emits `ConnectionCheckFailed` (1 when a capability failed or the connector could not be
@@ -25,6 +30,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from ghlsync.apps.base import Connector
 from ghlsync.apps.spec import ConnectorSpec
+from ghlsync.bulk_sync import load_progress
 from ghlsync.connection_check import CHECK_WINDOW, Verdict, check_connection
 from ghlsync.core.errors import redact
 from ghlsync.observability import emf, logger
@@ -65,6 +71,7 @@ class CheckSummary(BaseModel):
     skipped: int = 0  # disabled connections, or their tenant not active
     not_reached: int = 0  # the time budget ran out first; the next run checks them
     failed: list[str] = Field(default_factory=list)  # connection ids
+    bulk_syncs_unfinished: int = 0
 
 
 class Connections(Protocol):
@@ -109,6 +116,8 @@ class ScheduledCheck:
                 verdict = self.check(connection)
                 if verdict.failed:
                     summary.failed.append(connection.connection_id)
+                if self._report_idle_bulk_sync(connection):
+                    summary.bulk_syncs_unfinished += 1
         logger.info("connection check done", extra=summary.model_dump(mode="json"))
         return summary
 
@@ -136,6 +145,18 @@ class ScheduledCheck:
             },
         )
         return verdict
+
+    def _report_idle_bulk_sync(self, connection: Connection) -> bool:
+        """Emit how long the connection's unfinished bulk sync has been idle; False: none is."""
+        progress = load_progress(self._checkpoints, connection.connection_id)
+        if progress is None or progress.finished or progress.saved_at is None:
+            return False
+        emf.emit(
+            {MetricName.BULK_SYNC_IDLE: max(0.0, (self._clock() - progress.saved_at).total_seconds())},
+            dimensions={"app": connection.app},
+            properties={"location_id": connection.location_id, "connection_id": connection.connection_id},
+        )
+        return True
 
     def _failed_capabilities(self, connection: Connection, now: datetime) -> dict[str, str]:
         credentials = self._credentials_for(connection.connection_id)

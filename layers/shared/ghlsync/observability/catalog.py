@@ -40,6 +40,8 @@ class MetricName(StrEnum):
     KIXIE_QUOTA_REFUSED = "KixieQuotaRefused"
     # The scheduled connection check: 1 per checked connection with a failed capability, else 0.
     CONNECTION_CHECK_FAILED = "ConnectionCheckFailed"
+    # How long an unfinished bulk sync has not moved (its checkpoint's last save), seconds.
+    BULK_SYNC_IDLE = "BulkSyncIdleSeconds"
 
 
 def sync_outcome_metric(decision: str) -> str:
@@ -77,5 +79,6 @@ CATALOG: dict[str, MetricSpec] = {
     MetricName.TOKEN_RECONNECT_NEEDED: MetricSpec("Count", (SERVICE,)),
     MetricName.KIXIE_QUOTA_REFUSED: MetricSpec("Count", (SERVICE,)),
     MetricName.CONNECTION_CHECK_FAILED: MetricSpec("Count", (BY_APP, SERVICE)),
+    MetricName.BULK_SYNC_IDLE: MetricSpec("Seconds", (BY_APP, SERVICE)),
     **{sync_outcome_metric(d): MetricSpec("Count", (SERVICE,)) for d in DECISIONS},
 }
