@@ -1,10 +1,10 @@
-"""`ghlsync conflicts resolve` on a task conflict the flows recorded (GHL and Kayako only)."""
+"""`ghlsync conflicts resolve` on task and note conflicts the flows recorded (GHL and Kayako only)."""
 
 import pytest
 
 from ghlsync.store.conflicts import ConflictStatus, ConflictStore
 from sandbox.stack.world import World
-from tests.fixtures.operate import conflicted_task, run_cli
+from tests.fixtures.operate import conflicted_note, conflicted_task, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -39,3 +39,21 @@ def test_resolving_a_task_conflict_writes_the_kept_title_to_both_sides(
     assert [(r.decision, r.entity, r.ghl_id, r.app_id, r.fields_changed) for r in rows] == [
         ("applied", "task", task_id, str(case_id), ["title"])
     ]
+
+
+def test_resolving_a_note_conflict_keeping_the_app_writes_its_text_to_ghl(kayako_world: World) -> None:
+    world = kayako_world
+    # GIVEN a note edited on both sides at once (a recorded conflict; GHL's text was kept)
+    contact_id, note_id, kayako_note_id = conflicted_note(world, email="ada-note@tasks.test")
+    [conflict] = [
+        c for c in ConflictStore(world.table).for_connection(world.connection_id) if c.ghl_id == note_id
+    ]
+    # WHEN the operator keeps Kayako's text and the worker runs
+    code, _ = run_cli(world, "conflicts", "resolve", conflict.conflict_id, "--keep", "app")
+    world.settle()
+    # THEN both sides hold Kayako's text and the conflict is closed
+    crm = world.ghl.crm
+    assert code == 0
+    assert crm.note(crm.contact(world.location_id, contact_id), note_id).body == "Prefers a letter"
+    assert world.kayako.store.notes[kayako_note_id].body_text == "Prefers a letter"
+    assert ConflictStore(world.table).get(conflict.conflict_id).status is ConflictStatus.RESOLVED
