@@ -126,7 +126,7 @@ class ScheduledCheck:
         now = self._clock()
         try:
             failed = self._failed_capabilities(connection, now)
-        except Exception as error:  # the connector could not be built: bad settings, no secret
+        except Exception as error:  # no connector (bad settings, no secret) or a broken check: say so
             logger.exception(
                 "connection check could not run", extra={"connection_id": connection.connection_id}
             )
