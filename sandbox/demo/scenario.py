@@ -139,12 +139,15 @@ class Demo:
         return self.report
 
     def operator_views(self) -> list[tuple[str, str]]:
-        """What an operator sees afterwards: `ghlsync status`, and `ghlsync audit contact` for the
-        last contact the demo synced (the CLI over the stack's moto tables and queues)."""
+        """What an operator sees afterwards: `ghlsync status` (after one connection check), and
+        `ghlsync audit contact` for the last contact the demo synced (the CLI over the stack's moto
+        tables and queues)."""
         from ghlsync.operator_cli import Stack, main
         from ghlsync.queue import SyncQueue
         from ghlsync.store.audit import AuditStore
 
+        # The hourly connection check, once now, so the status shows each connection's verdict.
+        self.stack.tick("ConnectionCheckFunction")
         queue = SyncQueue(self._sqs, self.stack.env["SYNC_QUEUE_URL"], self.stack.env["SYNC_DLQ_URL"])
         operator = Stack(self.table, queue)
         rows = list(AuditStore(self.table).for_location(self.location_id))

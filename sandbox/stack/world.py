@@ -81,7 +81,7 @@ from sandbox.stack.template import DEFAULT_REGION, DEFAULT_STACK_NAME, Template,
 if str(LAYER_DIR) not in sys.path:
     sys.path.insert(0, str(LAYER_DIR))
 
-from ghlsync import ingress, queue, sweep
+from ghlsync import ingress, queue, scheduled_check, sweep
 from ghlsync.apps.base import Connector
 from ghlsync.apps.ghl_hub import GhlHub
 from ghlsync.apps.registry import connector_for
@@ -91,6 +91,7 @@ from ghlsync.core.events import ChangeEvent
 from ghlsync.ghl.auth import StaticTokenProvider
 from ghlsync.ghl.client import GhlClient
 from ghlsync.mapping.ghl import GhlFieldMap
+from ghlsync.scheduled_check import CheckSummary, build_scheduled_check
 from ghlsync.store import dynamo, tokens
 from ghlsync.store.audit import AuditRecord, AuditStore
 from ghlsync.store.connections import ConnectionSecrets, ConnectionStore
@@ -159,6 +160,7 @@ def _clear_containers() -> None:
     load_module("functions/caller_lookup").caller_lookup.cache_clear()
     load_module("functions/sweep").sweeper.cache_clear()
     sweep.default_sweeper.cache_clear()
+    scheduled_check.default_scheduled_check.cache_clear()
 
 
 class World:
@@ -354,6 +356,13 @@ class World:
         connectors = wiring.default_connectors()
         sweeper = build_sweeper(connectors.hub_for, connectors.app_for, clock=self.now)
         return sweeper.run(lambda: SWEEP_INVOCATION_MS)
+
+    def check_connections(self) -> CheckSummary:
+        """One scheduled connection check over the World's connectors and clock; its metrics are
+        kept for `emf_records()` as a handler's are."""
+        checker = build_scheduled_check(wiring.default_connectors().app_for, clock=self.now)
+        with contextlib.redirect_stdout(self._emf):
+            return checker.run(lambda: SWEEP_INVOCATION_MS)
 
     def issue_workflow_key(self, app: str | None = None) -> str:
         """A new workflow-API key for the app's connection (as `connections_cli create` makes it)."""

@@ -91,6 +91,9 @@ def test_demo_scenario_passes_every_flow_and_consistency_check(stack: DevStack) 
     # and the report ends with the operator's view: `ghlsync status`, one contact's audit trail
     (status_command, status), (audit_command, audit) = report.operator_views
     assert status_command == "ghlsync status" and "CONNECTION_ID" in status
+    # (every connection passed the connection check the demo runs before it)
+    header, *rows = status.strip().splitlines()
+    assert header.split()[-1] == "CHECK" and rows and all(row.split()[-1] == "ok" for row in rows), status
     assert audit_command.startswith("ghlsync audit contact ") and "applied" in audit
     assert report.render().index("$ ghlsync status") > report.render().index("consistency")
 

@@ -197,9 +197,18 @@ def test_cli_lists_with_filters(redrive: Redrive, capsys: pytest.CaptureFixture[
     # GIVEN dead letters of two locations WHEN the CLI lists one location THEN it prints just those, exit 0
     redrive.dead_letter(change("c-1", location_id="loc-1"))
     redrive.dead_letter(change("c-2", location_id="loc-2"))
-    assert redrive_cli.main(["list", "--location", "loc-1"]) == 0
+    assert redrive_cli.main(["list", "--location", "loc-1", "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert [letter["event"]["entity_id"] for letter in printed["dead_letters"]] == ["c-1"]
+
+
+def test_cli_lists_a_table_for_people(redrive: Redrive, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN one dead letter WHEN the CLI lists without --json THEN a header and one line with its location
+    redrive.dead_letter(change("c-1", location_id="loc-1"))
+    assert redrive_cli.main(["list"]) == 0
+    header, *lines = capsys.readouterr().out.strip().splitlines()
+    assert header.split()[:3] == ["MESSAGE_ID", "FAILED_AT", "LOCATION_ID"]
+    assert len(lines) == 1 and "loc-1" in lines[0]
 
 
 def test_cli_refuses_a_bad_time_bound(redrive: Redrive, capsys: pytest.CaptureFixture[str]) -> None:

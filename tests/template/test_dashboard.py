@@ -57,7 +57,8 @@ def test_the_stack_has_one_dashboard_with_the_operators_widgets() -> None:
     widgets = _dashboard()["widgets"]
     # WHEN the metrics its widgets name are collected
     named = {name for where, _, name, _ in _named_metrics() if where.startswith("widget")}
-    # THEN latency, API usage, budget, queue age, DLQ depth, sweep lag, conflicts and tokens are there
+    # THEN latency, API usage, budget, queue age, DLQ depth, sweep lag, conflicts, tokens, connection
+    # checks and bulk syncs are there
     assert len(TEMPLATE.resources_of_type("AWS::CloudWatch::Dashboard")) == 1
     assert widgets[0]["type"] == "alarm"
     assert {
@@ -70,6 +71,8 @@ def test_the_stack_has_one_dashboard_with_the_operators_widgets() -> None:
         MetricName.CONFLICTS_RESOLVED,
         MetricName.TOKEN_REFRESH_FAILED,
         MetricName.TOKEN_RECONNECT_NEEDED,
+        MetricName.CONNECTION_CHECK_FAILED,
+        MetricName.BULK_SYNC_IDLE,
         "ApproximateAgeOfOldestMessage",
         "ApproximateNumberOfMessagesVisible",
     } <= named

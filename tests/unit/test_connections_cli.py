@@ -84,6 +84,18 @@ def test_list_shows_a_locations_connections(table: Any) -> None:
     assert listing.split("\t")[0] == connection_id
 
 
+def test_list_json_gives_scripts_the_connections_without_secrets(table: Any) -> None:
+    # GIVEN a Kayako connection created with its password
+    _, output, _, _ = create_kayako(table)
+    connection_id = printed(output, "connection_id")
+    # WHEN the connections are listed as JSON
+    _, listing, _, _ = run_cli(table, "list", "--json")
+    # THEN each is an object with its id and app, and no secret is in it
+    [row] = json.loads(listing)
+    assert (row["connection_id"], row["app"]) == (connection_id, "kayako")
+    assert PASSWORD not in listing
+
+
 def test_create_without_a_password_in_the_environment_stores_nothing(
     table: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

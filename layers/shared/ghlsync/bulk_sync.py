@@ -77,6 +77,7 @@ class BulkProgress(BaseModel):
     finished: bool = False
     quota_day: str | None = None  # YYYY-MM-DD (UTC) of `quota_used`
     quota_used: int = 0  # app calls bulk jobs of this connection spent that day
+    saved_at: datetime | None = None  # when a run last saved it (an unfinished one idle long is stuck)
 
     @property
     def cursor(self) -> SearchCursor | None:
@@ -99,6 +100,16 @@ def selection_of(tag: str | None) -> str:
 
 def _day(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def load_progress(checkpoints: CheckpointStore, connection_id: str) -> BulkProgress | None:
+    """The connection's bulk-sync checkpoint; None when it has none, or an unreadable one."""
+    raw = checkpoints.get_cursor(connection_id, CHECKPOINT_NAME)
+    if raw is None:
+        return None
+    with suppress(ValidationError, ValueError):
+        return BulkProgress.model_validate(json.loads(raw))
+    return None  # an unreadable checkpoint (another version's): start over
 
 
 class BulkSync:
@@ -135,14 +146,10 @@ class BulkSync:
 
     # -- the checkpoint ---------------------------------------------------------------------------
     def load(self) -> BulkProgress | None:
-        raw = self._checkpoints.get_cursor(self._connection.connection_id, CHECKPOINT_NAME)
-        if raw is None:
-            return None
-        with suppress(ValidationError, ValueError):
-            return BulkProgress.model_validate(json.loads(raw))
-        return None  # an unreadable checkpoint (another version's): start over
+        return load_progress(self._checkpoints, self._connection.connection_id)
 
     def _save(self, progress: BulkProgress) -> None:
+        progress.saved_at = self._now()
         self._checkpoints.set_cursor(
             self._connection.connection_id, CHECKPOINT_NAME, progress.model_dump_json()
         )

@@ -13,7 +13,7 @@ unsupported.
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
@@ -36,6 +36,8 @@ from ghlsync.core.events import ChangeEvent
 from ghlsync.ghl.models import CustomFieldDefinition
 from ghlsync.mapping.ghl_fields import resolve_field_map
 
+# How far back the change listing looks for a record to read.
+CHECK_WINDOW = timedelta(hours=1)
 # An address no real person has (RFC 2606 `.invalid`): a lookup of it must find nothing.
 PROBE_EMAIL = "ghlsync-check@example.invalid"
 _ENTITIES = (EntityKind.CONTACT, EntityKind.TASK, EntityKind.NOTE)

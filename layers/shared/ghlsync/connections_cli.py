@@ -64,7 +64,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
@@ -92,7 +92,6 @@ from ghlsync.workflow.keys import key_digest, new_key
 
 CREDENTIAL_ENV_PREFIX = "APP_"
 API_URL_PLACEHOLDER = "<ApiUrl>"
-CHECK_WINDOW = timedelta(hours=1)
 CHECK_TIMEOUT_S = 10.0
 MAP_FILE_KEYS = frozenset({"ghl_custom_fields", "ghl_users", "external_id_field", "default_country", "app"})
 # Prompt for one credential field: (label, secret) -> the typed value ("" when none).
@@ -154,6 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("connection_id")
     listing = commands.add_parser("list", help="list connections")
     listing.add_argument("--location")
+    listing.add_argument("--json", action="store_true", help="JSON for scripts (no secrets)")
     show = commands.add_parser("show", help="show one connection (no secrets)")
     show.add_argument("connection_id")
     disable = commands.add_parser("disable", help="stop syncing a connection")
@@ -416,7 +416,11 @@ def check(
     now: Callable[[], datetime],
     ghl_definitions: "GhlDefinitions",
 ) -> int:
-    from ghlsync.connection_check import check_connection, ghl_fields_verdict  # only check needs them
+    from ghlsync.connection_check import (  # only check needs them
+        CHECK_WINDOW,
+        check_connection,
+        ghl_fields_verdict,
+    )
 
     connection = store.get(connection_id)
     if connection is None:
@@ -561,7 +565,9 @@ def main(
                 return check(args.connection_id, store, vault, client, out, now, definitions)
         elif args.command == "list":
             found = store.for_location(args.location) if args.location else list(store.all())
-            for connection in found:
+            if args.json:
+                out.write(json.dumps([c.model_dump(mode="json") for c in found], indent=2) + "\n")
+            for connection in [] if args.json else found:
                 out.write(_summary(connection) + "\n")
         elif args.command == "show":
             shown = store.get(args.connection_id)

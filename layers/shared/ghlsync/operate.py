@@ -4,7 +4,8 @@
   worst feed's lag, its dead letters, its open conflicts and its location's GHL budget headroom.
   Health is the first that applies: `disabled` (the connection), the tenant's status when not
   active (`reconnect_needed`, `uninstalled`), `failing` (its newest audit row is a failure),
-  `dead letters` (some of its events are in the DLQ), else `ok`.
+  `check failed` (its last scheduled check, ghlsync.scheduled_check, failed), `dead letters` (some
+  of its events are in the DLQ), else `ok`. The last check's verdict is a column of its own.
 - audit: rows of a record or of a connection, newest first: ids, field names and reasons, never
   values (the audit rows hold none).
 - conflicts: list and show (both values: the operator chooses between them), and resolve, which
@@ -18,14 +19,15 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from ghlsync.core.entities import EntityKind
 from ghlsync.core.events import GHL_SOURCE, ChangeAction, ChangeEvent
 from ghlsync.queue import DeadLetter
+from ghlsync.scheduled_check import last_verdict
 from ghlsync.store.audit import AuditRecord, AuditStore
 from ghlsync.store.checkpoints import CheckpointStore
 from ghlsync.store.conflicts import Conflict, ConflictStatus, ConflictStore
 from ghlsync.store.connections import Connection, ConnectionStatus
 from ghlsync.store.tenants import TenantStatus, TenantStore
+from ghlsync.sync.resolution import RESOLVABLE
 
 AUDIT_COLUMNS = (
     "recorded_at",
@@ -52,6 +54,8 @@ class ConnectionHealth:
     open_conflicts: int
     ghl_daily_headroom_percent: float | None
     ghl_window_headroom_percent: float | None
+    check: str | None  # the last scheduled check: `ok` or `failed: <capabilities>`
+    checked_at: str | None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,12 +76,15 @@ def connection_health(
     oldest = min(feeds.values()) if feeds else None
     letters = sum(1 for letter in dead_letters if _concerns(letter, connection))
     newest = next(audit.for_connection(connection.connection_id, newest_first=True), None)
+    verdict = last_verdict(checkpoints, connection.connection_id)
     if connection.status is not ConnectionStatus.ACTIVE:
         health = connection.status.value
     elif tenant is not None and tenant.status is not TenantStatus.ACTIVE:
         health = tenant.status.value
     elif newest is not None and newest.decision == "failed":
         health = "failing"
+    elif verdict is not None and verdict.failed:
+        health = "check failed"
     elif letters:
         health = "dead letters"
     else:
@@ -93,6 +100,8 @@ def connection_health(
         open_conflicts=conflicts.count_open(connection.connection_id),
         ghl_daily_headroom_percent=tenant.ghl_daily_headroom_percent if tenant else None,
         ghl_window_headroom_percent=tenant.ghl_window_headroom_percent if tenant else None,
+        check=verdict.summary if verdict else None,
+        checked_at=verdict.checked_at.isoformat() if verdict else None,
     )
 
 
@@ -149,7 +158,8 @@ def resolution_event(conflict: Conflict, keep: str, now: datetime) -> ChangeEven
         raise ValueError(f"conflict {conflict.conflict_id} is already resolved (kept {conflict.kept})")
     if keep not in {"ghl", "app"}:
         raise ValueError("--keep is ghl or app")
-    if conflict.entity != EntityKind.CONTACT.value:
+    entity = next((kind for kind in RESOLVABLE if kind.value == conflict.entity), None)
+    if entity is None:
         raise ValueError(
             f"conflict {conflict.conflict_id} is on a {conflict.entity}: edit it on the side to keep instead"
         )
@@ -158,7 +168,7 @@ def resolution_event(conflict: Conflict, keep: str, now: datetime) -> ChangeEven
         location_id=conflict.location_id,
         source=GHL_SOURCE if keep == "ghl" else conflict.app,
         connection_id=conflict.connection_id,
-        entity=EntityKind.CONTACT,
+        entity=entity,
         action=ChangeAction.RESOLVE,
         entity_id=conflict.ghl_id if keep == "ghl" else conflict.app_id,
         occurred_at=now,

@@ -51,6 +51,7 @@ STATUS_COLUMNS = (
     "dead_letters",
     "open_conflicts",
     "ghl_daily_headroom_percent",
+    "check",
 )
 CONFLICT_COLUMNS = (
     "conflict_id",

@@ -1,21 +1,24 @@
 """Operators' shell access to the dead-letter queue (the same operations as the dlq_redrive function).
 
     python -m ghlsync.redrive_cli list    [--location L] [--connection C] [--type T]
-                                          [--after ISO] [--before ISO] [--max N]
+                                          [--after ISO] [--before ISO] [--max N] [--json]
     python -m ghlsync.redrive_cli redrive [same filters]
 
 Reads SYNC_QUEUE_URL / SYNC_DLQ_URL (or --queue-url / --dlq-url) and the usual AWS environment.
-Prints JSON. Exit status: 0 done, 1 a redrive stopped early, 2 bad arguments.
+`list` prints a table (one dead letter a line, with its reason), or JSON with --json; `redrive`
+prints its report as JSON. Exit status: 0 done, 1 a redrive stopped early, 2 bad arguments.
 """
 
 import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
 from ghlsync.config import get_settings
+from ghlsync.operate import table
 from ghlsync.queue import RedriveRequest, SyncQueue, handle_redrive_request, sqs_client
 
 
@@ -30,7 +33,29 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--max", type=int, default=100)
     parser.add_argument("--queue-url")
     parser.add_argument("--dlq-url")
+    parser.add_argument("--json", action="store_true", help="list: JSON for scripts instead of a table")
     return parser
+
+
+LIST_COLUMNS = ("message_id", "failed_at", "location_id", "connection_id", "event_type", "entity", "failure")
+
+
+def _letter_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for letter in result["dead_letters"]:
+        event = letter.get("event") or {}
+        rows.append(
+            {
+                "message_id": letter["message_id"],
+                "failed_at": letter.get("failed_at"),
+                "location_id": event.get("location_id"),
+                "connection_id": event.get("connection_id"),
+                "event_type": event.get("event_type"),
+                "entity": event.get("entity"),
+                "failure": f"{letter['failure_kind']}: {letter['failure_reason']}",
+            }
+        )
+    return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,6 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sqs_client(), queue_url, dlq_url, receive_wait_seconds=settings.dlq_receive_wait_seconds
     )
     result = handle_redrive_request(queue, request)
+    if request.action == "list" and not arguments.json:
+        sys.stdout.write(table(_letter_rows(result), LIST_COLUMNS))
+        return 0
     print(json.dumps(result, indent=2, default=str))
     return 1 if result.get("error") else 0
 

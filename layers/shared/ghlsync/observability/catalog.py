@@ -38,6 +38,10 @@ class MetricName(StrEnum):
     TOKEN_REFRESH_FAILED = "TokenRefreshFailed"
     TOKEN_RECONNECT_NEEDED = "TokenReconnectNeeded"
     KIXIE_QUOTA_REFUSED = "KixieQuotaRefused"
+    # The scheduled connection check: 1 per checked connection with a failed capability, else 0.
+    CONNECTION_CHECK_FAILED = "ConnectionCheckFailed"
+    # How long an unfinished bulk sync has not moved (its checkpoint's last save), seconds.
+    BULK_SYNC_IDLE = "BulkSyncIdleSeconds"
 
 
 def sync_outcome_metric(decision: str) -> str:
@@ -74,5 +78,7 @@ CATALOG: dict[str, MetricSpec] = {
     MetricName.TOKEN_REFRESH_FAILED: MetricSpec("Count", (SERVICE,)),
     MetricName.TOKEN_RECONNECT_NEEDED: MetricSpec("Count", (SERVICE,)),
     MetricName.KIXIE_QUOTA_REFUSED: MetricSpec("Count", (SERVICE,)),
+    MetricName.CONNECTION_CHECK_FAILED: MetricSpec("Count", (BY_APP, SERVICE)),
+    MetricName.BULK_SYNC_IDLE: MetricSpec("Seconds", (BY_APP, SERVICE)),
     **{sync_outcome_metric(d): MetricSpec("Count", (SERVICE,)) for d in DECISIONS},
 }

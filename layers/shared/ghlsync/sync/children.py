@@ -7,6 +7,8 @@ task is known, and otherwise skipped with reason "task without contactId" (metri
 call goes through `RECORD_OPS`, so tasks and notes share one code path.
 """
 
+from datetime import datetime
+
 from ghlsync.apps.base import RECORD_OPS, Operation
 from ghlsync.core.entities import EntityKind
 from ghlsync.mapping.canonical import CanonicalNote, CanonicalTask
@@ -133,6 +135,26 @@ def _link_child(run: SyncRun, entity: EntityKind, record: Child, other: Child, *
 def merge_children(run: SyncRun, link: Link, record: Child, other: Child) -> tuple[StepResult, Link]:
     current: dict[Side, Child] = {run.source: record, run.source.other: other}
     plan = plan_merge(run, link, {side: current[side] for side in Side})
+    return write_children(run, link, current, plan, run.event.occurred_at)
+
+
+def read_linked_child(run: SyncRun, link: Link, side: Side) -> Child | None:
+    """The linked task or note as `side` holds it now, under the parent its shadow names."""
+    shadow = link.side(side)
+    if shadow.parent_id is None:
+        return None
+    return _read_child(run, side, link.entity, shadow.parent_id, shadow.id)
+
+
+def write_children(
+    run: SyncRun,
+    link: Link,
+    current: dict[Side, Child],
+    plan: conflicts.MergePlan,
+    occurred_at: datetime | None,
+) -> tuple[StepResult, Link]:
+    """Write `plan` to both sides of a linked task or note (where a side can update the kind),
+    move the shadows with it and save the link: the one write path of a merge and of a resolution."""
     ops = RECORD_OPS[link.entity]
     new_link = link
     for side in Side:
@@ -154,8 +176,6 @@ def merge_children(run: SyncRun, link: Link, record: Child, other: Child) -> tup
             writes = {}
         new_link = new_link.with_side(
             side,
-            shadow_after_write(
-                run, rec, returned, frozenset(writes), None, side, run.event.occurred_at, link
-            ),
+            shadow_after_write(run, rec, returned, frozenset(writes), None, side, occurred_at, link),
         )
     return save_merged(run, new_link, plan, link)
