@@ -29,7 +29,9 @@ active tenant:
 3. Deletes no webhook reported. A bounded page of links (`SWEEP_DELETE_CHECKS_PER_CONNECTION`,
    tombstones included) is checked per run, round-robin over contacts, tasks and notes (the kinds
    both sides can re-read) with a cursor stored beside the checkpoints: each active link's record
-   is read on GHL, then on the app; the first side where it is gone gets a DELETE event. The
+   is read on GHL, then on the app (not when the app's feed showed it in this run: its listing
+   proved it is there; GHL's search index lags, so GHL is read); the first side where it is gone
+   gets a DELETE event. The
    engine confirms it by a fresh read and applies the connection's delete policy, leaving a
    tombstone. A transient read failure stops the walk (the next run resumes at that link); a
    permanent one is reported and walked past.
@@ -75,6 +77,9 @@ DELETES_CURSOR = "deletes"
 # table reaches (contacts, tasks, notes).
 DELETE_KINDS = tuple(RECORD_OPS)
 MAX_ERROR_CHARS = 300
+# A record the app's feed showed as there in this run: (side, kind, id); the delete check skips its
+# read on that side.
+type Listed = tuple[Side, EntityKind, str]
 
 
 class SweepSettings(BaseSettings):
@@ -244,14 +249,15 @@ class Sweeper:
             for name, side, connector in ((GHL_FEED, Side.GHL, hub), (APP_FEED, Side.APP, app))
             if connector.capabilities.inbound.feed is not None
         ]
+        listed: set[Listed] = set()
         for feed in feeds:
             stage = "ghl_changes" if feed.side is Side.GHL else "app_changes"
             try:
-                self._sweep_feed(connection, feed, deadline, summary)
+                self._sweep_feed(connection, feed, deadline, summary, listed)
             except Exception as error:
                 self._failed(connection, stage, error, summary)
         try:
-            self._find_deletes(connection, hub, app, deadline, summary)
+            self._find_deletes(connection, hub, app, deadline, summary, frozenset(listed))
         except Exception as error:
             self._failed(connection, "deletes", error, summary)
 
@@ -276,8 +282,15 @@ class Sweeper:
     # -- change feeds ---------------------------------------------------------------------
 
     def _sweep_feed(
-        self, connection: Connection, feed: _Feed, deadline: Deadline, summary: SweepSummary
+        self,
+        connection: Connection,
+        feed: _Feed,
+        deadline: Deadline,
+        summary: SweepSummary,
+        listed: set["Listed"],
     ) -> None:
+        """Enqueue the feed's changes; `listed` gains every record an app's feed showed as there
+        (not GHL's: its search index lags, and can still show a contact just deleted)."""
         cid = connection.connection_id
         since = self._checkpoints.get(cid, feed.name) or _aware(connection.created_at) - self._overlap
         newest: datetime | None = None  # the newest change read
@@ -293,6 +306,8 @@ class Sweeper:
                 if event is None:
                     finished = True
                     break
+                if feed.side is Side.APP and event.action is ChangeAction.UPSERT:
+                    listed.add((feed.side, event.entity, event.entity_id))
                 changed = _aware(event.occurred_at)
                 newest = changed if newest is None else max(newest, changed)
                 if self._already_synced(connection, feed.side, event):
@@ -411,7 +426,9 @@ class Sweeper:
         app: Connector,
         deadline: Deadline,
         summary: SweepSummary,
+        listed: frozenset["Listed"] = frozenset(),
     ) -> None:
+        """`listed`: records this run's feeds showed as there, so not read again for existence."""
         limit = self._settings.delete_checks_per_connection
         kinds = [k for k in DELETE_KINDS if hub.capabilities.rereadable(k) and app.capabilities.rereadable(k)]
         if limit == 0 or not kinds:
@@ -430,7 +447,7 @@ class Sweeper:
                         exhausted = True
                         break
                     checked += 1
-                    if link.active and self._check_link(connection, link, hub, app, summary):
+                    if link.active and self._check_link(connection, link, hub, app, summary, listed):
                         summary.deletes_found += 1
                     after = link.ghl.id  # only once checked: a transient failure is retried next run
                 if not exhausted:
@@ -443,22 +460,37 @@ class Sweeper:
             self._checkpoints.set_cursor(cid, DELETES_CURSOR, f"{kind.value}#{after or ''}")
 
     def _check_link(
-        self, connection: Connection, link: Link, hub: Connector, app: Connector, summary: SweepSummary
+        self,
+        connection: Connection,
+        link: Link,
+        hub: Connector,
+        app: Connector,
+        summary: SweepSummary,
+        listed: frozenset["Listed"] = frozenset(),
     ) -> bool:
         """True if a side's record is gone (its DELETE enqueued). A permanent error on one link (a
         403, an unreadable record) is reported and the walk goes past it; a transient one stops the
         walk here, to be retried by the next run."""
         try:
-            return self._report_if_missing(connection, link, hub, app)
+            return self._report_if_missing(connection, link, hub, app, listed)
         except Exception as error:
             if not isinstance(classify(error), PermanentSyncError):
                 raise
             self._failed(connection, "deletes", error, summary)
             return False
 
-    def _report_if_missing(self, connection: Connection, link: Link, hub: Connector, app: Connector) -> bool:
+    def _report_if_missing(
+        self,
+        connection: Connection,
+        link: Link,
+        hub: Connector,
+        app: Connector,
+        listed: frozenset["Listed"] = frozenset(),
+    ) -> bool:
         for side, connector in ((Side.GHL, hub), (Side.APP, app)):
             shadow = link.side(side)
+            if (side, link.entity, shadow.id) in listed:
+                continue  # a feed of this run just showed it: there, no read needed
             if not _exists(connector, link.entity, shadow):
                 self._queue.enqueue(self._delete_event(connection, link, side))
                 logger.info(
