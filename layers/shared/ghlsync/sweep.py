@@ -26,6 +26,10 @@ active tenant:
    moves to the listing's start); without one, the window is read and the gap stays in the report
    for an operator (a backfill). A windowed feed read to its end moves to the read's start minus
    the overlap even when it showed nothing, so a quiet feed never drifts out of its window.
+   A connector whose feed asks for a scheduled full pass (`ChangeFeed.full_pass_every`; the
+   generic connector's `rules.full_pass`) gets one more feed, `app#full`, on the runs at least that
+   cadence after the last complete pass: its full listing from the epoch, each record enqueued
+   unless its link already reflects it, under the same bounds (a pass cut short runs again).
 3. Deletes no webhook reported. A bounded page of links (`SWEEP_DELETE_CHECKS_PER_CONNECTION`,
    tombstones included) is checked per run, round-robin over contacts, tasks and notes (the kinds
    both sides can re-read) with a cursor stored beside the checkpoints: each active link's record
@@ -72,6 +76,8 @@ from ghlsync.sync.shadows import latest
 
 GHL_FEED = "ghl#contact"
 APP_FEED = "app"
+APP_FULL_PASS = "app#full"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DELETES_CURSOR = "deletes"
 # The order the delete check walks the link kinds in, wrapping around: every kind the dispatch
 # table reaches (contacts, tasks, notes).
@@ -157,6 +163,7 @@ class _Feed:
     side: Side
     connector: Connector
     declared: ChangeFeed
+    full_pass: bool = False  # the scheduled full listing (`ChangeFeed.full_pass_every`)
 
     @property
     def ordered(self) -> bool:
@@ -249,9 +256,13 @@ class Sweeper:
             for name, side, connector in ((GHL_FEED, Side.GHL, hub), (APP_FEED, Side.APP, app))
             if connector.capabilities.inbound.feed is not None
         ]
+        declared = app.capabilities.inbound.feed
+        if declared is not None and self._full_pass_due(connection, declared):
+            feeds.append(_Feed(APP_FULL_PASS, Side.APP, app, declared, full_pass=True))
         listed: set[Listed] = set()
         for feed in feeds:
             stage = "ghl_changes" if feed.side is Side.GHL else "app_changes"
+            stage = "app_full_pass" if feed.full_pass else stage
             try:
                 self._sweep_feed(connection, feed, deadline, summary, listed)
             except Exception as error:
@@ -345,7 +356,16 @@ class Sweeper:
             self._checkpoints.advance(cid, feed.name, resume)
         if finished or deferred is not None:
             self._checkpoints.mark_swept(cid, feed.name, opened_at if deferred is None else deferred)
-        self._report_lag(connection, feed)
+        if not feed.full_pass:  # its lag is its cadence, not a stuck feed
+            self._report_lag(connection, feed)
+
+    def _full_pass_due(self, connection: Connection, declared: ChangeFeed) -> bool:
+        """A scheduled full pass is due when the last complete one (`mark_swept`: a pass cut short
+        by a bound marks its oldest deferral, so it runs again) is at least its cadence ago."""
+        if declared.full_pass_every is None or not declared.full_listing:
+            return False
+        through = self._checkpoints.swept_through(connection.connection_id, APP_FULL_PASS)
+        return through is None or _aware(self._clock()) - through >= declared.full_pass_every
 
     def _report_lag(self, connection: Connection, feed: "_Feed") -> None:
         """Sweep lag: how long ago the feed was last known read through (a stuck or overloaded feed
@@ -368,6 +388,8 @@ class Sweeper:
         listing where the connector offers one, else read from the oldest instant still shown."""
         window = feed.declared.window
         now = _aware(self._clock())
+        if feed.full_pass:
+            return iter(as_full_listing(feed.connector).list_all_changes(EPOCH)), now
         if window is None or now - since <= window:
             return iter(as_change_feed(feed.connector).list_changes(since)), None
         gap = FeedGap(
@@ -589,4 +611,6 @@ def default_sweeper() -> Sweeper:
     from ghlsync.sync import wiring  # the clients load with the sweeper
 
     connectors = wiring.default_connectors()
-    return build_sweeper(connectors.hub_for, connectors.app_for, get_settings())
+    return build_sweeper(
+        connectors.hub_for, connectors.app_for, get_settings(), clock=lambda: wiring.wall_clock()
+    )
