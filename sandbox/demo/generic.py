@@ -22,7 +22,7 @@ EMAIL = "barbara@demo.example"
 
 class GenericDemo:
     app = "generic"
-    title = "Generic app (from a spec file)"
+    title = "Generic app (spec file, style B)"
     # One in-call retry, as for the other apps (the settings are the spec: its rate_limits whole).
     connection_settings: dict[str, Any] = {
         "rate_limits": {
