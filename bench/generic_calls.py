@@ -6,7 +6,8 @@ read against the Kayako connector's (goal <= 1.5x).
 The minimums follow the design's rules: never create before a lookup; a change is re-read, never
 trusted from its notice; an echo of our own write is confirmed by reading it back (style A: its
 webhook; style B: the sweep sees it in its listing). Style B learns of app changes by the sweep's
-listing (one page for up to 100 changes) and re-reads each changed record.
+listing (one page per entity for up to 100 changes) and re-reads each changed record; the sweep's
+delete check reads no app record that listing just showed (it is there).
 
 `python -m bench generic_calls`, or `python -m bench` for every benchmark.
 """

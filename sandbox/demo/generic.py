@@ -1,10 +1,12 @@
-"""The demo's generic part: an app known only by its spec file (examples/generic-style-a.yaml),
-GHL ⇄ app through the real path, then a consistency check.
+"""The demo's generic part: an app known only by its spec file, in style B
+(examples/generic-style-b.yaml: API key in the query, bare arrays, page numbers, PascalCase fields,
+tags as a replace-the-list field, no webhooks; `make dev` runs style A), GHL ⇄ app through the
+real path, then a consistency check.
 
-Flows: a tagged GHL contact created in the app (its first and last name joined into the app's one
-`name`, the tag through the app's tag endpoint); a GHL task and note under it; a change in the
-app's UI (surname and a tag) back to GHL through the app's timestamped HMAC webhook; the task
-completed in the app, completed in GHL. No Python of the connector knows this app: the spec does.
+Flows: a tagged GHL contact created in the app (FirstName/LastName, the tag in its `Tags` list); a
+GHL task and note under it; a change in the app's UI (surname and a tag) back to GHL, found by the
+sweep polling `ModifiedSince` (one tick); the task completed in the app, completed in GHL the same
+way. No Python of the connector knows this app: the spec does.
 """
 
 from collections.abc import Callable
@@ -20,10 +22,16 @@ EMAIL = "barbara@demo.example"
 
 class GenericDemo:
     app = "generic"
-    title = "Generic app (from a spec file)"
-    # One in-call retry, as for the other apps (the spec keeps its limits under rate_limits).
+    title = "Generic app (spec file, style B)"
+    # One in-call retry, as for the other apps (the settings are the spec: its rate_limits whole).
     connection_settings: dict[str, Any] = {
-        "rate_limits": {"retry_after_header": "Retry-After", "max_retries": 1, "max_total_wait_s": 2.0}
+        "rate_limits": {
+            "retry_after_header": "Retry-After",
+            "remaining_header": "X-RateLimit-Remaining",
+            "reset_header": "X-RateLimit-Reset",
+            "max_retries": 1,
+            "max_total_wait_s": 2.0,
+        }
     }
 
     def __init__(self, demo: "Demo") -> None:
@@ -36,10 +44,10 @@ class GenericDemo:
 
     def steps(self) -> list[tuple[str, Callable[[], str]]]:
         return [
-            ("GHL contact + tag → app (spec file)", self.contact_to_app),
+            ("GHL contact + tag → app (spec file, style B)", self.contact_to_app),
             ("GHL task + note → app", self.children_to_app),
-            ("app surname + tag → GHL (signed webhook)", self.app_change_to_ghl),
-            ("app task done → GHL task completed", self.task_done_to_ghl),
+            ("app surname + tag → GHL (polled)", self.app_change_to_ghl),
+            ("app task done → GHL task completed (polled)", self.task_done_to_ghl),
         ]
 
     # -- the sides ----------------------------------------------------------------------------------
@@ -69,7 +77,7 @@ class GenericDemo:
         )
         record = self.record()
         name = f"{record.first_name} {record.last_name}"
-        return f"GHL {contact.id} → app {record.id} name '{name}', tags {record.tags}"
+        return f"GHL {contact.id} → app {record.id} FirstName/LastName '{name}', Tags {record.tags}"
 
     def children_to_app(self) -> str:
         contact_id, record = self.need_both()
@@ -92,6 +100,7 @@ class GenericDemo:
         contact_id, record = self.need_both()
         self.fake.ui_update_contact(record.id, last_name="Liskov-Wing")
         self.fake.ui_change_tags(record.id, add=["turing-award"])
+        self.demo.stack.tick("SweepFunction")  # style B has no webhooks: the sweep polls
         self.demo.until(
             "the surname and the tag in GHL",
             lambda: (
@@ -106,6 +115,7 @@ class GenericDemo:
         contact_id, record = self.need_both()
         app_task = next(t for t in self.fake.store.records["task"].values() if t.contact_id == record.id)
         self.fake.ui_update("task", app_task.id, done=True)
+        self.demo.stack.tick("SweepFunction")
         tasks = self.ghl.store.location(self.location_id).tasks.get(contact_id, {})
         self.demo.until(
             "the GHL task completed", lambda: bool(self.task_id) and tasks[self.task_id].completed

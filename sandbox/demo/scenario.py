@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 
 from sandbox.apps import registered_apps
+from sandbox.apps.generic.stack import GENERIC_B
 from sandbox.demo.report import Check, DemoReport, StepFailed, StepResult
 from sandbox.fakes.server import PortInUseError
 from sandbox.stack.dev import DevConfig, DevStack
@@ -357,6 +358,8 @@ def demo_config() -> DevConfig:
         moto_port=0,
         ghl_port=0,
         app_ports={app.app: 0 for app in registered_apps()},
+        # The generic app in style B (no webhooks, polled): `make dev` runs style A.
+        apps=tuple(GENERIC_B if app.app == "generic" else app for app in registered_apps()),
         background=False,
         # The demo makes its own people; the dev fixtures would be unsynced extras in its checks.
         fixtures=False,

@@ -235,7 +235,7 @@ class DevStack:
         self._servers.append(gateway)
         ghl = None if cfg.ghl_base_url else ServerThread("ghl", HOST, cfg.ghl_port)
         app_servers: dict[str, ServerThread] = {}
-        for app in registered_apps():
+        for app in cfg.registered():
             if app.app in cfg.app_base_urls:
                 self.app_urls[app.app] = cfg.app_base_urls[app.app].rstrip("/")
             else:
@@ -259,7 +259,7 @@ class DevStack:
             self.ghl = new_ghl_sandbox(self.sandbox_clock, cfg.ghl_access_token_ttl_s)
             ghl.serve(self.ghl.wsgi_app, log=log("ghl"))
             overrides.update(ghl_key_parameters(self.ghl))
-        for app in registered_apps():
+        for app in cfg.registered():
             if app.app in app_servers:
                 sandbox = self.apps[app.app] = app.build(self.app_urls[app.app], self.sandbox_clock, 0)
                 app_servers[app.app].serve(sandbox.fake.wsgi_app, log=log(app.app))
@@ -348,7 +348,7 @@ class DevStack:
         )
         if self.ghl is not None:
             self.ghl.add_location(cfg.location_id, token=cfg.location_token)
-        if cfg.fixtures and self.ghl is not None and len(self.apps) == len(registered_apps()):
+        if cfg.fixtures and self.ghl is not None and len(self.apps) == len(cfg.registered()):
             # Before any webhook target exists: the fixtures stay unsynced until an event names them.
             self.fixtures = self._seed_fixtures()
         if self.ghl is not None:
@@ -359,7 +359,7 @@ class DevStack:
                 "(your Marketplace app's webhook URL)"
             )
         setup.add_location(cfg.location_id, cfg.location_token, installed_at=datetime.now(UTC))
-        for app in registered_apps():
+        for app in cfg.registered():
             wanted = self._dev_connection(app)
             connection = setup.add_connection(cfg.location_id, wanted)
             self.connection_ids[app.app] = connection.connection_id

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.apps import registered_apps
+from sandbox.apps import SandboxedApp, registered_apps
 from sandbox.stack.template import DEFAULT_STACK_NAME, DEFAULT_TEMPLATE
 
 HOST = "127.0.0.1"
@@ -57,6 +57,11 @@ class DevConfig:
     app_logins: dict[str, dict[str, str]] = field(default_factory=dict)
     # Read both sides, plan, and record every write instead of sending it (sandbox.stack.dryrun).
     dry_run: bool = False
+    # The apps to run (None: every registered app), e.g. the demo's generic app in style B.
+    apps: tuple[SandboxedApp, ...] | None = None
+
+    def registered(self) -> list[SandboxedApp]:
+        return list(registered_apps() if self.apps is None else self.apps)
 
 
 # ---- command line -----------------------------------------------------------------------------

@@ -29,6 +29,7 @@ Stand-ins (the World patches only these):
   `ConnectorCache` whose HTTP client routes to the sandboxes (no sockets) and whose GHL client and
   Kayako connector sleep on the fake clock (a real sleep would stall the test, and the sandboxes'
   rate limits follow the fake clock).
+- `ghlsync.sync.wiring.wall_clock` (what the sweep handler reads as now) is the sandboxes' clock.
 - Waiting: a failed record stays invisible for the worker's backoff (a visibility timeout). When
   nothing else can move, `settle()` makes the records still in flight visible at once
   (ChangeMessageVisibility 0): the local stand-in for waiting out the backoff. Receive counts,
@@ -214,6 +215,7 @@ class World:
         self._mock: Any = None
         self._original_engine = wiring.default_engine
         self._original_connectors = wiring.default_connectors
+        self._original_wall_clock = wiring.wall_clock
         self._setup: StackSetup | None = None
         self._random_state: Any = None
         self.stack: ProvisionedStack | None = None
@@ -276,6 +278,7 @@ class World:
         )
         wiring.default_connectors = cache(self._build_connectors)
         wiring.default_engine = cache(self._build_engine)
+        wiring.wall_clock = self.now
         self._wire_sandboxes()
         [source] = [
             s
@@ -296,6 +299,7 @@ class World:
         """Undo everything start() did; safe to call twice."""
         wiring.default_engine = self._original_engine
         wiring.default_connectors = self._original_connectors
+        wiring.wall_clock = self._original_wall_clock
         if self._mock is not None:
             _clear_containers()
             self._mock.stop()

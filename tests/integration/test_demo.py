@@ -50,10 +50,10 @@ FLOWS = [
     "GHL business, two contacts → one eKyte Person",
     "GHL task + note → eKyte task + board note",
     "eKyte task → GHL task (polled)",
-    "GHL contact + tag → app (spec file)",
+    "GHL contact + tag → app (spec file, style B)",
     "GHL task + note → app",
-    "app surname + tag → GHL (signed webhook)",
-    "app task done → GHL task completed",
+    "app surname + tag → GHL (polled)",
+    "app task done → GHL task completed (polled)",
 ]
 
 

@@ -198,3 +198,41 @@ def signed_generic_webhook(connection_id: str, body: bytes, *, secret: str | Non
     if secret is not None:
         headers |= timestamped_hmac_signature(secret, "X-Signature", "X-Timestamp", lambda: now)(body)
     return Webhook("generic", f"{API_URL}/webhooks/generic/{connection_id}", body, headers)
+
+
+def test_the_scheduled_full_pass_syncs_the_filtered_contacts_on_its_own_cadence() -> None:
+    # GIVEN style B whose spec polls nothing but asks for a full pass every 5 minutes of Acme's contacts
+    with World(seed=23, apps=[GENERIC_B]) as world:
+        connection = world.connections.get(world.connection_ids["generic"])
+        assert connection is not None
+        spec = {**connection.settings.app, "inbound": {}}
+        spec["rules"] = {"full_pass": {"filter": {"Company": "Acme"}, "every_minutes": 5}}
+        settings = connection.settings.model_copy(update={"app": spec})
+        world.connections.put(connection.model_copy(update={"settings": settings, "updated_at": world.now()}))
+        fake = generic(world)
+        fake.ui_create_contact(
+            first_name="Grace", last_name="Hopper", email="grace@acme.test", company="Acme"
+        )
+        fake.ui_create_contact(
+            first_name="Linus", last_name="Other", email="linus@other.test", company="Other"
+        )
+
+        def ghl_emails() -> set[str]:
+            return {c.email or "" for c in map(world.ghl_reader().get_contact, world.ghl_contact_ids()) if c}
+
+        def scheduled_sweep(after_s: float) -> None:
+            world.clock.advance(after_s)
+            world.invoke("SweepFunction", SWEEP_EVENT)
+            world.settle()
+
+        # WHEN the scheduled sweep runs THEN the full pass brought Acme's contact only
+        scheduled_sweep(60)
+        assert ghl_emails() == {"grace@acme.test"}
+        # WHEN another Acme contact appears and the sweep runs before 5 minutes are up THEN not yet
+        fake.ui_create_contact(first_name="Ada", last_name="Byron", email="ada@acme.test", company="Acme")
+        scheduled_sweep(2 * 60)
+        assert ghl_emails() == {"grace@acme.test"}
+        # WHEN the sweep runs once they are up THEN the next full pass brought it
+        scheduled_sweep(4 * 60)
+        assert ghl_emails() == {"grace@acme.test", "ada@acme.test"}
+        assert world.dead_letters() == []

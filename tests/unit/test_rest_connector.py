@@ -3,7 +3,7 @@ wire (auth, paging, field transforms, rules), for conventions the sandbox's two 
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -205,7 +205,7 @@ def test_polling_applies_the_full_pass_filter_and_writes_since_in_its_format() -
         queries.append(dict(request.url.params))
         return httpx.Response(200, json={"contacts": [{"id": "p1", "modified": 1_700_000_100}]})
 
-    data = spec(rules={"full_pass": {"filter": {"businessId": "42"}}})
+    data = spec(rules={"full_pass": {"filter": {"businessId": "42"}}}, inbound={"polling": {}})
     data["entities"]["contact"]["list_changed_since"] = {
         "path": "/people",
         "query": {"changed_after": "{since}"},
@@ -220,3 +220,19 @@ def test_polling_applies_the_full_pass_filter_and_writes_since_in_its_format() -
     assert [(e.entity_id, e.occurred_at) for e in events] == [
         ("p1", datetime.fromtimestamp(1_700_000_100, UTC))
     ]
+
+
+def test_a_full_pass_without_polling_declares_a_feed_for_its_cadence_only() -> None:
+    # GIVEN a spec with a full pass every 2 hours and no polling
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        return httpx.Response(200, json={"contacts": []})
+
+    data = spec(rules={"full_pass": {"filter": {"businessId": "42"}, "every_minutes": 120}})
+    app = connector(handler, data)
+    # THEN its feed carries the cadence, and listing the changes asks the app nothing
+    feed = app.capabilities.inbound.feed
+    assert feed is not None and feed.full_pass_every == timedelta(hours=2) and feed.full_listing
+    assert list(app.list_changes(datetime.fromtimestamp(NOW, UTC))) == [] and calls == []

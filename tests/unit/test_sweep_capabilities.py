@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from ghlsync.apps.base import ChangeFeed, EntitySupport, Inbound
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.events import ChangeEvent
-from ghlsync.sweep import APP_FEED
+from ghlsync.sweep import APP_FEED, APP_FULL_PASS
 from tests.unit.test_engine_fakes import T0
 from tests.unit.test_sweep_fakes import CONNECTION, FeedConnector, Sweep, sweep
 
@@ -101,3 +101,28 @@ def test_delete_checks_leave_out_kinds_a_side_cannot_re_read(sweep: Sweep) -> No
     # THEN no task was read on either side, so none is reported deleted
     assert "get_task" not in [name for name, _ in hub.calls + app.calls]
     assert summary.deletes_found == 0
+
+
+def test_a_scheduled_full_pass_runs_once_per_its_cadence(sweep: Sweep) -> None:
+    # GIVEN an app feed asking for a full pass every hour, and one record already in the app
+    sweep.connect()
+    app = FullListingApp("generic", sweep.clock, connection_id=CONNECTION, ordered=False)
+    sweep.apps[CONNECTION] = app
+    feed = ChangeFeed(full_listing=True, full_pass_every=timedelta(hours=1))
+    app.capabilities = replace(app.capabilities, inbound=Inbound(feed=feed))
+    sweep.clock.now = T0
+    app.seed_contact(first_name="Old")
+
+    def full_passes() -> int:
+        return [name for name, _ in app.calls].count("list_all_changes")
+
+    # WHEN the sweep runs THEN the first run makes the full pass besides the feed
+    sweep.run()
+    assert full_passes() == 1 and sweep.checkpoints.swept_through(CONNECTION, APP_FULL_PASS) == T0
+    # WHEN it runs 30 minutes later THEN no pass; WHEN an hour after the first THEN the next one
+    sweep.clock.now = T0 + timedelta(minutes=30)
+    sweep.run()
+    assert full_passes() == 1
+    sweep.clock.now = T0 + timedelta(hours=1)
+    sweep.run()
+    assert full_passes() == 2

@@ -178,3 +178,15 @@ def test_link_listing_resumes_after_an_id_that_no_longer_exists(sweep: Sweep) ->
     # WHEN the listing resumes after ghl-c2 (a link since removed) THEN it continues at ghl-c3
     links = sweep.links.iter_links(CONNECTION, EntityKind.CONTACT, Side.GHL, after="ghl-c2", page_size=1)
     assert [link.ghl.id for link in links] == ["ghl-c3"]
+
+
+def test_a_record_the_apps_feed_just_listed_is_not_read_again_for_existence(sweep: Sweep) -> None:
+    # GIVEN a linked contact the app's feed lists in this run (changed since its checkpoint)
+    hub, app = sweep.connect()
+    ghl_id, _ = linked_pair(sweep, hub, app, "Ada")
+    # WHEN the sweep runs
+    summary = sweep.run()
+    # THEN the link is checked, read on GHL (whose search index lags) but not again on the app
+    assert summary.links_checked == 1 and summary.deletes_found == 0
+    assert ghl_id in checked_ghl_contacts(hub)
+    assert [args for method, args in app.calls if method == "get_contact"] == []

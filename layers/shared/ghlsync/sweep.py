@@ -26,10 +26,16 @@ active tenant:
    moves to the listing's start); without one, the window is read and the gap stays in the report
    for an operator (a backfill). A windowed feed read to its end moves to the read's start minus
    the overlap even when it showed nothing, so a quiet feed never drifts out of its window.
+   A connector whose feed asks for a scheduled full pass (`ChangeFeed.full_pass_every`; the
+   generic connector's `rules.full_pass`) gets one more feed, `app#full`, on the runs at least that
+   cadence after the last complete pass: its full listing from the epoch, each record enqueued
+   unless its link already reflects it, under the same bounds (a pass cut short runs again).
 3. Deletes no webhook reported. A bounded page of links (`SWEEP_DELETE_CHECKS_PER_CONNECTION`,
    tombstones included) is checked per run, round-robin over contacts, tasks and notes (the kinds
    both sides can re-read) with a cursor stored beside the checkpoints: each active link's record
-   is read on GHL, then on the app; the first side where it is gone gets a DELETE event. The
+   is read on GHL, then on the app (not when the app's feed showed it in this run: its listing
+   proved it is there; GHL's search index lags, so GHL is read); the first side where it is gone
+   gets a DELETE event. The
    engine confirms it by a fresh read and applies the connection's delete policy, leaving a
    tombstone. A transient read failure stops the walk (the next run resumes at that link); a
    permanent one is reported and walked past.
@@ -70,11 +76,16 @@ from ghlsync.sync.shadows import latest
 
 GHL_FEED = "ghl#contact"
 APP_FEED = "app"
+APP_FULL_PASS = "app#full"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DELETES_CURSOR = "deletes"
 # The order the delete check walks the link kinds in, wrapping around: every kind the dispatch
 # table reaches (contacts, tasks, notes).
 DELETE_KINDS = tuple(RECORD_OPS)
 MAX_ERROR_CHARS = 300
+# A record the app's feed showed as there in this run: (side, kind, id); the delete check skips its
+# read on that side.
+type Listed = tuple[Side, EntityKind, str]
 
 
 class SweepSettings(BaseSettings):
@@ -152,6 +163,7 @@ class _Feed:
     side: Side
     connector: Connector
     declared: ChangeFeed
+    full_pass: bool = False  # the scheduled full listing (`ChangeFeed.full_pass_every`)
 
     @property
     def ordered(self) -> bool:
@@ -244,14 +256,19 @@ class Sweeper:
             for name, side, connector in ((GHL_FEED, Side.GHL, hub), (APP_FEED, Side.APP, app))
             if connector.capabilities.inbound.feed is not None
         ]
+        declared = app.capabilities.inbound.feed
+        if declared is not None and self._full_pass_due(connection, declared):
+            feeds.append(_Feed(APP_FULL_PASS, Side.APP, app, declared, full_pass=True))
+        listed: set[Listed] = set()
         for feed in feeds:
             stage = "ghl_changes" if feed.side is Side.GHL else "app_changes"
+            stage = "app_full_pass" if feed.full_pass else stage
             try:
-                self._sweep_feed(connection, feed, deadline, summary)
+                self._sweep_feed(connection, feed, deadline, summary, listed)
             except Exception as error:
                 self._failed(connection, stage, error, summary)
         try:
-            self._find_deletes(connection, hub, app, deadline, summary)
+            self._find_deletes(connection, hub, app, deadline, summary, frozenset(listed))
         except Exception as error:
             self._failed(connection, "deletes", error, summary)
 
@@ -276,8 +293,15 @@ class Sweeper:
     # -- change feeds ---------------------------------------------------------------------
 
     def _sweep_feed(
-        self, connection: Connection, feed: _Feed, deadline: Deadline, summary: SweepSummary
+        self,
+        connection: Connection,
+        feed: _Feed,
+        deadline: Deadline,
+        summary: SweepSummary,
+        listed: set["Listed"],
     ) -> None:
+        """Enqueue the feed's changes; `listed` gains every record an app's feed showed as there
+        (not GHL's: its search index lags, and can still show a contact just deleted)."""
         cid = connection.connection_id
         since = self._checkpoints.get(cid, feed.name) or _aware(connection.created_at) - self._overlap
         newest: datetime | None = None  # the newest change read
@@ -293,6 +317,8 @@ class Sweeper:
                 if event is None:
                     finished = True
                     break
+                if feed.side is Side.APP and event.action is ChangeAction.UPSERT:
+                    listed.add((feed.side, event.entity, event.entity_id))
                 changed = _aware(event.occurred_at)
                 newest = changed if newest is None else max(newest, changed)
                 if self._already_synced(connection, feed.side, event):
@@ -330,7 +356,16 @@ class Sweeper:
             self._checkpoints.advance(cid, feed.name, resume)
         if finished or deferred is not None:
             self._checkpoints.mark_swept(cid, feed.name, opened_at if deferred is None else deferred)
-        self._report_lag(connection, feed)
+        if not feed.full_pass:  # its lag is its cadence, not a stuck feed
+            self._report_lag(connection, feed)
+
+    def _full_pass_due(self, connection: Connection, declared: ChangeFeed) -> bool:
+        """A scheduled full pass is due when the last complete one (`mark_swept`: a pass cut short
+        by a bound marks its oldest deferral, so it runs again) is at least its cadence ago."""
+        if declared.full_pass_every is None or not declared.full_listing:
+            return False
+        through = self._checkpoints.swept_through(connection.connection_id, APP_FULL_PASS)
+        return through is None or _aware(self._clock()) - through >= declared.full_pass_every
 
     def _report_lag(self, connection: Connection, feed: "_Feed") -> None:
         """Sweep lag: how long ago the feed was last known read through (a stuck or overloaded feed
@@ -353,6 +388,8 @@ class Sweeper:
         listing where the connector offers one, else read from the oldest instant still shown."""
         window = feed.declared.window
         now = _aware(self._clock())
+        if feed.full_pass:
+            return iter(as_full_listing(feed.connector).list_all_changes(EPOCH)), now
         if window is None or now - since <= window:
             return iter(as_change_feed(feed.connector).list_changes(since)), None
         gap = FeedGap(
@@ -411,7 +448,9 @@ class Sweeper:
         app: Connector,
         deadline: Deadline,
         summary: SweepSummary,
+        listed: frozenset["Listed"] = frozenset(),
     ) -> None:
+        """`listed`: records this run's feeds showed as there, so not read again for existence."""
         limit = self._settings.delete_checks_per_connection
         kinds = [k for k in DELETE_KINDS if hub.capabilities.rereadable(k) and app.capabilities.rereadable(k)]
         if limit == 0 or not kinds:
@@ -430,7 +469,7 @@ class Sweeper:
                         exhausted = True
                         break
                     checked += 1
-                    if link.active and self._check_link(connection, link, hub, app, summary):
+                    if link.active and self._check_link(connection, link, hub, app, summary, listed):
                         summary.deletes_found += 1
                     after = link.ghl.id  # only once checked: a transient failure is retried next run
                 if not exhausted:
@@ -443,22 +482,37 @@ class Sweeper:
             self._checkpoints.set_cursor(cid, DELETES_CURSOR, f"{kind.value}#{after or ''}")
 
     def _check_link(
-        self, connection: Connection, link: Link, hub: Connector, app: Connector, summary: SweepSummary
+        self,
+        connection: Connection,
+        link: Link,
+        hub: Connector,
+        app: Connector,
+        summary: SweepSummary,
+        listed: frozenset["Listed"] = frozenset(),
     ) -> bool:
         """True if a side's record is gone (its DELETE enqueued). A permanent error on one link (a
         403, an unreadable record) is reported and the walk goes past it; a transient one stops the
         walk here, to be retried by the next run."""
         try:
-            return self._report_if_missing(connection, link, hub, app)
+            return self._report_if_missing(connection, link, hub, app, listed)
         except Exception as error:
             if not isinstance(classify(error), PermanentSyncError):
                 raise
             self._failed(connection, "deletes", error, summary)
             return False
 
-    def _report_if_missing(self, connection: Connection, link: Link, hub: Connector, app: Connector) -> bool:
+    def _report_if_missing(
+        self,
+        connection: Connection,
+        link: Link,
+        hub: Connector,
+        app: Connector,
+        listed: frozenset["Listed"] = frozenset(),
+    ) -> bool:
         for side, connector in ((Side.GHL, hub), (Side.APP, app)):
             shadow = link.side(side)
+            if (side, link.entity, shadow.id) in listed:
+                continue  # a feed of this run just showed it: there, no read needed
             if not _exists(connector, link.entity, shadow):
                 self._queue.enqueue(self._delete_event(connection, link, side))
                 logger.info(
@@ -557,4 +611,6 @@ def default_sweeper() -> Sweeper:
     from ghlsync.sync import wiring  # the clients load with the sweeper
 
     connectors = wiring.default_connectors()
-    return build_sweeper(connectors.hub_for, connectors.app_for, get_settings())
+    return build_sweeper(
+        connectors.hub_for, connectors.app_for, get_settings(), clock=lambda: wiring.wall_clock()
+    )

@@ -126,9 +126,10 @@ class GenericStore:
         contact_id: str | None = None,
         email: str | None = None,
         phone: str | None = None,
+        company: str | None = None,
     ) -> list[Record]:
         """Records of `kind` in listing order: changed at or after `since`, under `contact_id`,
-        with exactly this e-mail (any case) or phone."""
+        with exactly this e-mail (any case), phone or company (a full pass's filter)."""
         if contact_id is not None:
             self.contact(contact_id)
         found: Iterable[Record] = self.records[kind].values()
@@ -140,6 +141,8 @@ class GenericStore:
             found = (r for r in found if (getattr(r, "email", None) or "").lower() == email.lower())
         if phone is not None:
             found = (r for r in found if getattr(r, "phone", None) == phone)
+        if company is not None:
+            found = (r for r in found if getattr(r, "company", None) == company)
         return sorted(found, key=lambda r: r.order)
 
     # -- writes ---------------------------------------------------------------------------

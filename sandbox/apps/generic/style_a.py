@@ -1,7 +1,7 @@
 """Style A of the generic fake: bearer token, `{"data": …, "meta": {"next_cursor"}}`, cursor paging,
 snake_case fields with one `name`, tags by endpoint, webhooks (sandbox.generic.sandbox).
 
-    GET    /api/v1/contacts?limit&cursor&updated_since&email&phone   list (ascending updated_at)
+    GET    /api/v1/contacts?limit&cursor&updated_since&email&phone&company   list (ascending updated_at)
     POST   /api/v1/contacts                     201 {"data": contact}
     GET|PATCH|DELETE /api/v1/contacts/{id}      DELETE: 204; a PATCH merges `custom` key by key
                                                 (a null value removes the key)
@@ -164,7 +164,13 @@ class StyleA(Style):
             since = time_arg("updated_since", parse_iso)
             args = request.args
             return self.many(
-                store.listing("contact", since=since, email=args.get("email"), phone=args.get("phone"))
+                store.listing(
+                    "contact",
+                    since=since,
+                    email=args.get("email"),
+                    phone=args.get("phone"),
+                    company=args.get("company"),
+                )
             )
 
         @app.post(f"{api}/contacts")

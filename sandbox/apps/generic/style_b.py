@@ -1,7 +1,7 @@
 """Style B of the generic fake: API key in the query, bare JSON, page numbers, PascalCase fields with
 `FirstName`/`LastName`, tags as a replace-the-list field, no webhooks (polling by `ModifiedSince`).
 
-    GET    /b/Contacts?page&pageSize&ModifiedSince&Email&Phone   bare array (ascending ModifiedOn)
+    GET    /b/Contacts?page&pageSize&ModifiedSince&Email&Phone&Company   bare array (ascending ModifiedOn)
     POST   /b/Contacts                          200 with the record
     GET|PATCH|PUT|DELETE /b/Contacts/{Id}       PATCH/PUT are partial; `Tags` replaces the list;
                                                 DELETE: 200 {}
@@ -154,7 +154,13 @@ class StyleB(Style):
             args = request.args
             if kind == "contact":
                 return self.many(
-                    store.listing(kind, since=since, email=args.get("Email"), phone=args.get("Phone"))
+                    store.listing(
+                        kind,
+                        since=since,
+                        email=args.get("Email"),
+                        phone=args.get("Phone"),
+                        company=args.get("Company"),
+                    )
                 )
             return self.many(store.listing(kind, since=since))
 

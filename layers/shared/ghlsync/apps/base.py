@@ -126,11 +126,15 @@ class ChangeFeed:
     - `window`: how far back a listing can see (eKyte: the last 15 minutes); None: any checkpoint.
       A checkpoint older than the window is a gap the sweep reports and, with `full_listing`,
       recovers by a listing that sees past the window (`FullListingConnector.list_all_changes`).
+    - `full_pass_every`: besides the feed, the sweep runs that full listing from the epoch on this
+      cadence (a run at least this long after the last complete one; the generic connector's
+      `rules.full_pass`: every contact its filter selects); None: never on a schedule.
     """
 
     ordered: bool = False
     window: timedelta | None = None
     full_listing: bool = False
+    full_pass_every: timedelta | None = None
 
 
 @dataclass(frozen=True)

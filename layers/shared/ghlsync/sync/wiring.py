@@ -183,6 +183,12 @@ def build_engine(
     )
 
 
+def wall_clock() -> datetime:
+    """Now, as the scheduled sweep reads it (the in-process World points it at its sandboxes'
+    clock, so a test can let an hour pass)."""
+    return datetime.now(UTC)
+
+
 @cache
 def default_connectors() -> ConnectorCache:
     return ConnectorCache(httpx.Client(timeout=HTTP_TIMEOUT), get_settings())

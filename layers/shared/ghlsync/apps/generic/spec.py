@@ -15,7 +15,7 @@ import httpx
 from ghlsync.apps.base import Capabilities, Connector, Inbound
 from ghlsync.apps.rest.connector import RestConnector
 from ghlsync.apps.rest.credentials import WEBHOOK_SECRET, RestCredentials, needed_credentials
-from ghlsync.apps.rest.inbound import SOURCE
+from ghlsync.apps.rest.inbound import BUSY_STATUS, SOURCE
 from ghlsync.apps.rest.model import AppSpec
 from ghlsync.apps.spec import ConnectionShape, ConnectorSpec, InboundRoute, RotatingCredentials
 
@@ -68,7 +68,7 @@ SPEC = ConnectorSpec(
     credentials_model=RestCredentials,
     # Nothing is declared without a spec: each connection's connector derives its own from it.
     # What ingress reads of the app itself: a webhook it cannot queue now is answered 503.
-    capabilities=Capabilities(entities={}, inbound=Inbound(webhooks=True, busy_status=503)),
+    capabilities=Capabilities(entities={}, inbound=Inbound(webhooks=True, busy_status=BUSY_STATUS)),
     build=_build,
     webhooks=(
         InboundRoute(

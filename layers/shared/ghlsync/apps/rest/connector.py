@@ -363,6 +363,8 @@ class RestConnector:
         """Records changed at or after `since` (inclusive: a same-second change is never lost;
         repeats carry the same event id), contacts first (with the full pass's filter), then tasks
         and notes."""
+        if self._spec.inbound.polling is None:
+            return  # the feed is there for the scheduled full pass only
         since = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
         for kind, entity in self._spec.entities.present().items():
             request = entity.list_changed_since
@@ -377,13 +379,15 @@ class RestConnector:
         full_pass = self._spec.rules.full_pass
         return dict(full_pass.filter) if full_pass is not None else {}
 
-    def list_all_changes(self) -> Iterator[ChangeEvent]:
-        """The full pass: every contact of the contact `list` (with the full-pass filter), then
-        every task and note the app lists as changed since the epoch."""
-        yield from self._listed(CONTACT, self._request(CONTACT, "list"), {}, _EPOCH, self._contact_filter())
+    def list_all_changes(self, since: datetime = _EPOCH) -> Iterator[ChangeEvent]:
+        """The full pass (the sweep's, from the epoch): every contact of the contact `list` (with
+        the full-pass filter) changed since `since`, then every task and note the app lists as
+        changed since then."""
+        since = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+        yield from self._listed(CONTACT, self._request(CONTACT, "list"), {}, since, self._contact_filter())
         for kind in (TASK, NOTE):
             entity = self._spec.entities.present().get(kind)
             if entity is not None and entity.list_changed_since is not None:
                 request = entity.list_changed_since
-                value = format_time(_EPOCH, request.since_format)
-                yield from self._listed(kind, request, {"since": value}, _EPOCH, {})
+                value = format_time(since, request.since_format)
+                yield from self._listed(kind, request, {"since": value}, since, {})

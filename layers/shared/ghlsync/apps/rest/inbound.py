@@ -12,7 +12,7 @@
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ghlsync.apps.base import (
@@ -43,6 +43,9 @@ from ghlsync.http.errors import value_at
 from ghlsync.http.verify import HmacVerifier
 
 SOURCE = "generic"
+# What ingress answers a generic app's webhook it cannot queue now (the status most apps retry on):
+# one for every spec, as ingress knows the app there, not yet the connection.
+BUSY_STATUS = 503
 _FLOWS = {Direction.BOTH: Flow.BOTH, Direction.TO_APP: Flow.TO_APP, Direction.FROM_APP: Flow.FROM_APP}
 _OPERATIONS = {
     "get": Operation.READ,
@@ -72,19 +75,21 @@ def capabilities_for(spec: AppSpec) -> Capabilities:
         support = TagSupport(writes=TagWrites.ADD_REMOVE, case_insensitive=tags.case_insensitive)
     else:
         support = TagSupport(writes=TagWrites.NONE)
-    polling = spec.inbound.polling
+    polling, full_pass = spec.inbound.polling, spec.rules.full_pass
     feed = (
-        ChangeFeed(ordered=polling.ordered, full_listing=spec.entities.contact.list is not None)
-        if polling is not None
+        ChangeFeed(
+            ordered=polling is not None and polling.ordered,
+            full_listing=spec.entities.contact.list is not None,
+            full_pass_every=None if full_pass is None else timedelta(minutes=full_pass.every_minutes),
+        )
+        if polling is not None or full_pass is not None
         else None
     )
     full_name = any(f.transform is Transform.FULL_NAME for f in spec.entities.contact.fields)
     return Capabilities(
         entities={kind: _support(kind, entity) for kind, entity in spec.entities.present().items()},
         tags=support,
-        inbound=Inbound(
-            webhooks=spec.inbound.webhooks is not None, feed=feed, busy_status=spec.inbound.busy_status
-        ),
+        inbound=Inbound(webhooks=spec.inbound.webhooks is not None, feed=feed, busy_status=BUSY_STATUS),
         coupled_fields=(frozenset({"first_name", "last_name"}),) if full_name else (),
     )
 

@@ -295,8 +295,6 @@ class PollingSpec(_Closed):
 class InboundSpec(_Closed):
     webhooks: WebhookSpec | None = None
     polling: PollingSpec | None = None
-    # What ingress answers a webhook it cannot queue now: the status that makes the app retry.
-    busy_status: int = Field(default=503, ge=400, le=599)
 
 
 # -- rate limits and rules ----------------------------------------------------------------------
@@ -319,10 +317,14 @@ class TaskTemplate(_Closed):
 
 
 class FullPassSpec(_Closed):
-    """A scheduled full pass: the sweep's full listing of contacts, with `filter` added to the
-    contact `list` request's query (e.g. `{businessId: "42"}`)."""
+    """A scheduled full pass: every `every_minutes` the sweep lists every contact of the contact
+    `list` request with `filter` added to its query (e.g. `{businessId: "42"}`), then every task
+    and note, and syncs what its links do not already reflect. The filter also rides on polling's
+    contact listing, so only the contacts it selects sync from the app. The cadence is rounded up
+    to the sweep's schedule (SweepSchedule, 5 minutes by default)."""
 
     filter: dict[str, str] = Field(default_factory=dict)
+    every_minutes: int = Field(default=1440, ge=5)
 
 
 class RulesSpec(_Closed):
