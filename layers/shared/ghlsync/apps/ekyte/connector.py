@@ -26,6 +26,7 @@ minutes); a checkpoint older than that is recovered through the BI API's date fi
 import hashlib
 import random
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -148,15 +149,52 @@ class EkyteConnector:
         self._location_id = location_id
         self._connection_id = connection_id
         self._now = now
+        # Inside `batched()` (a refresh of many contacts): the persons index read once and kept up
+        # to date with our creates, and the business Persons already looked up, by name.
+        self._batching = False
+        self._index: list[EkytePerson] | None = None
+        self._businesses: dict[str, EkytePerson] = {}
 
     # -- persons ------------------------------------------------------------------------------
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """One persons index and one lookup per business for a job of many contacts, instead of one
+        listing per contact. A create that fails (it may still have been applied: eKyte's POSTs are
+        not idempotent) drops what is kept, so the next look reads eKyte again."""
+        self._batching, self._index, self._businesses = True, None, {}
+        try:
+            yield
+        finally:
+            self._batching, self._index, self._businesses = False, None, {}
+
     def persons(self, name: str | None = None) -> list[EkytePerson]:
         """The persons changed in the polling window, with their contacts (one call); with `name`,
         every person of that name however old."""
+        if name is None and self._index is not None:
+            return list(self._index)
         listed = self.api.get("polling/persons", {"Name": name} if name else None)
         if not isinstance(listed, list):
             raise UnexpectedResponse("eKyte /polling/persons did not answer a list")
-        return [EkytePerson.model_validate(p) for p in listed if isinstance(p, dict)]
+        found = [EkytePerson.model_validate(p) for p in listed if isinstance(p, dict)]
+        if name is None and self._batching:
+            self._index = found
+        return found
+
+    def _created(self, person: EkytePerson, under: EkytePersonContact | None = None) -> None:
+        """Keep the batch's index in step with what we just created."""
+        if self._index is None:
+            return
+        if under is None:
+            self._index.append(person)
+            return
+        held = next((p for p in self._index if p.id == person.id), person)
+        grown = held.model_copy(update={"contacts": [*held.contacts, under]})
+        self._index = [p for p in self._index if p.id != person.id] + [grown]
+        if person.name:
+            self._businesses[person.name.strip().lower()] = grown
+
+    def _forget(self) -> None:
+        self._index, self._businesses = (None if self._batching else self._index), {}
 
     def _person(self, person_id: int) -> EkytePerson | None:
         try:
@@ -189,7 +227,7 @@ class EkyteConnector:
         user = self.api.user_email
         if not contact.company_name:
             body = self._mapped(person_body, contact, user)
-            answer = self.api.post("persons", body)
+            answer = self._post("persons", body)
             held = EkytePerson(
                 id=_id_in(answer, "personId"),
                 name=body["Name"],
@@ -197,26 +235,44 @@ class EkyteConnector:
                 phone=contact.phone,
                 isCustomer=True,
             )
+            self._created(held)
             return person_to_contact(held)
         business = self.business(contact.company_name)
         body = self._mapped(person_contact_body, contact, business.id, user)
-        answer = self.api.post("persons/contacts", body)
+        answer = self._post("persons/contacts", body)
         under = EkytePersonContact(
             id=_id_in(answer, "personContactId", "contactId"),
             name=body["Name"],
             email=contact.email,
             phone=contact.phone,
         )
+        self._created(business, under)
         return person_contact_to_contact(business, under)
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self.api.post(path, body)
+        except Exception:
+            self._forget()
+            raise
 
     def business(self, company_name: str, persons: Iterable[EkytePerson] | None = None) -> EkytePerson:
         """The Person of a business, found by name among the persons (an earlier, timed-out create
         included), else created."""
+        key = company_name.strip().lower()
+        if key in self._businesses:
+            return self._businesses[key]
         for person in self.persons(company_name.strip()) if persons is None else persons:
             if same_business(person, company_name):
+                if self._batching:
+                    self._businesses[key] = person
                 return person
-        answer = self.api.post("persons", business_body(company_name, self.api.user_email))
-        return EkytePerson(id=_id_in(answer, "personId"), name=company_name.strip(), isCustomer=True)
+        answer = self._post("persons", business_body(company_name, self.api.user_email))
+        made = EkytePerson(id=_id_in(answer, "personId"), name=company_name.strip(), isCustomer=True)
+        self._created(made)
+        if self._batching:
+            self._businesses[key] = made
+        return made
 
     # -- tasks --------------------------------------------------------------------------------
     def get_task(self, contact_id: str, task_id: str) -> CanonicalTask | None:
