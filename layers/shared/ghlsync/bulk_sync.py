@@ -207,10 +207,12 @@ class BulkSync:
         daily = self._hub.budget_headroom()[1]
         return daily is not None and daily <= self._ghl_reserve
 
-    def _must_stop(self) -> Stop | None:
+    def _must_stop(self, *, ghl: bool = True) -> Stop | None:
+        """`ghl=False` at a run's start: GHL's headroom reading may be an earlier day's, and the
+        run's first listing call reads it afresh before any contact is handled."""
         if self._spent():
             return Stop.QUOTA_SPENT
-        if self._ghl_low():
+        if ghl and self._ghl_low():
             return Stop.GHL_BUDGET
         if self._deadline():
             return Stop.OUT_OF_TIME
@@ -250,7 +252,7 @@ class BulkSync:
     def _loop(
         self, tag: str | None, progress: BulkProgress, started: float, done_before: int
     ) -> tuple[Stop, str]:
-        if (early := self._must_stop()) is not None:
+        if (early := self._must_stop(ghl=False)) is not None:
             return early, ""
         for page in self._pages(tag, progress):
             stop, detail = self._page(page, progress)
