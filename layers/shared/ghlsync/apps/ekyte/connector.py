@@ -69,6 +69,7 @@ from ghlsync.mapping.ekyte import (
     task_to_canonical,
     task_update_arguments,
 )
+from ghlsync.mapping.ekyte_comments import EkyteComment, comment_note_id, comment_to_note
 
 SOURCE = "ekyte"
 ALL_SITUATIONS = "10,20,30,40"
@@ -87,8 +88,12 @@ def capabilities_for(polling_window: timedelta, *, mcp: bool) -> Capabilities:
                 operations=frozenset({Operation.READ, Operation.FIND, Operation.CREATE})
             ),
             EntityKind.TASK: EntitySupport(operations=frozenset(task_operations), contact_scoped=False),
+            # GHL notes become board notes or task comments; task comments (read through MCP, or
+            # the BI listing's includeComments) come back as notes carried in their events.
             EntityKind.NOTE: EntitySupport(
-                flow=Flow.TO_APP, operations=frozenset({Operation.CREATE}), rereadable=False
+                flow=Flow.BOTH if mcp else Flow.TO_APP,
+                operations=frozenset({Operation.CREATE}),
+                rereadable=False,
             ),
         },
         # Persons take tag ids, not names: tags are not synced.
@@ -337,7 +342,7 @@ class EkyteConnector:
                 )
                 structured = result.get("structuredContent") if isinstance(result, dict) else None
                 comment_id = _id_in(structured or result, "commentId")
-                return CanonicalNote(id=f"comment-{comment_id}", parent_id=contact_id, body=note.body)
+                return CanonicalNote(id=comment_note_id(comment_id), parent_id=contact_id, body=note.body)
         board_id = self._board_for(ref)
         answer = self.api.post("notes", board_note_body(note, board_id, self._settings))
         return CanonicalNote(id=str(_id_in(answer, "noteId")), parent_id=contact_id, body=note.body)
@@ -382,7 +387,11 @@ class EkyteConnector:
         stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
         seen: set[int] = set()
         for date_filter in ("createdFrom", "resolvedDateFrom"):
-            params: dict[str, str | int] = {"workspaceId": self._settings.workspace_id, date_filter: stamp}
+            params: dict[str, str | int] = {
+                "workspaceId": self._settings.workspace_id,
+                date_filter: stamp,
+                "includeComments": 1,
+            }
             fresh = (
                 t for t in self.api.bi_items(self._settings.bi_tasks_path, params) if t.get("id") not in seen
             )
@@ -411,6 +420,33 @@ class EkyteConnector:
             if canonical.parent_id is None or changed is None or changed < since:
                 continue
             yield self._event(EntityKind.TASK, str(task.id), canonical.parent_id, changed, "task.polled", raw)
+            yield from self._comment_changes(task.id, canonical.parent_id, raw.get("comments"), since)
+
+    def _comment_changes(
+        self, task_id: int, contact_id: str, carried: Any, since: datetime
+    ) -> Iterator[ChangeEvent]:
+        """The task's comments made since `since`, as notes of its contact: those the listing
+        carried (BI `includeComments`), else one MCP read, only for a task that changed (a comment
+        touches its task, so a quiet poll reads none)."""
+        if carried is None:
+            if not self.api.has_mcp:
+                return
+            result = self.api.call_tool(
+                self._settings.mcp_list_comments_tool, {"taskId": task_id}, repeatable=True
+            )
+            structured = result.get("structuredContent") if isinstance(result, dict) else None
+            carried = structured.get("items") if isinstance(structured, dict) else structured
+        for raw in carried if isinstance(carried, list) else []:
+            if not isinstance(raw, dict):
+                continue
+            comment = EkyteComment.model_validate(raw)
+            changed = comment.changed_at
+            if changed is None or changed < since or not comment.message.strip():
+                continue
+            note = comment_to_note(comment, contact_id)
+            assert note.id is not None
+            event = self._event(EntityKind.NOTE, note.id, contact_id, changed, "comment.polled", raw)
+            yield event.model_copy(update={"record": note.model_dump(mode="json")})
 
     def _event(
         self,

@@ -32,6 +32,7 @@ class EkyteSettings(EkyteMappingConfig):
     # eKyte's MCP tool names ([3P] listing): the only documented route to task updates and comments.
     mcp_update_task_tool: str = "update_task"
     mcp_comment_tool: str = "create_task_comment"
+    mcp_list_comments_tool: str = "list_task_comments"
     max_retries: int = Field(default=3, ge=0, le=10)
     max_retry_after_s: float = Field(default=20.0, ge=0)
     max_total_wait_s: float = Field(default=20.0, ge=0)
