@@ -11,19 +11,19 @@ that finds them, and the links table keeps the rest. The integration API is crea
   (completion = `TaskSituation` 30) only through eKyte's MCP server, when the connection has the
   acting user's MCP token;
 - GHL notes become notes on a per-client board (`notes_target=board`) or, with the MCP token,
-  comments on the contact's newest task (`task_comment`). Notes do not come back: eKyte lists
-  neither board notes nor comments on its integration API.
+  comments on the contact's newest task (`task_comment`). Board notes do not come back (no eKyte
+  API lists them); task comments do, through MCP, as notes of the task's contact (`polling`).
 
 eKyte's POSTs are not idempotent and are never retried blind. A create that timed out may have
 been applied: the engine looks before every create (contacts by e-mail/phone through the persons
 index, tasks by content under the contact, read back through polling), and a business's Person
 is reused by name, so the retry links what the first attempt made instead of duplicating it.
 
-Inbound: no webhooks. The sweep polls `/polling/persons` and `/polling/tasks` (the last 15
-minutes); a checkpoint older than that is recovered through the BI API's date filters.
+Inbound (`ghlsync.apps.ekyte.polling`): no webhooks. The sweep polls `/polling/persons` and
+`/polling/tasks` (the last 15 minutes); a checkpoint older than that is recovered through the BI
+API's date filters.
 """
 
-import hashlib
 import random
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -43,10 +43,10 @@ from ghlsync.apps.base import (
     TagWrites,
 )
 from ghlsync.apps.ekyte.api import EkyteApi
+from ghlsync.apps.ekyte.polling import SOURCE, EkytePolling
 from ghlsync.apps.ekyte.settings import EkyteCredentials, EkyteSettings
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import NotFound, UnexpectedResponse, Validation
-from ghlsync.core.events import ChangeAction, ChangeEvent
 from ghlsync.http.client import segment
 from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask
 from ghlsync.mapping.ekyte import (
@@ -58,7 +58,6 @@ from ghlsync.mapping.ekyte import (
     EkyteTask,
     board_note_body,
     business_body,
-    contacts_of,
     matching_contacts,
     person_body,
     person_contact_body,
@@ -69,9 +68,8 @@ from ghlsync.mapping.ekyte import (
     task_to_canonical,
     task_update_arguments,
 )
-from ghlsync.mapping.ekyte_comments import EkyteComment, comment_note_id, comment_to_note
+from ghlsync.mapping.ekyte_comments import comment_note_id
 
-SOURCE = "ekyte"
 ALL_SITUATIONS = "10,20,30,40"
 
 
@@ -132,7 +130,7 @@ def _task_id(value: str) -> int:
     return int(value)
 
 
-class EkyteConnector:
+class EkyteConnector(EkytePolling):
     name = SOURCE
 
     def __init__(
@@ -366,111 +364,6 @@ class EkyteConnector:
             "WorkspaceId": self._settings.workspace_id,
         }
         return _id_in(self.api.post("boards", body), "boardId", "planId")
-
-    # -- inbound: polling ---------------------------------------------------------------------
-    def list_changes(self, since: datetime) -> Iterator[ChangeEvent]:
-        """Persons and the workspace's tasks changed since `since` among what the last 15 minutes
-        show (one call each). Tasks whose description names no contact of
-        ours are not for GHL. De-duplicated downstream by id + update time (stable event ids)."""
-        since = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
-        yield from self._person_changes(since)
-        listed = self.api.get("polling/tasks")
-        yield from self._task_changes((t for t in listed or [] if isinstance(t, dict)), since)
-
-    def list_all_changes(self, since: datetime) -> Iterator[ChangeEvent]:
-        """The recovery past the 15-minute window: the workspace's tasks created or resolved since
-        `since` through the BI API (`{data, paging}`), and the persons the window still shows
-        (eKyte lists older persons by name only: those made in the gap are found again when they
-        change, or by the scheduled refresh)."""
-        since = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
-        yield from self._person_changes(since)
-        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        seen: set[int] = set()
-        for date_filter in ("createdFrom", "resolvedDateFrom"):
-            params: dict[str, str | int] = {
-                "workspaceId": self._settings.workspace_id,
-                date_filter: stamp,
-                "includeComments": 1,
-            }
-            fresh = (
-                t for t in self.api.bi_items(self._settings.bi_tasks_path, params) if t.get("id") not in seen
-            )
-            for event in self._task_changes(fresh, since):
-                seen.add(int(event.entity_id))
-                yield event
-
-    def _person_changes(self, since: datetime) -> Iterator[ChangeEvent]:
-        for person in self.persons():
-            changed = person.changed_at
-            if changed is None or changed < since:
-                continue
-            for contact in contacts_of(person):
-                assert contact.id is not None
-                yield self._event(
-                    EntityKind.CONTACT, contact.id, None, changed, "person.polled", contact.fields()
-                )
-
-    def _task_changes(self, listed: Iterable[dict[str, Any]], since: datetime) -> Iterator[ChangeEvent]:
-        for raw in listed:
-            task = EkyteTask.model_validate(raw)
-            if task.workspace_id is not None and task.workspace_id != self._settings.workspace_id:
-                continue
-            canonical = task_to_canonical(task)
-            changed = task.changed_at
-            if canonical.parent_id is None or changed is None or changed < since:
-                continue
-            yield self._event(EntityKind.TASK, str(task.id), canonical.parent_id, changed, "task.polled", raw)
-            yield from self._comment_changes(task.id, canonical.parent_id, raw.get("comments"), since)
-
-    def _comment_changes(
-        self, task_id: int, contact_id: str, carried: Any, since: datetime
-    ) -> Iterator[ChangeEvent]:
-        """The task's comments made since `since`, as notes of its contact: those the listing
-        carried (BI `includeComments`), else one MCP read, only for a task that changed (a comment
-        touches its task, so a quiet poll reads none)."""
-        if carried is None:
-            if not self.api.has_mcp:
-                return
-            result = self.api.call_tool(
-                self._settings.mcp_list_comments_tool, {"taskId": task_id}, repeatable=True
-            )
-            structured = result.get("structuredContent") if isinstance(result, dict) else None
-            carried = structured.get("items") if isinstance(structured, dict) else structured
-        for raw in carried if isinstance(carried, list) else []:
-            if not isinstance(raw, dict):
-                continue
-            comment = EkyteComment.model_validate(raw)
-            changed = comment.changed_at
-            if changed is None or changed < since or not comment.message.strip():
-                continue
-            note = comment_to_note(comment, contact_id)
-            assert note.id is not None
-            event = self._event(EntityKind.NOTE, note.id, contact_id, changed, "comment.polled", raw)
-            yield event.model_copy(update={"record": note.model_dump(mode="json")})
-
-    def _event(
-        self,
-        entity: EntityKind,
-        entity_id: str,
-        parent_id: str | None,
-        changed: datetime,
-        kind: str,
-        data: dict[str, Any],
-    ) -> ChangeEvent:
-        key = f"{self._connection_id}:{entity.value}:{entity_id}:{changed.isoformat()}"
-        return ChangeEvent(
-            event_id="ekyte-" + hashlib.sha256(key.encode()).hexdigest(),
-            location_id=self._location_id,
-            source=SOURCE,
-            connection_id=self._connection_id,
-            entity=entity,
-            action=ChangeAction.UPSERT,
-            entity_id=entity_id,
-            parent_id=parent_id,
-            occurred_at=changed,
-            event_type=kind,
-            data=data,
-        )
 
     @staticmethod
     def _mapped(build: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
