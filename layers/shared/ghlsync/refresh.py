@@ -126,7 +126,11 @@ class RefreshRunner:
             return remaining_ms() <= self._reserve_ms
 
         for connection in self._connections.all():
-            every = self._every_for(connection) if connection.active else None
+            try:
+                every = self._every_for(connection) if connection.active else None
+            except ValueError as error:  # settings its app's model refuses: reported, never fatal
+                summary.failed.append(f"{connection.connection_id}: invalid settings: {error}"[:300])
+                continue
             if every is None:
                 continue
             summary.considered += 1
