@@ -5,7 +5,7 @@ of a quiet poll ÷ one per polled feed (goal 1.0), in-process through the real h
 eKyte cannot be searched by e-mail and its creates are not idempotent, so every create is preceded
 by a look (the persons the polling window shows; the contact's tasks) that a blind create would
 skip: the ratio above 1 is that price of never duplicating. The scheduled business refresh
-(flow 2) is not built yet, so its ratio is not measured here.
+(flow 2), which shares one look across its contacts, is measured by bench/ekyte_refresh.py.
 
 `python -m bench ekyte_calls`, or `python -m bench` for every benchmark.
 """

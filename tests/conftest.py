@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.fixtures.workflow",
     "tests.fixtures.caller_lookup",
     "tests.fixtures.kixie_bulk",
+    "tests.fixtures.ekyte_refresh",
     "tests.fixtures.operate",
     "tests.fixtures.agency",
 ]

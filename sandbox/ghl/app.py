@@ -217,6 +217,16 @@ def create_app(sb: "GhlSandbox") -> Flask:
         items = [serialize.list_item_json(c) for c in members[skip : skip + limit]]
         return ok({"contacts": items, "count": len(members)})
 
+    @app.get("/businesses/")
+    def list_businesses() -> Any:
+        """GET /businesses/?locationId (apps/businesses.json): `limit` and `skip` as strings,
+        default 100 and 0; `{"businesses": [...]}` with no count."""
+        caller = authorize("businesses.readonly")
+        location_id = query_location(caller)
+        limit, skip = _int_arg("limit", 100), _int_arg("skip", 0)
+        listed = sb.businesses_of(location_id)
+        return ok({"businesses": listed[skip : skip + limit]})
+
     @app.post("/contacts/bulk/business")
     def bulk_business() -> Any:
         caller = authorize(WRITE)

@@ -92,9 +92,30 @@ class GhlSandbox(FakeApp):
         self.default_app_id = IdFactory(f"{prefix}:app").hex_id()
         self._extra_targets: list[tuple[str, str | None, str]] = []  # (url, location or None, app id)
         self._seeded: dict[str, int] = {}
+        self._businesses: dict[str, list[dict[str, str]]] = {}  # location -> BusinessDto, oldest first
         create_app(self)
 
     # --- setup ---
+
+    def add_business(self, location_id: str, name: str) -> str:
+        """A business (Business Profile) of the location; its id, to give contacts (`seed(business_id=)`)."""
+        with self.lock:
+            business_id = self._ids.hex_id()
+            stamp = iso_ms(int(self.clock() * 1000))
+            self._businesses.setdefault(location_id, []).append(
+                {
+                    "id": business_id,
+                    "name": name,
+                    "locationId": location_id,
+                    "createdAt": stamp,
+                    "updatedAt": stamp,
+                }
+            )
+            return business_id
+
+    def businesses_of(self, location_id: str) -> list[dict[str, str]]:
+        with self.lock:
+            return [dict(b) for b in self._businesses.get(location_id, [])]
 
     def add_location(
         self,

@@ -73,7 +73,7 @@ from sandbox.stack.aws import ProvisionedStack, provision
 from sandbox.stack.calls import Answered, ApiAnswer, ApiCall, RecordingTransport, Source, Unrouted, Webhook
 from sandbox.stack.environ import EnvPatch
 from sandbox.stack.gateway import build_proxy_event, find_route, routes_from_template
-from sandbox.stack.lambda_runtime import LAYER_DIR, LambdaContext, load_handler, load_module
+from sandbox.stack.lambda_runtime import LAYER_DIR, REPO_ROOT, LambdaContext, load_handler, load_module
 from sandbox.stack.poller import SqsPoller, sqs_sources_from_template
 from sandbox.stack.setup import AppConnection, StackSetup
 from sandbox.stack.template import DEFAULT_REGION, DEFAULT_STACK_NAME, Template, load_template
@@ -83,6 +83,7 @@ if str(LAYER_DIR) not in sys.path:
     sys.path.insert(0, str(LAYER_DIR))
 
 from ghlsync import ingress, queue, scheduled_check, sweep
+from ghlsync import refresh as refresh_job
 from ghlsync.apps.base import Connector
 from ghlsync.apps.ghl_hub import GhlHub
 from ghlsync.apps.registry import connector_for
@@ -162,6 +163,8 @@ def _clear_containers() -> None:
     load_module("functions/sweep").sweeper.cache_clear()
     sweep.default_sweeper.cache_clear()
     scheduled_check.default_scheduled_check.cache_clear()
+    load_module("functions/refresh").runner.cache_clear()
+    refresh_job.default_runner.cache_clear()
 
 
 class World:
@@ -367,6 +370,13 @@ class World:
         checker = build_scheduled_check(wiring.default_connectors().app_for, clock=self.now)
         with contextlib.redirect_stdout(self._emf):
             return checker.run(lambda: SWEEP_INVOCATION_MS)
+
+    def refresh(self) -> dict[str, Any]:
+        """One tick of the refresh schedule through the real handler (RefreshFunction): every due
+        business-enriched refresh, within the function's timeout; returns its summary."""
+        event = json.loads((REPO_ROOT / "events" / "refresh_scheduled.json").read_text())
+        answer: dict[str, Any] = self.invoke("RefreshFunction", event)
+        return answer
 
     def issue_workflow_key(self, app: str | None = None) -> str:
         """A new workflow-API key for the app's connection (as `connections_cli create` makes it)."""

@@ -12,6 +12,7 @@
     python -m ghlsync.connections_cli disable CONNECTION_ID
     python -m ghlsync.connections_cli rotate-key CONNECTION_ID
     python -m ghlsync.connections_cli bulk-sync CONNECTION_ID (--all | --tag TAG) [--restart] [--json]
+    python -m ghlsync.connections_cli refresh CONNECTION_ID [--restart] [--json]
 
 `create` asks for exactly the credentials the app's spec declares. Each credential field FIELD is
 read from the environment variable APP_<FIELD> (upper case: APP_EMAIL, APP_PASSWORD, ...) or, in a
@@ -38,6 +39,11 @@ once; the old key stops working at once.
 takes contacts by upsert (Kixie's PowerList, each with its digest), in this process: resumable from
 its checkpoint, within the app's daily quota (exit 1 with a message when it stops early: run it
 again), progress on stderr (none with --json). See ghlsync.bulk_sync.
+
+`refresh` runs the connection's scheduled business-enriched refresh now (eKyte: every GHL contact
+with its business; same checkpoint as the schedule's, so it resumes an unfinished one, and the
+schedule counts it as the latest run). Same output and exit status as `bulk-sync`. See
+ghlsync.refresh.
 
 `check` makes read-only calls against the app through the connection's connector (auth, one
 change listing, one lookup, one read, the webhook secret) and prints one verdict per capability;
@@ -67,7 +73,7 @@ from contextlib import contextmanager, redirect_stdout
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -89,6 +95,9 @@ from ghlsync.store.connections import (
     new_connection_id,
 )
 from ghlsync.workflow.keys import key_digest, new_key
+
+if TYPE_CHECKING:
+    from ghlsync.bulk_sync import BulkSync
 
 CREDENTIAL_ENV_PREFIX = "APP_"
 API_URL_PLACEHOLDER = "<ApiUrl>"
@@ -170,6 +179,15 @@ def _parser() -> argparse.ArgumentParser:
     bulk.add_argument("--restart", action="store_true", help="start over instead of resuming")
     bulk.add_argument("--json", action="store_true", help="print the summary as JSON, no progress")
     bulk.add_argument(
+        "--page-size", type=_page_size, default=MAX_PAGE_SIZE, help="contacts per GHL search call (1-100)"
+    )
+    refresh = commands.add_parser(
+        "refresh", help="the scheduled business-enriched refresh, now (resumable, within GHL's budget)"
+    )
+    refresh.add_argument("connection_id")
+    refresh.add_argument("--restart", action="store_true", help="start over instead of resuming")
+    refresh.add_argument("--json", action="store_true", help="print the summary as JSON, no progress")
+    refresh.add_argument(
         "--page-size", type=_page_size, default=MAX_PAGE_SIZE, help="contacts per GHL search call (1-100)"
     )
     return parser
@@ -454,7 +472,29 @@ def bulk_sync(
 ) -> int:
     """Runs the job (ghlsync.bulk_sync) in this process with the caller's AWS credentials; exit
     status 0 when it finished, 1 when it stopped early (quota spent, a failure): run it again."""
-    from ghlsync.bulk_sync import BulkSync, BulkSyncRefused, Stop
+    from ghlsync.bulk_sync import BulkSync
+
+    return _contact_job(BulkSync, args, store, out, err, now)
+
+
+def refresh(
+    args: argparse.Namespace, store: ConnectionStore, out: TextIO, err: TextIO, now: Callable[[], datetime]
+) -> int:
+    """The connection's business-enriched refresh (ghlsync.refresh) in this process."""
+    from ghlsync.refresh import BusinessRefresh
+
+    return _contact_job(BusinessRefresh, args, store, out, err, now)
+
+
+def _contact_job(
+    job_class: "type[BulkSync]",
+    args: argparse.Namespace,
+    store: ConnectionStore,
+    out: TextIO,
+    err: TextIO,
+    now: Callable[[], datetime],
+) -> int:
+    from ghlsync.bulk_sync import BulkSyncRefused, Stop
     from ghlsync.store.checkpoints import CheckpointStore
     from ghlsync.store.dynamo import sync_table
     from ghlsync.sync import wiring
@@ -465,9 +505,9 @@ def bulk_sync(
     if not connection.active:
         raise CliError(f"connection {args.connection_id} is {connection.status.value}")
     connectors = wiring.default_connectors()
-    report = None if args.json else partial(_report_progress, err)
+    report = None if args.json else partial(_report_progress, err, args.command)
     try:
-        job = BulkSync(
+        job = job_class(
             connection,
             engine=wiring.default_engine(),
             hub=connectors.hub_for(connection),
@@ -478,7 +518,7 @@ def bulk_sync(
             page_size=args.page_size,
         )
         with _lambda_output_to(err):
-            stop, progress, message = job.run(tag=args.tag, restart=args.restart)
+            stop, progress, message = job.run(tag=getattr(args, "tag", None), restart=args.restart)
     except BulkSyncRefused as refused:
         raise CliError(str(refused)) from refused
     if args.json:
@@ -510,11 +550,11 @@ def _lambda_output_to(err: TextIO) -> Iterator[None]:
             handler.setStream(stream)
 
 
-def _report_progress(err: TextIO, progress: Any, rate: float) -> None:
+def _report_progress(err: TextIO, job: str, progress: Any, rate: float) -> None:
     total = progress.total if progress.total is not None else "?"
     skipped = sum(progress.skipped.values())
     err.write(
-        f"bulk-sync: {progress.done} of {total} contacts (synced {progress.synced}, "
+        f"{job}: {progress.done} of {total} contacts (synced {progress.synced}, "
         f"skipped {skipped}, failed {progress.failed}), {rate:.1f}/s\n"
     )
     err.flush()
@@ -576,6 +616,8 @@ def main(
             out.write(shown.model_dump_json(indent=2) + "\n")
         elif args.command == "bulk-sync":
             return bulk_sync(args, store, out, err, now)
+        elif args.command == "refresh":
+            return refresh(args, store, out, err, now)
         elif args.command == "rotate-key":
             rotated = store.get(args.connection_id)
             if rotated is None:

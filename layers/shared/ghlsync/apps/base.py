@@ -23,6 +23,7 @@ from entity kind to the calls that reach that kind of record.
 """
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -293,6 +294,15 @@ class MeteredConnector(Protocol):
 
     @property
     def daily_quota(self) -> DailyQuota: ...
+
+
+@runtime_checkable
+class BatchedLookups(Protocol):
+    """An app whose identity lookups a job of many contacts can share (eKyte: one persons index
+    per run instead of one listing per contact). Inside `batched()`, the app may answer lookups
+    from what it read earlier in the batch plus what it created since."""
+
+    def batched(self) -> AbstractContextManager[None]: ...
 
 
 class DigestConnector(Connector, Protocol):

@@ -9,7 +9,7 @@ The engine then treats both sides alike. GHL specifics handled here:
 Errors other than "not found" propagate as GhlError (with `.transient`) for the engine to classify.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -195,18 +195,40 @@ class GhlHub:
             raise WebhookRejected("webhook for another location")
         return [to_change_event(webhook, event_id=delivery_id(webhook, request.body))]
 
+    def budget_headroom(self) -> tuple[float | None, float | None]:
+        """(window, daily): percent of the location's GHL budget its last answer left; None unknown.
+        One client per location serves every caller in this container, so this counts live traffic."""
+        return self._client.pacer.headroom()
+
+    def business_names(self) -> dict[str, str]:
+        """Every business of the location, id -> name (GET /businesses/, 100 per call)."""
+        return {business.id: business.name for business in self._client.list_businesses() if business.name}
+
     def contact_pages(
-        self, *, tag: str | None = None, start: SearchCursor | None = None, page_size: int = MAX_PAGE_SIZE
+        self,
+        *,
+        tag: str | None = None,
+        start: SearchCursor | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        business_names: Mapping[str, str] | None = None,
     ) -> Iterator[CanonicalContactPage]:
         """Every contact of the location (with `tag`, when given), oldest added first, a page of
         `page_size` per search call, as canonical records; each page carries the cursor that
-        resumes after it (a bulk job checkpoints it) and the search's total."""
+        resumes after it (a bulk job checkpoints it) and the search's total. With
+        `business_names`, a contact of a business takes its business's name as its company (the
+        business-enriched refresh): the business is what groups contacts under one eKyte Person."""
         filters = [SearchFilter(field="tags", operator="eq", value=tag)] if tag else []
         sort = [SearchSort(field="dateAdded", direction="asc")]
         pages = self._client.search_contact_pages
         for page in pages(filters=filters, sort=sort, start=start, page_limit=page_size):
+            contacts = [mapping.contact_to_canonical(c, self._fields) for c in page.contacts]
+            if business_names:
+                contacts = [
+                    _with_business(canonical, business_names.get(raw.business_id or ""))
+                    for canonical, raw in zip(contacts, page.contacts, strict=True)
+                ]
             yield CanonicalContactPage(
-                contacts=[mapping.contact_to_canonical(c, self._fields) for c in page.contacts],
+                contacts=contacts,
                 next_cursor=page.next_cursor,
                 total=page.total,
             )
@@ -227,3 +249,7 @@ class GhlHub:
                 occurred_at=occurred,
                 event_type="SweepContactChanged",
             )
+
+
+def _with_business(contact: CanonicalContact, business_name: str | None) -> CanonicalContact:
+    return contact if not business_name else contact.model_copy(update={"company_name": business_name})

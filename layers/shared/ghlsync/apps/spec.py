@@ -155,7 +155,9 @@ class ConnectorSpec:
       lets an API do what `setup` would otherwise ask of the operator;
     - `credentials_needed` narrows the credential fields to those a connection's settings need
       (the generic connector: its spec's auth decides); it raises ValueError on invalid settings;
-    - `rotating_credentials`: `build` receives `RotatingCredentials`, to store a rotated token.
+    - `rotating_credentials`: `build` receives `RotatingCredentials`, to store a rotated token;
+    - `refresh_every`: for an app refreshed on a schedule (`ghlsync.refresh`), how often, in
+      seconds, from the connection's `settings.app` (None: that connection turned it off).
     """
 
     name: str
@@ -170,6 +172,7 @@ class ConnectorSpec:
     after_create: AfterCreate | None = None
     credentials_needed: CredentialsNeeded | None = None
     rotating_credentials: bool = False
+    refresh_every: Callable[[Mapping[str, Any]], float | None] | None = None
 
     def __post_init__(self) -> None:
         fields = set(self.credentials_model.model_fields)

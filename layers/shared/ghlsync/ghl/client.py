@@ -40,6 +40,8 @@ from ghlsync.ghl.errors import (
 from ghlsync.ghl.models import (
     Appointment,
     AppointmentListResponse,
+    Business,
+    BusinessListResponse,
     Contact,
     ContactCreate,
     ContactEnvelope,
@@ -319,6 +321,19 @@ class GhlClient:
         self, business_id: str, *, query: str | None = None, limit: int = MAX_PAGE_SIZE
     ) -> Iterator[Contact]:
         return contacts_of(self.list_business_contact_pages(business_id, query=query, limit=limit))
+
+    def list_businesses(self, *, limit: int = MAX_PAGE_SIZE) -> Iterator[Business]:
+        """GET /businesses/?locationId: every business of the location, `limit` per call (skip
+        paging; the answer carries no count, so a short page is the last)."""
+        _check_page_size(limit)
+        skip = 0
+        while True:
+            params: dict[str, str | int] = {"locationId": self.location_id, "limit": limit, "skip": skip}
+            page = self._call("GET", "/businesses/", BusinessListResponse, params=params).businesses
+            yield from page
+            if len(page) < limit:
+                return
+            skip += len(page)
 
     # ------------------------------------------------------------------ tasks
 

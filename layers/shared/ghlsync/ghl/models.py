@@ -421,6 +421,17 @@ class ContactListResponse(_Wire):
     total: int | None = None
 
 
+class Business(_Wire):
+    """A Business Profile (apps/businesses.json BusinessDto): what a refresh enriches contacts with."""
+
+    id: str
+    name: str = ""
+
+
+class BusinessListResponse(_Wire):
+    businesses: list[Business] = Field(default_factory=list)
+
+
 class DuplicateResponse(_Wire):
     contact: Contact | None = None
 

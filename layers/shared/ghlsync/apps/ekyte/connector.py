@@ -11,21 +11,22 @@ that finds them, and the links table keeps the rest. The integration API is crea
   (completion = `TaskSituation` 30) only through eKyte's MCP server, when the connection has the
   acting user's MCP token;
 - GHL notes become notes on a per-client board (`notes_target=board`) or, with the MCP token,
-  comments on the contact's newest task (`task_comment`). Notes do not come back: eKyte lists
-  neither board notes nor comments on its integration API.
+  comments on the contact's newest task (`task_comment`). Board notes do not come back (no eKyte
+  API lists them); task comments do, through MCP, as notes of the task's contact (`polling`).
 
 eKyte's POSTs are not idempotent and are never retried blind. A create that timed out may have
 been applied: the engine looks before every create (contacts by e-mail/phone through the persons
 index, tasks by content under the contact, read back through polling), and a business's Person
 is reused by name, so the retry links what the first attempt made instead of duplicating it.
 
-Inbound: no webhooks. The sweep polls `/polling/persons` and `/polling/tasks` (the last 15
-minutes); a checkpoint older than that is recovered through the BI API's date filters.
+Inbound (`ghlsync.apps.ekyte.polling`): no webhooks. The sweep polls `/polling/persons` and
+`/polling/tasks` (the last 15 minutes); a checkpoint older than that is recovered through the BI
+API's date filters.
 """
 
-import hashlib
 import random
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,10 +43,10 @@ from ghlsync.apps.base import (
     TagWrites,
 )
 from ghlsync.apps.ekyte.api import EkyteApi
+from ghlsync.apps.ekyte.polling import SOURCE, EkytePolling
 from ghlsync.apps.ekyte.settings import EkyteCredentials, EkyteSettings
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import NotFound, UnexpectedResponse, Validation
-from ghlsync.core.events import ChangeAction, ChangeEvent
 from ghlsync.http.client import segment
 from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask
 from ghlsync.mapping.ekyte import (
@@ -57,7 +58,6 @@ from ghlsync.mapping.ekyte import (
     EkyteTask,
     board_note_body,
     business_body,
-    contacts_of,
     matching_contacts,
     person_body,
     person_contact_body,
@@ -68,8 +68,8 @@ from ghlsync.mapping.ekyte import (
     task_to_canonical,
     task_update_arguments,
 )
+from ghlsync.mapping.ekyte_comments import comment_note_id
 
-SOURCE = "ekyte"
 ALL_SITUATIONS = "10,20,30,40"
 
 
@@ -86,8 +86,12 @@ def capabilities_for(polling_window: timedelta, *, mcp: bool) -> Capabilities:
                 operations=frozenset({Operation.READ, Operation.FIND, Operation.CREATE})
             ),
             EntityKind.TASK: EntitySupport(operations=frozenset(task_operations), contact_scoped=False),
+            # GHL notes become board notes or task comments; task comments (read through MCP, or
+            # the BI listing's includeComments) come back as notes carried in their events.
             EntityKind.NOTE: EntitySupport(
-                flow=Flow.TO_APP, operations=frozenset({Operation.CREATE}), rereadable=False
+                flow=Flow.BOTH if mcp else Flow.TO_APP,
+                operations=frozenset({Operation.CREATE}),
+                rereadable=False,
             ),
         },
         # Persons take tag ids, not names: tags are not synced.
@@ -126,7 +130,7 @@ def _task_id(value: str) -> int:
     return int(value)
 
 
-class EkyteConnector:
+class EkyteConnector(EkytePolling):
     name = SOURCE
 
     def __init__(
@@ -148,15 +152,52 @@ class EkyteConnector:
         self._location_id = location_id
         self._connection_id = connection_id
         self._now = now
+        # Inside `batched()` (a refresh of many contacts): the persons index read once and kept up
+        # to date with our creates, and the business Persons already looked up, by name.
+        self._batching = False
+        self._index: list[EkytePerson] | None = None
+        self._businesses: dict[str, EkytePerson] = {}
 
     # -- persons ------------------------------------------------------------------------------
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """One persons index and one lookup per business for a job of many contacts, instead of one
+        listing per contact. A create that fails (it may still have been applied: eKyte's POSTs are
+        not idempotent) drops what is kept, so the next look reads eKyte again."""
+        self._batching, self._index, self._businesses = True, None, {}
+        try:
+            yield
+        finally:
+            self._batching, self._index, self._businesses = False, None, {}
+
     def persons(self, name: str | None = None) -> list[EkytePerson]:
         """The persons changed in the polling window, with their contacts (one call); with `name`,
         every person of that name however old."""
+        if name is None and self._index is not None:
+            return list(self._index)
         listed = self.api.get("polling/persons", {"Name": name} if name else None)
         if not isinstance(listed, list):
             raise UnexpectedResponse("eKyte /polling/persons did not answer a list")
-        return [EkytePerson.model_validate(p) for p in listed if isinstance(p, dict)]
+        found = [EkytePerson.model_validate(p) for p in listed if isinstance(p, dict)]
+        if name is None and self._batching:
+            self._index = found
+        return found
+
+    def _created(self, person: EkytePerson, under: EkytePersonContact | None = None) -> None:
+        """Keep the batch's index in step with what we just created."""
+        if self._index is None:
+            return
+        if under is None:
+            self._index.append(person)
+            return
+        held = next((p for p in self._index if p.id == person.id), person)
+        grown = held.model_copy(update={"contacts": [*held.contacts, under]})
+        self._index = [p for p in self._index if p.id != person.id] + [grown]
+        if person.name:
+            self._businesses[person.name.strip().lower()] = grown
+
+    def _forget(self) -> None:
+        self._index, self._businesses = (None if self._batching else self._index), {}
 
     def _person(self, person_id: int) -> EkytePerson | None:
         try:
@@ -189,7 +230,7 @@ class EkyteConnector:
         user = self.api.user_email
         if not contact.company_name:
             body = self._mapped(person_body, contact, user)
-            answer = self.api.post("persons", body)
+            answer = self._post("persons", body)
             held = EkytePerson(
                 id=_id_in(answer, "personId"),
                 name=body["Name"],
@@ -197,26 +238,44 @@ class EkyteConnector:
                 phone=contact.phone,
                 isCustomer=True,
             )
+            self._created(held)
             return person_to_contact(held)
         business = self.business(contact.company_name)
         body = self._mapped(person_contact_body, contact, business.id, user)
-        answer = self.api.post("persons/contacts", body)
+        answer = self._post("persons/contacts", body)
         under = EkytePersonContact(
             id=_id_in(answer, "personContactId", "contactId"),
             name=body["Name"],
             email=contact.email,
             phone=contact.phone,
         )
+        self._created(business, under)
         return person_contact_to_contact(business, under)
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self.api.post(path, body)
+        except Exception:
+            self._forget()
+            raise
 
     def business(self, company_name: str, persons: Iterable[EkytePerson] | None = None) -> EkytePerson:
         """The Person of a business, found by name among the persons (an earlier, timed-out create
         included), else created."""
+        key = company_name.strip().lower()
+        if key in self._businesses:
+            return self._businesses[key]
         for person in self.persons(company_name.strip()) if persons is None else persons:
             if same_business(person, company_name):
+                if self._batching:
+                    self._businesses[key] = person
                 return person
-        answer = self.api.post("persons", business_body(company_name, self.api.user_email))
-        return EkytePerson(id=_id_in(answer, "personId"), name=company_name.strip(), isCustomer=True)
+        answer = self._post("persons", business_body(company_name, self.api.user_email))
+        made = EkytePerson(id=_id_in(answer, "personId"), name=company_name.strip(), isCustomer=True)
+        self._created(made)
+        if self._batching:
+            self._businesses[key] = made
+        return made
 
     # -- tasks --------------------------------------------------------------------------------
     def get_task(self, contact_id: str, task_id: str) -> CanonicalTask | None:
@@ -281,7 +340,7 @@ class EkyteConnector:
                 )
                 structured = result.get("structuredContent") if isinstance(result, dict) else None
                 comment_id = _id_in(structured or result, "commentId")
-                return CanonicalNote(id=f"comment-{comment_id}", parent_id=contact_id, body=note.body)
+                return CanonicalNote(id=comment_note_id(comment_id), parent_id=contact_id, body=note.body)
         board_id = self._board_for(ref)
         answer = self.api.post("notes", board_note_body(note, board_id, self._settings))
         return CanonicalNote(id=str(_id_in(answer, "noteId")), parent_id=contact_id, body=note.body)
@@ -305,80 +364,6 @@ class EkyteConnector:
             "WorkspaceId": self._settings.workspace_id,
         }
         return _id_in(self.api.post("boards", body), "boardId", "planId")
-
-    # -- inbound: polling ---------------------------------------------------------------------
-    def list_changes(self, since: datetime) -> Iterator[ChangeEvent]:
-        """Persons and the workspace's tasks changed since `since` among what the last 15 minutes
-        show (one call each). Tasks whose description names no contact of
-        ours are not for GHL. De-duplicated downstream by id + update time (stable event ids)."""
-        since = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
-        yield from self._person_changes(since)
-        listed = self.api.get("polling/tasks")
-        yield from self._task_changes((t for t in listed or [] if isinstance(t, dict)), since)
-
-    def list_all_changes(self, since: datetime) -> Iterator[ChangeEvent]:
-        """The recovery past the 15-minute window: the workspace's tasks created or resolved since
-        `since` through the BI API (`{data, paging}`), and the persons the window still shows
-        (eKyte lists older persons by name only: those made in the gap are found again when they
-        change, or by the scheduled refresh)."""
-        since = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
-        yield from self._person_changes(since)
-        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        seen: set[int] = set()
-        for date_filter in ("createdFrom", "resolvedDateFrom"):
-            params: dict[str, str | int] = {"workspaceId": self._settings.workspace_id, date_filter: stamp}
-            fresh = (
-                t for t in self.api.bi_items(self._settings.bi_tasks_path, params) if t.get("id") not in seen
-            )
-            for event in self._task_changes(fresh, since):
-                seen.add(int(event.entity_id))
-                yield event
-
-    def _person_changes(self, since: datetime) -> Iterator[ChangeEvent]:
-        for person in self.persons():
-            changed = person.changed_at
-            if changed is None or changed < since:
-                continue
-            for contact in contacts_of(person):
-                assert contact.id is not None
-                yield self._event(
-                    EntityKind.CONTACT, contact.id, None, changed, "person.polled", contact.fields()
-                )
-
-    def _task_changes(self, listed: Iterable[dict[str, Any]], since: datetime) -> Iterator[ChangeEvent]:
-        for raw in listed:
-            task = EkyteTask.model_validate(raw)
-            if task.workspace_id is not None and task.workspace_id != self._settings.workspace_id:
-                continue
-            canonical = task_to_canonical(task)
-            changed = task.changed_at
-            if canonical.parent_id is None or changed is None or changed < since:
-                continue
-            yield self._event(EntityKind.TASK, str(task.id), canonical.parent_id, changed, "task.polled", raw)
-
-    def _event(
-        self,
-        entity: EntityKind,
-        entity_id: str,
-        parent_id: str | None,
-        changed: datetime,
-        kind: str,
-        data: dict[str, Any],
-    ) -> ChangeEvent:
-        key = f"{self._connection_id}:{entity.value}:{entity_id}:{changed.isoformat()}"
-        return ChangeEvent(
-            event_id="ekyte-" + hashlib.sha256(key.encode()).hexdigest(),
-            location_id=self._location_id,
-            source=SOURCE,
-            connection_id=self._connection_id,
-            entity=entity,
-            action=ChangeAction.UPSERT,
-            entity_id=entity_id,
-            parent_id=parent_id,
-            occurred_at=changed,
-            event_type=kind,
-            data=data,
-        )
 
     @staticmethod
     def _mapped(build: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:

@@ -32,11 +32,15 @@ class EkyteSettings(EkyteMappingConfig):
     # eKyte's MCP tool names ([3P] listing): the only documented route to task updates and comments.
     mcp_update_task_tool: str = "update_task"
     mcp_comment_tool: str = "create_task_comment"
+    mcp_list_comments_tool: str = "list_task_comments"
     max_retries: int = Field(default=3, ge=0, le=10)
     max_retry_after_s: float = Field(default=20.0, ge=0)
     max_total_wait_s: float = Field(default=20.0, ge=0)
     # How far back the /polling/* feeds see (eKyte: the last 15 minutes).
     polling_window_minutes: int = Field(default=POLLING_WINDOW_MINUTES, ge=1, le=1440)
+    # The scheduled business-enriched refresh (ghlsync.refresh): every this many hours; 0 = only on
+    # demand (`connections_cli refresh`).
+    refresh_every_hours: float = Field(default=24, ge=0, le=24 * 31)
 
     @model_validator(mode="after")
     def _urls(self) -> Self:
@@ -44,6 +48,10 @@ class EkyteSettings(EkyteMappingConfig):
             if not getattr(self, name).startswith(("https://", "http://")):
                 raise ValueError(f"{name} must be an http(s) URL")
         return self
+
+    @property
+    def refresh_every_s(self) -> float | None:
+        return self.refresh_every_hours * 3600 if self.refresh_every_hours > 0 else None
 
     @property
     def polling_window(self) -> timedelta:

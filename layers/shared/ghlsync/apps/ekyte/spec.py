@@ -13,6 +13,7 @@ SPEC = ConnectorSpec(
     # Without the optional MCP token; a connection that has it also updates existing tasks.
     capabilities=capabilities_for(timedelta(minutes=POLLING_WINDOW_MINUTES), mcp=False),
     build=connector_builder(EkyteConnector, EkyteSettings),
+    refresh_every=lambda settings: EkyteSettings.model_validate(settings).refresh_every_s,
     setup=(
         "eKyte sends no webhooks: the sweep polls it. Give this command the company's integration\n"
         "key and CompanyId (eKyte guide 'integracao com n8n'), the e-mail of the eKyte user the sync\n"
