@@ -158,6 +158,14 @@ def _parser() -> argparse.ArgumentParser:
     bulk.add_argument(
         "--page-size", type=_page_size, default=MAX_PAGE_SIZE, help="contacts per GHL search call (1-100)"
     )
+    backfill = commands.add_parser(
+        "backfill", help="link the records both sides hold, create the missing (a job in AWS)"
+    )
+    backfill.add_argument("connection_id")
+    backfill.add_argument("--plan", action="store_true", help="print what it would do; write nothing")
+    backfill.add_argument("--no-wait", action="store_true", help="start the job and return")
+    status = commands.add_parser("status", help="a connection's backfill job: progress or result")
+    status.add_argument("connection_id")
     return parser
 
 
@@ -464,6 +472,33 @@ def bulk_sync(
     return 0 if stop is Stop.FINISHED else 1
 
 
+def backfill(args: argparse.Namespace, store: ConnectionStore, out: TextIO, err: TextIO) -> int:
+    """`backfill` and `status` (ghlsync.backfill.cli)."""
+    from ghlsync.backfill import cli
+    from ghlsync.backfill.jobs import JobStore
+    from ghlsync.backfill.service import default_runner
+    from ghlsync.store.dynamo import sync_table
+
+    connection = store.get(args.connection_id)
+    if connection is None:
+        raise CliError(f"no connection {args.connection_id}")
+    jobs = JobStore(sync_table())
+    if args.command == "status":
+        job = jobs.get(connection.connection_id)
+        if job is None:
+            out.write(f"no backfill of {connection.connection_id} yet\n")
+            return 0
+        cli.print_status(job, connection, out)
+        return 0
+    try:
+        with _lambda_output_to(err):
+            return cli.run_backfill(
+                connection, default_runner(), jobs, out, err, plan=args.plan, wait=not args.no_wait
+            )
+    except cli.BackfillCliError as error:
+        raise CliError(str(error)) from error
+
+
 @contextmanager
 def _lambda_output_to(err: TextIO) -> Iterator[None]:
     """While the job runs here: the engine's warnings on `err`, its info logs and EMF metric lines
@@ -544,6 +579,8 @@ def main(
             out.write(shown.model_dump_json(indent=2) + "\n")
         elif args.command == "bulk-sync":
             return bulk_sync(args, store, out, err, now)
+        elif args.command in ("backfill", "status"):
+            return backfill(args, store, out, err)
         elif args.command == "rotate-key":
             rotated = store.get(args.connection_id)
             if rotated is None:
