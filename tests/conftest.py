@@ -12,4 +12,5 @@ pytest_plugins = [
     "tests.fixtures.kixie_bulk",
     "tests.fixtures.operate",
     "tests.fixtures.agency",
+    "tests.fixtures.backfill",
 ]

@@ -72,6 +72,7 @@ class Unmatched:
 @dataclass(frozen=True)
 class Ambiguous:
     reason: str
+    candidates: frozenset[str] = frozenset()  # the app records involved: none of them is created on GHL
 
 
 Verdict = Pair | Unmatched | Ambiguous
@@ -90,6 +91,19 @@ def match(
     for key in keys:
         by_kind[key[0]] = found.get(key, frozenset())
     [by_id, by_email, by_phone] = [by_kind["x"], by_kind["e"], by_kind["p"]]
+    involved = by_id | by_email | by_phone
+    verdict = _match(by_id, by_email, by_phone, taken_by_other)
+    if isinstance(verdict, Ambiguous):
+        return Ambiguous(verdict.reason, involved)
+    return verdict
+
+
+def _match(
+    by_id: frozenset[str],
+    by_email: frozenset[str],
+    by_phone: frozenset[str],
+    taken_by_other: Callable[[str], bool],
+) -> Verdict:
     if by_id:
         [app_id] = by_id  # an id key holds the one record of that id
         if taken_by_other(app_id):

@@ -121,6 +121,10 @@ class PageWork:
                 self.tallies.add(self.apply.link(contact, held[0], verdict.via))
                 return
         if isinstance(verdict, matching.Ambiguous):
+            # The app records in question stay as they are: creating them on GHL would make the
+            # duplicates the ambiguity is about.
+            for app_id in verdict.candidates:
+                self.index.claim(app_id, f"ambiguous:{contact.id}")
             self.tallies.add(self.apply.ambiguous(contact, verdict.reason))
             return
         if self._direction in TO_APP:

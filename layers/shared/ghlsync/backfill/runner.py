@@ -11,8 +11,8 @@ where it was, and the SQS retry does that page again (harmless: see ghlsync.back
 Writes go through the engine: a pair by `SyncEngine.sync_listed_pair` (linked from the two listed
 records, shadows and an audit row as the live path leaves them), a missing record by
 `sync_listed_contact` (the engine's identity lookup first, so a record a live event created
-meanwhile is matched, not duplicated), an ambiguous contact too (its identity step records the
-conflict and merges nothing).
+meanwhile is matched, not duplicated); an ambiguous contact is audited as a conflict
+(`record_ambiguous`) and nothing is merged.
 
 The GHL budget is the location's, shared with live traffic through its one client pacer: before
 each contact the job waits while less than (1 - burst_share) of the burst window is left, and
@@ -79,9 +79,9 @@ class EngineApply:
         )
 
     @staticmethod
-    def _named(outcome: Outcome, done: str) -> str:
+    def _named(outcome: Outcome, done: str, *, conflict: str = "ambiguous") -> str:
         if outcome.decision is Decision.CONFLICT:
-            return "ambiguous"
+            return conflict
         if outcome.decision is Decision.SKIPPED:
             return "skipped_by_engine"
         return done
@@ -93,14 +93,12 @@ class EngineApply:
             )
         except PermanentSyncError:
             return "failed"
-        return self._named(outcome, f"linked_by_{via}")
+        # A field both sides hold differently is a merge conflict (recorded; the pair is linked).
+        return self._named(outcome, f"linked_by_{via}", conflict=f"linked_by_{via}")
 
     def ambiguous(self, hub: CanonicalContact, reason: str) -> str:
-        try:
-            outcome = self._engine.sync_listed_contact(self._connection, self._event(hub, from_hub=True), hub)
-        except PermanentSyncError:
-            return "failed"
-        return self._named(outcome, "linked_by_lookup")
+        self._engine.record_ambiguous(self._connection, self._event(hub, from_hub=True), reason)
+        return "ambiguous"
 
     def create_on_app(self, hub: CanonicalContact) -> str:
         try:
@@ -194,7 +192,7 @@ class BackfillRunner:
         self._check(connection)
         current = self._jobs.get(connection.connection_id)
         if current is not None and current.status is JobStatus.PAUSED:
-            current.status, current.paused_until = JobStatus.RUNNING, None
+            current.status = JobStatus.RUNNING  # `paused_until` stays: it tells a stale reading apart
             if self._jobs.advance(current, from_step=current.step):
                 self._queue_step(current)
             return current
@@ -258,12 +256,30 @@ class BackfillRunner:
 
         return wait_for_share
 
+    def _daily_spent_since_pause(self, connection: Connection, job: BackfillJob) -> bool:
+        """The day's budget (less the live reserve) is spent, as the last GHL answer said. Once a
+        pause has run out the reading is yesterday's: one page goes ahead and reads today's."""
+        if job.paused_until is not None and self._now() >= job.paused_until:
+            return False
+        return self._daily_spent(connection)
+
+    def _pause(self, job: BackfillJob, step: int) -> Outcome:
+        job.status, job.paused_until = JobStatus.PAUSED, _next_utc_midnight(self._now())
+        job.updated_at = self._now()
+        self._jobs.advance(job, from_step=step)
+        return Outcome(Decision.SKIPPED, "GHL daily budget reserved for live traffic: paused")
+
     def _run_page(self, connection: Connection, job: BackfillJob, step: int) -> Outcome:
-        if self._daily_spent(connection):
-            job.status, job.paused_until = JobStatus.PAUSED, _next_utc_midnight(self._now())
-            job.updated_at = self._now()
-            self._jobs.advance(job, from_step=step)
-            return Outcome(Decision.SKIPPED, "GHL daily budget reserved for live traffic: paused")
+        if self._daily_spent_since_pause(connection, job):
+            return self._pause(job, step)
+        try:
+            return self._page(connection, job, step)
+        except TransientSyncError:
+            if self._daily_spent(connection):  # GHL refused the day's last requests mid-page
+                return self._pause(job, step)
+            raise
+
+    def _page(self, connection: Connection, job: BackfillJob, step: int) -> Outcome:
         tallies = Tallies(dict(job.counts), dict(job.skipped))
         work = PageWork(
             connection,
@@ -299,7 +315,7 @@ class BackfillRunner:
             )
         if job.phase is Phase.DONE:
             job.status = JobStatus.FINISHED
-        job.step, job.updated_at = step + 1, self._now()
+        job.step, job.updated_at, job.paused_until = step + 1, self._now(), None
         if not self._jobs.advance(job, from_step=step):
             return Outcome(Decision.SKIPPED, "stale backfill work item: the job moved on")
         if job.status is JobStatus.RUNNING:

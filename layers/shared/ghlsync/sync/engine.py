@@ -124,6 +124,17 @@ class SyncEngine:
         merged through its link instead."""
         return self._handle_for(connection, event, listed=record, counterpart=(counterpart, via))
 
+    def record_ambiguous(self, connection: Connection, event: ChangeEvent, reason: str) -> Outcome:
+        """An identity a backfill found ambiguous across its listings: the conflict is audited as
+        the live identity step audits it, and nothing is linked or merged."""
+        outcome = Outcome(decision=Decision.CONFLICT, reason=f"ambiguous identity: {reason}")
+        tally = Tally()
+        tally.ghl_id = event.entity_id if event.from_ghl else None
+        self._record(connection, event, tally, outcome)
+        self.count("identity_conflict", event, connection)
+        self.count("sync_conflict", event, connection)
+        return outcome
+
     def _handle_for(
         self,
         connection: Connection,
