@@ -2,6 +2,11 @@
 plan, the job's pages through the real sync_worker, matching, creates per direction, resuming,
 concurrency, the GHL daily budget and live webhooks during a job."""
 
+import pytest
+
+from ghlsync.backfill.jobs import BackfillJob, JobStore
+from ghlsync.core.entities import EntityKind
+from ghlsync.store.links import Side
 from tests.fixtures.backfill import BackfillWorld
 
 
@@ -47,3 +52,105 @@ def test_email_and_phone_naming_different_users_is_recorded_and_nothing_is_merge
     [row] = [r for r in bw.world.audit() if r.decision == "conflict"]
     assert row.reason.startswith("ambiguous identity: email matches") and row.source_id == contact
     assert bw.job().counts.get("ambiguous") == 1
+
+
+PLAN_TO_RUN = {
+    "to link: ": "linked_by_email",
+    "to create on the app: ": "created_on_app",
+    "to create on GHL: ": "created_on_hub",
+}
+
+
+@pytest.mark.parametrize("direction", ["both", "hub_to_app", "app_to_hub", "link_only"])
+def test_the_plan_says_what_the_run_then_does_in_each_direction(
+    backfill_world: BackfillWorld, direction: str
+) -> None:
+    # GIVEN one pair, one contact only on GHL and one user only on Kayako, and the direction
+    bw = backfill_world
+    bw.set_backfill(direction=direction)
+    bw.hub_contact("Pat", email="pat@example.test")
+    bw.app_user("Pat", email="pat@example.test")
+    only_hub = bw.hub_contact("Hugo", email="hugo@example.test")
+    only_app = bw.app_user("Ann", email="ann@example.test")
+    mark = bw.world.mark()
+
+    # WHEN the operator asks for the plan, then runs the backfill
+    plan = bw.plan()
+    planned_writes = bw.world.ghl_writes(since=mark) + bw.world.app_writes("kayako", since=mark)
+    bw.run()
+
+    # THEN the plan wrote nothing, and each of its figures is what the job did
+    assert plan.status == 0, plan.err
+    assert planned_writes == []
+    counts = bw.job().counts
+    for line in plan.out.splitlines():
+        for prefix, done in PLAN_TO_RUN.items():
+            if line.startswith(prefix):
+                assert int(line.removeprefix(prefix).split()[0]) == counts.get(done, 0), line
+    creates_app = direction in ("both", "hub_to_app")
+    creates_hub = direction in ("both", "app_to_hub")
+    assert (bw.linked_app_id(only_hub) is not None) is creates_app
+    assert (bw.world.link(EntityKind.CONTACT, Side.APP, only_app) is not None) is creates_hub
+    assert counts.get("linked_by_email") == 1
+    if direction == "link_only":
+        assert "skipped 1: only on GHL: direction link_only creates nothing on the app" in plan.out
+        assert "skipped 1: only on the app: direction link_only creates nothing on GHL" in plan.out
+
+
+def test_a_crash_between_pages_resumes_from_the_last_page_without_doubles(
+    backfill_world: BackfillWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN three contacts only on GHL, one per page, and a worker that dies once right after
+    # a page's writes, before the job's checkpoint is saved (a Lambda timeout)
+    bw = backfill_world
+    bw.set_backfill(page_size=1)
+    ids = [bw.hub_contact(f"Kim{n}", email=f"kim{n}@example.test") for n in range(3)]
+    users_before = len(bw.world.app_person_ids())
+    real_advance = JobStore.advance
+    crashes: list[int] = []
+
+    def advance(self: JobStore, job: BackfillJob, *, from_step: int) -> bool:
+        if job.phase.value == "match_hub" and job.counts.get("created_on_app") == 2 and not crashes:
+            crashes.append(from_step)
+            raise RuntimeError("Task timed out")
+        return real_advance(self, job, from_step=from_step)
+
+    monkeypatch.setattr(JobStore, "advance", advance)
+
+    # WHEN the backfill runs (SQS gives the page back after the crash)
+    bw.run()
+
+    # THEN it crashed once, finished, and each contact has exactly one Kayako user
+    assert crashes and bw.job().status.value == "finished"
+    assert all(bw.linked_app_id(i) is not None for i in ids)
+    assert len(bw.world.app_person_ids()) == users_before + 3
+    # the page done again after the crash found its contact linked by the first attempt
+    assert bw.job().skipped == {"already linked: the live path keeps it in step": 1}
+
+
+def test_a_second_start_is_refused_and_a_duplicate_work_item_writes_nothing(
+    backfill_world: BackfillWorld,
+) -> None:
+    # GIVEN two pairs and a started backfill whose first work item SQS delivers twice
+    bw = backfill_world
+    for n in range(2):
+        bw.hub_contact(f"Lee{n}", email=f"lee{n}@example.test")
+        bw.app_user(f"Lee{n}", email=f"lee{n}@example.test")
+    assert bw.start().status == 0
+    [message] = bw.world.sqs.receive_message(QueueUrl=bw.world.queue_url, VisibilityTimeout=0)["Messages"]
+    bw.world.sqs.send_message(
+        QueueUrl=bw.world.queue_url,
+        MessageBody=message["Body"],
+        MessageGroupId="backfill-duplicate",
+        MessageDeduplicationId="duplicate-delivery",
+    )
+
+    # WHEN a second operator starts the same backfill, and the worker runs both copies
+    second = bw.start()
+    bw.world.settle()
+
+    # THEN the second start is refused, and the job linked each pair once
+    assert second.status == 2 and "is running" in second.err
+    job = bw.job()
+    assert (job.status.value, job.counts.get("linked_by_email")) == ("finished", 2)
+    assert len(bw.world.linked_pairs()) == 2

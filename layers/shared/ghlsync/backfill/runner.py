@@ -39,7 +39,7 @@ from ghlsync.sync.engine import SyncEngine
 from ghlsync.sync.outcome import Decision, Outcome, PermanentSyncError, TransientSyncError
 
 EVENT_TYPE = "BackfillPage"
-LEASE_TTL_S = 900.0  # longer than one page can take inside a Lambda (its timeout)
+LEASE_TTL_S = 60.0  # twice the worker's timeout: a page killed by it frees the lease soon after
 
 
 class BackfillRefused(Exception):
