@@ -154,3 +154,53 @@ def test_a_second_start_is_refused_and_a_duplicate_work_item_writes_nothing(
     job = bw.job()
     assert (job.status.value, job.counts.get("linked_by_email")) == ("finished", 2)
     assert len(bw.world.linked_pairs()) == 2
+
+
+def test_the_ghl_daily_budget_running_out_pauses_the_job_and_the_next_day_resumes_it(
+    backfill_world: BackfillWorld,
+) -> None:
+    # GIVEN four contacts only on GHL, one per page, and a GHL day of 5 requests of which the
+    # backfill must leave half to live traffic
+    bw = backfill_world
+    bw.set_backfill(page_size=1, daily_reserve=0.5)
+    ids = [bw.hub_contact(f"Day{n}", email=f"day{n}@example.test") for n in range(4)]
+    bw.set_ghl_daily_limit(5)
+
+    # WHEN the backfill runs
+    bw.run()
+
+    # THEN it paused part-way, until the next 00:00 UTC
+    paused = bw.job()
+    assert paused.status.value == "paused" and paused.paused_until is not None
+    done = sum(bw.linked_app_id(i) is not None for i in ids)
+    assert 0 < done < 4
+    assert bw.cli("status", bw.connection_id).out.startswith(f"backfill {paused.job_id}: paused")
+
+    # WHEN the day rolls over and the operator runs it again
+    bw.next_ghl_day(limit=1000)
+    again = bw.start()
+    bw.world.settle()
+
+    # THEN the same job carried on from where it stopped and finished
+    assert again.status == 0, again.err
+    assert (bw.job().job_id, bw.job().status.value) == (paused.job_id, "finished")
+    assert all(bw.linked_app_id(i) is not None for i in ids)
+
+
+def test_a_live_change_during_the_backfill_is_neither_lost_nor_doubled(backfill_world: BackfillWorld) -> None:
+    # GIVEN a pair that existed before the connection, and a backfill started
+    bw = backfill_world
+    contact = bw.hub_contact("Liv", email="liv@example.test")
+    user = bw.app_user("Liv", email="liv@example.test")
+    users_before = len(bw.world.app_person_ids())
+    assert bw.start().status == 0
+
+    # WHEN the contact is renamed in GHL before the job's pages ran, and everything settles
+    bw.world.ghl.ui_update_contact(bw.world.location_id, contact, firstName="Olivia")
+    bw.world.settle()
+
+    # THEN one link, no new Kayako user, and the rename reached Kayako
+    assert bw.linked_app_id(contact) == user
+    assert len(bw.world.app_person_ids()) == users_before
+    assert bw.world.kayako.store.user(int(user)).full_name.startswith("Olivia")
+    assert bw.job().status.value == "finished"
