@@ -74,6 +74,7 @@ from ghlsync.apps.spec import ConnectorSpec
 from ghlsync.core.errors import ConnectorError
 from ghlsync.ghl.client import MAX_PAGE_SIZE
 from ghlsync.store.connections import (
+    BackfillOnCreate,
     ConflictPolicy,
     Connection,
     ConnectionNotFound,
@@ -132,6 +133,11 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--spec-file", type=Path, help="the app's spec (generic app): YAML or JSON")
     create.add_argument(
         "--read-only", action="store_true", help="the workflow API refuses writes for this connection"
+    )
+    create.add_argument(
+        "--backfill",
+        choices=[o.value for o in BackfillOnCreate],
+        help="what to do about the records both sides hold already (default: the map file's, else plan)",
     )
 
     validate = commands.add_parser("validate-spec", help="check a generic app's spec file, offline")
@@ -330,7 +336,7 @@ def create(
             skew_seconds=args.skew_seconds,
             app=app_settings,
             read_only=args.read_only,
-            **mapping,
+            **_with_backfill_choice(mapping, args.backfill),
         )
         connection = Connection(
             connection_id=new_connection_id(), location_id=args.location, app=args.app, settings=settings
@@ -347,6 +353,15 @@ def create(
     _print_setup(spec, connection, credentials, args.api_url, out)
     out.writelines(f"{line}\n" for line in registered)
     _print_workflow_key(connection, workflow_key, args.api_url, out)
+    from ghlsync.backfill.cli import after_create  # the job's stores load only when asked for
+
+    out.writelines(f"{line}\n" for line in after_create(connection))
+
+
+def _with_backfill_choice(mapping: dict[str, Any], choice: str | None) -> dict[str, Any]:
+    if choice is None:
+        return mapping
+    return {**mapping, "backfill": {**mapping.get("backfill", {}), "on_create": choice}}
 
 
 def _after_create(

@@ -14,7 +14,7 @@ from typing import TextIO
 from ghlsync.backfill.jobs import BackfillJob, JobRunning, JobStatus, JobStore
 from ghlsync.backfill.pages import Tallies
 from ghlsync.backfill.runner import BackfillRefused, BackfillRunner
-from ghlsync.store.connections import Connection
+from ghlsync.store.connections import BackfillOnCreate, Connection
 
 # GHL's burst budget (ghl-api.md §3.2): 100 requests per 10 s per location.
 GHL_REQUESTS_PER_SECOND = 10.0
@@ -22,6 +22,25 @@ GHL_REQUESTS_PER_SECOND = 10.0
 
 class BackfillCliError(Exception):
     pass
+
+
+def after_create(connection: Connection) -> list[str]:
+    """What a new connection's `backfill.on_create` asks for: the job started (`run`), or the
+    operator told how to see the plan and confirm it (`plan`, the default)."""
+    on_create = connection.settings.backfill.on_create
+    conn = connection.connection_id
+    if on_create is BackfillOnCreate.NONE:
+        return []
+    if on_create is BackfillOnCreate.RUN:
+        from ghlsync.backfill.service import default_runner
+
+        job = default_runner().start(connection)
+        return [f"backfill {job.job_id} started: `connections_cli status {conn}` shows its progress"]
+    return [
+        "records both sides held before this connection are not synced until a backfill links them:",
+        f"  connections_cli backfill {conn} --plan   (what it would do; writes nothing)",
+        f"  connections_cli backfill {conn}          (confirm: runs it in AWS)",
+    ]
 
 
 def print_plan(tallies: Tallies, out: TextIO) -> None:

@@ -304,6 +304,8 @@ class BackfillRunner:
             page = next(iter(self._hub_pages(connection, job.cursor, size)))
             work.hub_page(page.contacts)
             job.total_hub, cursor = page.total, page.next_cursor
+            if page.total is not None and tallies.counts.get("listed_hub", 0) >= page.total:
+                cursor = None  # a full last page: the search's total says so, no empty page asked
         else:
             records, cursor = work.index.unclaimed(job.cursor, size)
             work.app_rest_page(records)
