@@ -63,8 +63,11 @@ def print_plan(tallies: Tallies, out: TextIO) -> None:
 
 def progress_line(job: BackfillJob, connection: Connection) -> str:
     """Records done, rate, and the ETA the GHL budget allows (the job's share of the burst)."""
-    total = (job.total_app or 0) + (job.total_hub or 0)
     done = job.records_done
+    # The listings' totals may count records that are not contacts (Kayako's agents).
+    total = (
+        done if job.status is JobStatus.FINISHED else max((job.total_app or 0) + (job.total_hub or 0), done)
+    )
     elapsed = max((job.updated_at - job.started_at).total_seconds(), 0.0)
     rate = done / elapsed if elapsed > 0 else 0.0
     left = max(total - done, 0)
