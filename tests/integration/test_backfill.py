@@ -204,3 +204,24 @@ def test_a_live_change_during_the_backfill_is_neither_lost_nor_doubled(backfill_
     assert len(bw.world.app_person_ids()) == users_before
     assert bw.world.kayako.store.user(int(user)).full_name.startswith("Olivia")
     assert bw.job().status.value == "finished"
+
+
+def test_a_running_job_whose_work_item_was_lost_is_requeued_and_finishes(
+    backfill_world: BackfillWorld,
+) -> None:
+    # GIVEN a started backfill of one pair whose work item is gone (dead-lettered, purged)
+    bw = backfill_world
+    contact = bw.hub_contact("Max", email="max@example.test")
+    user = bw.app_user("Max", email="max@example.test")
+    assert bw.start().status == 0
+    bw.world.sqs.purge_queue(QueueUrl=bw.world.queue_url)
+    bw.world.settle()
+    assert bw.job().status.value == "running"
+
+    # WHEN the operator requeues it
+    requeued = bw.cli("backfill", bw.connection_id, "--no-wait", "--requeue")
+    bw.world.settle()
+
+    # THEN the same job finished and linked the pair
+    assert requeued.status == 0, requeued.err
+    assert bw.job().status.value == "finished" and bw.linked_app_id(contact) == user

@@ -170,6 +170,9 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument("connection_id")
     backfill.add_argument("--plan", action="store_true", help="print what it would do; write nothing")
     backfill.add_argument("--no-wait", action="store_true", help="start the job and return")
+    backfill.add_argument(
+        "--requeue", action="store_true", help="queue a running job's next page again (its item was lost)"
+    )
     status = commands.add_parser("status", help="a connection's backfill job: progress or result")
     status.add_argument("connection_id")
     return parser
@@ -508,7 +511,14 @@ def backfill(args: argparse.Namespace, store: ConnectionStore, out: TextIO, err:
     try:
         with _lambda_output_to(err):
             return cli.run_backfill(
-                connection, default_runner(), jobs, out, err, plan=args.plan, wait=not args.no_wait
+                connection,
+                default_runner(),
+                jobs,
+                out,
+                err,
+                plan=args.plan,
+                wait=not args.no_wait,
+                requeue=args.requeue,
             )
     except cli.BackfillCliError as error:
         raise CliError(str(error)) from error

@@ -97,6 +97,7 @@ def run_backfill(
     *,
     plan: bool,
     wait: bool,
+    requeue: bool = False,
     poll: Callable[[], None] = lambda: time.sleep(5),
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> int:
@@ -106,12 +107,14 @@ def run_backfill(
         if plan:
             print_plan(runner.plan(connection), out)
             return 0
-        job = runner.start(connection)
+        job = runner.start(connection, requeue=requeue)
     except (BackfillRefused, JobRunning) as error:
         raise BackfillCliError(
-            f"a backfill of {error} is running: see `status`" if isinstance(error, JobRunning) else str(error)
+            f"a backfill of {error} is running: see `status` (--requeue if its work item was lost)"
+            if isinstance(error, JobRunning)
+            else str(error)
         ) from error
-    out.write(f"backfill {job.job_id} started for {connection.connection_id}\n")
+    out.write(f"backfill {job.job_id} {job.status.value} for {connection.connection_id}\n")
     while wait:
         poll()
         current = jobs.get(connection.connection_id)

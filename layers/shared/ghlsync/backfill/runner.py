@@ -186,11 +186,15 @@ class BackfillRunner:
                 return tallies
 
     # -- start / resume ---------------------------------------------------------------------------
-    def start(self, connection: Connection) -> BackfillJob:
+    def start(self, connection: Connection, *, requeue: bool = False) -> BackfillJob:
         """A new job (JobRunning when one is running), or the paused one resumed; its next work
-        item is queued."""
+        item is queued. `requeue`: a running job's next work item is queued again (its item was
+        lost, e.g. dead-lettered); if the old one is still queued, whichever runs second is stale."""
         self._check(connection)
         current = self._jobs.get(connection.connection_id)
+        if requeue and current is not None and current.status is JobStatus.RUNNING:
+            self._queue_step(current, again=True)
+            return current
         if current is not None and current.status is JobStatus.PAUSED:
             current.status = JobStatus.RUNNING  # `paused_until` stays: it tells a stale reading apart
             if self._jobs.advance(current, from_step=current.step):
@@ -205,9 +209,11 @@ class BackfillRunner:
         self._queue_step(job)
         return job
 
-    def _queue_step(self, job: BackfillJob) -> None:
+    def _queue_step(self, job: BackfillJob, *, again: bool = False) -> None:
+        # A requeued item gets its own id: FIFO would drop a second send of the same one for 5 min.
+        suffix = f"-again-{uuid.uuid4().hex[:8]}" if again else ""
         event = ChangeEvent(
-            event_id=f"backfill-{job.job_id}-{job.step}",
+            event_id=f"backfill-{job.job_id}-{job.step}{suffix}",
             location_id=job.location_id,
             source="backfill",
             connection_id=job.connection_id,
