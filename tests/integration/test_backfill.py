@@ -225,3 +225,29 @@ def test_a_running_job_whose_work_item_was_lost_is_requeued_and_finishes(
     # THEN the same job finished and linked the pair
     assert requeued.status == 0, requeued.err
     assert bw.job().status.value == "finished" and bw.linked_app_id(contact) == user
+
+
+def test_with_children_a_linked_pairs_task_and_note_reach_the_app_once(backfill_world: BackfillWorld) -> None:
+    # GIVEN a pair whose GHL contact has a task and a note, and a backfill that brings children
+    bw = backfill_world
+    bw.set_backfill(children=True)
+    contact = bw.hub_contact("Tia", email="tia@example.test")
+    user = bw.app_user("Tia", email="tia@example.test")
+    world = bw.world
+    world.ghl.ui_create_task(
+        world.location_id, contact, title="Call back", dueDate="2026-12-09T10:00:00.000Z"
+    )
+    world.ghl.ui_create_note(world.location_id, contact, body="Asked about pricing")
+    world.capture_webhooks()
+
+    # WHEN the backfill runs, and again
+    bw.run()
+    first = bw.job().counts.get("children_queued")
+    cases, notes = bw.kayako_children(user)
+    bw.run()
+
+    # THEN the task is a Kayako case and the note a Kayako note on the user, each once
+    assert first == 2
+    assert [c["subject"] for c in cases] == ["Call back"]
+    assert any("Asked about pricing" in n for n in notes)
+    assert bw.kayako_children(user) == (cases, notes)

@@ -66,6 +66,8 @@ class PageWork:
     apply: Apply
     tallies: Tallies
     before_each: Callable[[], None] = lambda: None  # the budget gate
+    # Queues a pair's tasks and notes (ghl id, app id) -> how many; None: not brought along.
+    children: Callable[[str, str], int] | None = None
 
     @property
     def _direction(self) -> BackfillDirection:
@@ -118,7 +120,7 @@ class PageWork:
             if held is None or not self.index.claim(verdict.app_id, contact.id):
                 verdict = matching.Ambiguous(f"{verdict.app_id} is matched by another contact")
             else:
-                self.tallies.add(self.apply.link(contact, held[0], verdict.via))
+                self._done(self.apply.link(contact, held[0], verdict.via), Side.GHL, contact.id)
                 return
         if isinstance(verdict, matching.Ambiguous):
             # The app records in question stay as they are: creating them on GHL would make the
@@ -128,7 +130,7 @@ class PageWork:
             self.tallies.add(self.apply.ambiguous(contact, verdict.reason))
             return
         if self._direction in TO_APP:
-            self.tallies.add(self.apply.create_on_app(contact))
+            self._done(self.apply.create_on_app(contact), Side.GHL, contact.id)
         else:
             self.tallies.skip(f"only on GHL: direction {self._direction.value} creates nothing on the app")
 
@@ -144,5 +146,15 @@ class PageWork:
                 )
                 continue
             self.before_each()
-            self.tallies.add(self.apply.create_on_hub(record))
+            self._done(self.apply.create_on_hub(record), Side.APP, record.id)
             self.index.claim(record.id, "created")
+
+    def _done(self, outcome: str, side: Side, record_id: str) -> None:
+        """Count what a write ended in; a pair it left linked brings its children along."""
+        self.tallies.add(outcome)
+        if self.children is None or not outcome.startswith(("linked_by_", "created_on_")):
+            return
+        link = self.links.get(self.connection.connection_id, CONTACT, side, record_id)
+        if link is not None and link.active:
+            queued = self.children(link.ghl.id, link.app.id)
+            self.tallies.counts["children_queued"] = self.tallies.counts.get("children_queued", 0) + queued

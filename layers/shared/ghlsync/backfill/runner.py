@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from ghlsync.apps.base import Connector, ContactPage, as_contact_listing
 from ghlsync.apps.ghl_hub import GhlHub
+from ghlsync.backfill.children import queue_children
 from ghlsync.backfill.index import DynamoIndex, KeyIndex, MemoryIndex
 from ghlsync.backfill.jobs import BackfillJob, JobStatus, JobStore, Phase
 from ghlsync.backfill.pages import PageWork, PlanOnly, Tallies
@@ -34,7 +35,7 @@ from ghlsync.core.events import GHL_SOURCE, ChangeAction, ChangeEvent
 from ghlsync.mapping.canonical import CanonicalContact
 from ghlsync.store.connections import Connection
 from ghlsync.store.leases import LeaseStore
-from ghlsync.store.links import LinkStore
+from ghlsync.store.links import LinkStore, Side
 from ghlsync.sync.engine import SyncEngine
 from ghlsync.sync.outcome import Decision, Outcome, PermanentSyncError, TransientSyncError
 
@@ -246,6 +247,14 @@ class BackfillRunner:
         finally:
             self._leases.release(lease, owner)
 
+    def _children(self, connection: Connection, job_id: str) -> Callable[[str, str], int]:
+        def queue(ghl_id: str, app_id: str) -> int:
+            connectors = {Side.GHL: self._hub_for(connection), Side.APP: self._app_for(connection)}
+            ids = {Side.GHL: ghl_id, Side.APP: app_id}
+            return queue_children(connection, ids, connectors, self._enqueue, job_id, self._now)
+
+        return queue
+
     def _daily_spent(self, connection: Connection) -> bool:
         daily = self._headroom(connection)[1]
         return daily is not None and daily < 100 * connection.settings.backfill.daily_reserve
@@ -294,6 +303,9 @@ class BackfillRunner:
             EngineApply(self._engine, connection, job.job_id, self._now),
             tallies,
             before_each=self._gate(connection),
+            children=self._children(connection, job.job_id)
+            if connection.settings.backfill.children
+            else None,
         )
         size = connection.settings.backfill.page_size
         if job.phase is Phase.INDEX_APP:
