@@ -13,4 +13,5 @@ pytest_plugins = [
     "tests.fixtures.ekyte_refresh",
     "tests.fixtures.operate",
     "tests.fixtures.agency",
+    "tests.fixtures.backfill",
 ]

@@ -1,4 +1,5 @@
-"""SQS FIFO trigger: each record is a ChangeEvent for the sync engine (ReportBatchItemFailures).
+"""SQS FIFO trigger: each record is a ChangeEvent for the sync engine, or a backfill work item
+(ReportBatchItemFailures).
 
 How failures map onto the queue (retry with backoff, dead-letter with a reason, keep each
 location's order) is in ghlsync.worker.
@@ -10,6 +11,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from ghlsync.backfill.service import default_router
 from ghlsync.observability import logger, metrics, tracer
 from ghlsync.store.dynamo import sync_table
 from ghlsync.store.tenants import TenantStore
@@ -21,7 +23,7 @@ from ghlsync.worker import SyncWorker
 def worker() -> SyncWorker:
     # Built on the first batch, not at import: the engine's AWS and HTTP clients need the
     # environment, and the dev stack and tests swap `wiring.default_engine` for their own.
-    return SyncWorker.from_settings(wiring.default_engine())
+    return SyncWorker.from_settings(default_router())
 
 
 @logger.inject_lambda_context

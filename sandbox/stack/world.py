@@ -211,6 +211,7 @@ class World:
         self.worker_records: list[ChangeEvent] = []
         self._capture: list[Webhook] | None = None
         self._in_flight: dict[str, str] = {}  # message id -> latest receipt handle
+        self._last_batch: list[str] = []  # message ids of the worker's latest batch
         self._env = EnvPatch()
         self._routes = routes_from_template(self.template.document)
         self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
@@ -507,6 +508,7 @@ class World:
         return self.post(webhook).status
 
     def _invoke_worker(self, event: dict[str, Any]) -> Any:
+        self._last_batch = [record["messageId"] for record in event["Records"]]
         for record in event["Records"]:
             self._in_flight[record["messageId"]] = record["receiptHandle"]
             # A body that is not a ChangeEvent is the worker's to dead-letter (as unreadable).
@@ -540,8 +542,9 @@ class World:
         while (result := self._poller.poll_once(wait_seconds=0)).received:
             total += result.received
             failed = set(result.failed_ids)
-            for message_id in [m for m in self._in_flight if m not in failed]:
-                del self._in_flight[message_id]
+            # Only this batch's records are done: a record an earlier batch failed still waits.
+            for message_id in [m for m in self._last_batch if m not in failed]:
+                self._in_flight.pop(message_id, None)
         return total
 
     def release_in_flight(self) -> int:

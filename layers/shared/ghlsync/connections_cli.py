@@ -84,6 +84,7 @@ from ghlsync.core.errors import ConnectorError
 from ghlsync.ghl.client import MAX_PAGE_SIZE
 from ghlsync.ghl.models import CustomFieldDefinition
 from ghlsync.store.connections import (
+    BackfillOnCreate,
     ConflictPolicy,
     Connection,
     ConnectionNotFound,
@@ -155,6 +156,11 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--read-only", action="store_true", help="the workflow API refuses writes for this connection"
     )
+    create.add_argument(
+        "--backfill",
+        choices=[o.value for o in BackfillOnCreate],
+        help="what to do about the records both sides hold already (default: the map file's, else plan)",
+    )
 
     validate = commands.add_parser("validate-spec", help="check a generic app's spec file, offline")
     validate.add_argument("spec_file", type=Path)
@@ -190,6 +196,17 @@ def _parser() -> argparse.ArgumentParser:
     refresh.add_argument(
         "--page-size", type=_page_size, default=MAX_PAGE_SIZE, help="contacts per GHL search call (1-100)"
     )
+    backfill = commands.add_parser(
+        "backfill", help="link the records both sides hold, create the missing (a job in AWS)"
+    )
+    backfill.add_argument("connection_id")
+    backfill.add_argument("--plan", action="store_true", help="print what it would do; write nothing")
+    backfill.add_argument("--no-wait", action="store_true", help="start the job and return")
+    backfill.add_argument(
+        "--requeue", action="store_true", help="queue a running job's next page again (its item was lost)"
+    )
+    status = commands.add_parser("status", help="a connection's backfill job: progress or result")
+    status.add_argument("connection_id")
     return parser
 
 
@@ -354,7 +371,7 @@ def create(
             skew_seconds=args.skew_seconds,
             app=app_settings,
             read_only=args.read_only,
-            **mapping,
+            **_with_backfill_choice(mapping, args.backfill),
         )
         connection = Connection(
             connection_id=new_connection_id(), location_id=args.location, app=args.app, settings=settings
@@ -371,6 +388,15 @@ def create(
     _print_setup(spec, connection, credentials, args.api_url, out)
     out.writelines(f"{line}\n" for line in registered)
     _print_workflow_key(connection, workflow_key, args.api_url, out)
+    from ghlsync.backfill.cli import after_create  # the job's stores load only when asked for
+
+    out.writelines(f"{line}\n" for line in after_create(connection))
+
+
+def _with_backfill_choice(mapping: dict[str, Any], choice: str | None) -> dict[str, Any]:
+    if choice is None:
+        return mapping
+    return {**mapping, "backfill": {**mapping.get("backfill", {}), "on_create": choice}}
 
 
 def _after_create(
@@ -531,6 +557,40 @@ def _contact_job(
     return 0 if stop is Stop.FINISHED else 1
 
 
+def backfill(args: argparse.Namespace, store: ConnectionStore, out: TextIO, err: TextIO) -> int:
+    """`backfill` and `status` (ghlsync.backfill.cli)."""
+    from ghlsync.backfill import cli
+    from ghlsync.backfill.jobs import JobStore
+    from ghlsync.backfill.service import default_runner
+    from ghlsync.store.dynamo import sync_table
+
+    connection = store.get(args.connection_id)
+    if connection is None:
+        raise CliError(f"no connection {args.connection_id}")
+    jobs = JobStore(sync_table())
+    if args.command == "status":
+        job = jobs.get(connection.connection_id)
+        if job is None:
+            out.write(f"no backfill of {connection.connection_id} yet\n")
+            return 0
+        cli.print_status(job, connection, out)
+        return 0
+    try:
+        with _lambda_output_to(err):
+            return cli.run_backfill(
+                connection,
+                default_runner(),
+                jobs,
+                out,
+                err,
+                plan=args.plan,
+                wait=not args.no_wait,
+                requeue=args.requeue,
+            )
+    except cli.BackfillCliError as error:
+        raise CliError(str(error)) from error
+
+
 @contextmanager
 def _lambda_output_to(err: TextIO) -> Iterator[None]:
     """While the job runs here: the engine's warnings on `err`, its info logs and EMF metric lines
@@ -618,6 +678,8 @@ def main(
             return bulk_sync(args, store, out, err, now)
         elif args.command == "refresh":
             return refresh(args, store, out, err, now)
+        elif args.command in ("backfill", "status"):
+            return backfill(args, store, out, err)
         elif args.command == "rotate-key":
             rotated = store.get(args.connection_id)
             if rotated is None:

@@ -200,9 +200,16 @@ class SyncQueue:
     # ---- main queue ---------------------------------------------------------------------------
 
     def enqueue(
-        self, event: ChangeEvent, *, deduplication_id: str | None = None, redrive_count: int = 0
+        self,
+        event: ChangeEvent,
+        *,
+        deduplication_id: str | None = None,
+        redrive_count: int = 0,
+        group_id: str | None = None,
     ) -> str:
-        """Send one event (group = its location); returns the SQS message id. Raises QueueUnavailable."""
+        """Send one event (group = its location, unless `group_id`: a backfill's work items keep
+        their own order without holding up the location's live events); returns the SQS message
+        id. Raises QueueUnavailable."""
         attributes: dict[str, MessageAttributeValueTypeDef] = {}
         if redrive_count:
             attributes[REDRIVE_COUNT] = _number(redrive_count)
@@ -210,7 +217,7 @@ class SyncQueue:
             response = self._sqs.send_message(
                 QueueUrl=self.queue_url,
                 MessageBody=event.model_dump_json(),
-                MessageGroupId=sqs_id(event.location_id),
+                MessageGroupId=sqs_id(group_id or event.location_id),
                 MessageDeduplicationId=sqs_id(deduplication_id or event.event_id),
                 MessageAttributes=attributes,
             )

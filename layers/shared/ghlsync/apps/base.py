@@ -182,6 +182,9 @@ class Capabilities:
     lookups: frozenset[Lookup] = frozenset()
     coupled_fields: tuple[frozenset[str], ...] = ()
     digests: frozenset[EntityKind] = frozenset()
+    # Every contact can be listed in resumable pages (`ContactListingConnector`): a backfill
+    # matches against the listing instead of looking each contact up.
+    lists_contacts: bool = False
 
     def support(self, entity: EntityKind) -> EntitySupport | None:
         return self.entities.get(entity)
@@ -285,6 +288,21 @@ class UpsertContactConnector(Connector, Protocol):
         can be removed. Returns the app's record as written (id `key`); may skip the call when
         nothing it holds changed. With `children` (an app that keeps `digests`), the digest built
         from them travels in the same write (a bulk sync: one call per contact, never skipped)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ContactPage:
+    """One page of a full contact listing; `next_cursor` (opaque, JSON-safe) resumes after it."""
+
+    contacts: list[CanonicalContact]
+    next_cursor: str | None
+    total: int | None = None
+
+
+class ContactListingConnector(Connector, Protocol):
+    def contact_pages(self, *, start: str | None, page_size: int) -> Iterator[ContactPage]:
+        """Every contact, a page per call, from `start` (None: the beginning)."""
         ...
 
 
@@ -484,6 +502,10 @@ def as_webhooks(connector: Connector) -> WebhookConnector:
 
 def as_change_feed(connector: Connector) -> ChangeFeedConnector:
     return cast(ChangeFeedConnector, connector)
+
+
+def as_contact_listing(connector: Connector) -> ContactListingConnector:
+    return cast(ContactListingConnector, connector)
 
 
 def as_full_listing(connector: Connector) -> FullListingConnector:

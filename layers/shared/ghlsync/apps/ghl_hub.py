@@ -9,11 +9,20 @@ The engine then treats both sides alike. GHL specifics handled here:
 Errors other than "not found" propagate as GhlError (with `.transient`) for the engine to classify.
 """
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from ghlsync.apps.base import Capabilities, ChangeFeed, Inbound, InboundRequest, TagSupport, every_operation
+from ghlsync.apps.base import (
+    Capabilities,
+    ChangeFeed,
+    ContactPage,
+    Inbound,
+    InboundRequest,
+    TagSupport,
+    every_operation,
+)
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import WebhookRejected
 from ghlsync.core.events import ChangeAction, ChangeEvent
@@ -53,6 +62,7 @@ class GhlHub:
         # Webhooks arrive at /webhooks/ghl (GhlIngress), not through this connector's routes; the
         # contact search by dateUpdated is the sweep's ordered feed, with no window.
         inbound=Inbound(webhooks=True, feed=ChangeFeed(ordered=True)),
+        lists_contacts=True,
     )
 
     def __init__(
@@ -230,6 +240,29 @@ class GhlHub:
             yield CanonicalContactPage(
                 contacts=contacts,
                 next_cursor=page.next_cursor,
+                total=page.total,
+            )
+
+    def contact_page_listing(self, *, start: str | None, page_size: int) -> Iterator[ContactPage]:
+        """`contact_pages` behind the connector-neutral listing (`ContactListingConnector`): the
+        search cursor travels as JSON."""
+        cursor = None
+        if start:
+            raw = json.loads(start)
+            after = raw.get("search_after")
+            cursor = SearchCursor(page=raw.get("page"), search_after=tuple(after) if after else None)
+        for page in self.contact_pages(start=cursor, page_size=page_size):
+            after_page = page.next_cursor
+            yield ContactPage(
+                contacts=page.contacts,
+                next_cursor=None
+                if after_page is None
+                else json.dumps(
+                    {
+                        "page": after_page.page,
+                        "search_after": list(after_page.search_after) if after_page.search_after else None,
+                    }
+                ),
                 total=page.total,
             )
 

@@ -24,6 +24,9 @@ class ChangeAction(StrEnum):
     # An operator's choice for a recorded conflict (`data`: conflict_id, keep): the kept side's
     # values are written where they differ (ghlsync.sync.resolution).
     RESOLVE = "resolve"
+    # One work item (page) of a connection's backfill job (`entity_id`: the job id, `data["step"]`):
+    # handled by ghlsync.backfill, never by the engine.
+    BACKFILL = "backfill"
 
 
 class ChangeEvent(BaseModel):

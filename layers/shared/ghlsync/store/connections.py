@@ -57,6 +57,39 @@ class DeletePolicy(StrEnum):
     IGNORE = "ignore"
 
 
+class BackfillDirection(StrEnum):
+    """What a backfill creates for the records only one side holds (matches are linked always)."""
+
+    BOTH = "both"
+    HUB_TO_APP = "hub_to_app"
+    APP_TO_HUB = "app_to_hub"
+    LINK_ONLY = "link_only"
+
+
+class BackfillOnCreate(StrEnum):
+    """What creating a connection does about the records both sides already hold."""
+
+    NONE = "none"
+    PLAN = "plan"  # print the plan; the operator confirms with `connections_cli backfill CONN`
+    RUN = "run"  # start the job at once
+
+
+class BackfillSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    direction: BackfillDirection = BackfillDirection.BOTH
+    on_create: BackfillOnCreate = BackfillOnCreate.PLAN
+    # The share of GHL's burst budget (100 / 10 s) a backfill may use: below (1 - share) of it
+    # left, it waits for the window and leaves the rest to live traffic.
+    burst_share: float = Field(default=0.5, gt=0, le=1)
+    # The share of GHL's daily budget kept for live traffic: a backfill pauses below it.
+    daily_reserve: float = Field(default=0.1, ge=0, lt=1)
+    page_size: int = Field(default=100, ge=1, le=100)
+    # Bring each linked or created pair's tasks and notes along (ghlsync.backfill.children): one
+    # listing call per kind and side per pair, so off unless asked for.
+    children: bool = False
+
+
 class ConnectionSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -80,6 +113,7 @@ class ConnectionSettings(BaseModel):
     # The workflow API refuses every write (403) for this connection: reads only. Set it when the
     # location's GHL token was granted read scopes only (`contacts.readonly`).
     read_only: bool = False
+    backfill: BackfillSettings = Field(default_factory=BackfillSettings)
 
     @model_validator(mode="before")
     @classmethod

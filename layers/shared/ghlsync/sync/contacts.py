@@ -66,6 +66,11 @@ def sync_contact(
             return apply_delete(run, link, deleted_on=target, why="linked record gone"), None
         return merge_contacts(run, link, source, record, other, occurred_at)
 
+    if run.counterpart is not None:
+        matched, via = run.counterpart
+        assert isinstance(matched, CanonicalContact)
+        # Matched from the backfill's listing of the other side: the listing was the lookup.
+        return _link_and_merge(run, source, record, _normalized(run, matched), occurred_at, via=via)
     run.require(target, CONTACT, Operation.FIND)
     match = identity.find_match(
         record,

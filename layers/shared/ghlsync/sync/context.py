@@ -66,11 +66,15 @@ class SyncRun:
         tally: Tally,
         listed: Canonical | None = None,
         with_digest: bool = False,
+        counterpart: tuple[Canonical, str] | None = None,
     ) -> None:
         """`listed`: the event's own record as the caller already read it (a bulk listing), used
-        instead of a re-read; `with_digest`: an upserted contact's write carries its digest too."""
+        instead of a re-read; `with_digest`: an upserted contact's write carries its digest too;
+        `counterpart`: the other side's record a backfill matched from its listing, and by which
+        rule (it stands for the identity lookup of an unlinked contact)."""
         self.connection = connection
         self.listed = listed
+        self.counterpart = counterpart
         self.with_digest = with_digest
         self.event = event
         self.links = links

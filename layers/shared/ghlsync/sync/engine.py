@@ -115,6 +115,26 @@ class SyncEngine:
         its digest (for an app that keeps one) in the same write. Failures raise as in `handle`."""
         return self._handle_for(connection, event, listed=record, with_digest=True)
 
+    def sync_listed_pair(
+        self, connection: Connection, event: ChangeEvent, record: Canonical, counterpart: Canonical, via: str
+    ) -> Outcome:
+        """A contact a backfill listed on the event's side and the record it matched on the other
+        side's listing (by `via`): linked and merged as the live path links an identity match, with
+        no lookup and no re-read. A contact linked meanwhile (a live event got there first) is
+        merged through its link instead."""
+        return self._handle_for(connection, event, listed=record, counterpart=(counterpart, via))
+
+    def record_ambiguous(self, connection: Connection, event: ChangeEvent, reason: str) -> Outcome:
+        """An identity a backfill found ambiguous across its listings: the conflict is audited as
+        the live identity step audits it, and nothing is linked or merged."""
+        outcome = Outcome(decision=Decision.CONFLICT, reason=f"ambiguous identity: {reason}")
+        tally = Tally()
+        tally.ghl_id = event.entity_id if event.from_ghl else None
+        self._record(connection, event, tally, outcome)
+        self.count("identity_conflict", event, connection)
+        self.count("sync_conflict", event, connection)
+        return outcome
+
     def _handle_for(
         self,
         connection: Connection,
@@ -122,6 +142,7 @@ class SyncEngine:
         *,
         listed: Canonical | None = None,
         with_digest: bool = False,
+        counterpart: tuple[Canonical, str] | None = None,
     ) -> Outcome:
         tally = Tally()
         try:
@@ -135,6 +156,7 @@ class SyncEngine:
                 tally=tally,
                 listed=listed,
                 with_digest=with_digest,
+                counterpart=counterpart,
             )
             result = (
                 resolve_conflict(run, self._conflicts)

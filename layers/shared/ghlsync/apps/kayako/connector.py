@@ -19,13 +19,22 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from ghlsync.apps.base import Capabilities, ChangeFeed, Inbound, InboundRequest, TagSupport, every_operation
+from ghlsync.apps.base import (
+    Capabilities,
+    ChangeFeed,
+    ContactPage,
+    Inbound,
+    InboundRequest,
+    TagSupport,
+    every_operation,
+)
 from ghlsync.apps.kayako.api import KayakoApi
 from ghlsync.apps.kayako.errors import KayakoNotFound, KayakoValidationError
 from ghlsync.apps.kayako.settings import KayakoCredentials, KayakoSettings
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import MalformedWebhook
 from ghlsync.core.events import ChangeAction, ChangeEvent
+from ghlsync.http.paging import PageData, offset_pages
 from ghlsync.http.verify import SharedSecretVerifier
 from ghlsync.mapping.canonical import CanonicalContact, CanonicalNote, CanonicalTask
 from ghlsync.mapping.kayako import (
@@ -109,6 +118,7 @@ class KayakoConnector:
         # Automation webhooks, and users/cases listed by updated_at (unordered, no window).
         inbound=Inbound(webhooks=True, feed=ChangeFeed(ordered=False)),
         coupled_fields=(frozenset({"first_name", "last_name"}),),
+        lists_contacts=True,
     )
 
     def __init__(
@@ -155,6 +165,28 @@ class KayakoConnector:
         tags = self._tags(user.id)
         self._last_read.put(user.id, (user, etag, tags))
         return user_to_contact(user, tags, self._settings)
+
+    def contact_pages(self, *, start: str | None, page_size: int) -> Iterator[ContactPage]:
+        """Every customer (agents are not contacts), oldest first, `page_size` users per GET /users;
+        the cursor is the next offset. A listed user carries no tags (Kayako lists them per user
+        only), so a backfill links on fields and leaves the tag union to the first live change."""
+
+        def fetch(offset: int, limit: int) -> PageData:
+            params: dict[str, str | int] = {**USER_INCLUDE, "offset": offset, "limit": limit}
+            return PageData(self._api.call("GET", "users", params=params).body)
+
+        first = int(start) if start else 0
+        for page in offset_pages(fetch, limit=page_size, total_path="total_count", start=first):
+            users = (KayakoUser.model_validate(raw) for raw in page.items)
+            yield ContactPage(
+                contacts=[
+                    user_to_contact(user, [], self._settings)
+                    for user in users
+                    if user.role is None or user.role.id == self._settings.customer_role_id
+                ],
+                next_cursor=None if page.next_cursor is None else str(page.next_cursor),
+                total=page.total,
+            )
 
     def find_contacts(self, *, email: str | None, phone: str | None) -> list[CanonicalContact]:
         """Users whose email identity matches exactly (case-insensitive). Kayako documents no

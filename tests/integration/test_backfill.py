@@ -1,0 +1,253 @@
+"""`connections_cli backfill` end to end in-process (moto, the GHL sandbox, the Kayako fake): the
+plan, the job's pages through the real sync_worker, matching, creates per direction, resuming,
+concurrency, the GHL daily budget and live webhooks during a job."""
+
+import pytest
+
+from ghlsync.backfill.jobs import BackfillJob, JobStore
+from ghlsync.core.entities import EntityKind
+from ghlsync.store.links import Side
+from tests.fixtures.backfill import BackfillWorld
+
+
+def test_pairs_are_linked_by_email_and_by_phone_without_a_write(backfill_world: BackfillWorld) -> None:
+    # GIVEN a GHL contact and a Kayako user with the same email, and another pair sharing a phone
+    bw = backfill_world
+    by_email = bw.hub_contact("Ada", email="ada@example.test")
+    ada = bw.app_user("Ada", email="ada@example.test")
+    by_phone = bw.hub_contact("Bob", phone="+14155550101")
+    bob = bw.app_user("Bob", phone="+14155550101")
+    mark = bw.world.mark()
+
+    # WHEN the backfill runs
+    bw.run()
+
+    # THEN both pairs are linked, and neither side got a write
+    assert (bw.linked_app_id(by_email), bw.linked_app_id(by_phone)) == (ada, bob)
+    assert bw.world.ghl_writes(since=mark) == [] and bw.world.app_writes("kayako", since=mark) == []
+    job = bw.job()
+    assert (job.status.value, job.counts.get("linked_by_email"), job.counts.get("linked_by_phone")) == (
+        "finished",
+        1,
+        1,
+    )
+
+
+def test_email_and_phone_naming_different_users_is_recorded_and_nothing_is_merged(
+    backfill_world: BackfillWorld,
+) -> None:
+    # GIVEN a GHL contact whose email is one Kayako user's and whose phone is another's
+    bw = backfill_world
+    contact = bw.hub_contact("Cy", email="cy@example.test", phone="+14155550102")
+    bw.app_user("Cy One", email="cy@example.test")
+    bw.app_user("Cy Two", phone="+14155550102")
+    before = len(bw.world.ghl_contact_ids())
+
+    # WHEN the backfill runs
+    bw.run()
+
+    # THEN nothing is linked or created, and the conflict is an audit row naming both users
+    assert bw.linked_app_id(contact) is None
+    assert len(bw.world.ghl_contact_ids()) == before
+    [row] = [r for r in bw.world.audit() if r.decision == "conflict"]
+    assert row.reason.startswith("ambiguous identity: email matches") and row.source_id == contact
+    assert bw.job().counts.get("ambiguous") == 1
+
+
+PLAN_TO_RUN = {
+    "to link: ": "linked_by_email",
+    "to create on the app: ": "created_on_app",
+    "to create on GHL: ": "created_on_hub",
+}
+
+
+@pytest.mark.parametrize("direction", ["both", "hub_to_app", "app_to_hub", "link_only"])
+def test_the_plan_says_what_the_run_then_does_in_each_direction(
+    backfill_world: BackfillWorld, direction: str
+) -> None:
+    # GIVEN one pair, one contact only on GHL and one user only on Kayako, and the direction
+    bw = backfill_world
+    bw.set_backfill(direction=direction)
+    bw.hub_contact("Pat", email="pat@example.test")
+    bw.app_user("Pat", email="pat@example.test")
+    only_hub = bw.hub_contact("Hugo", email="hugo@example.test")
+    only_app = bw.app_user("Ann", email="ann@example.test")
+    mark = bw.world.mark()
+
+    # WHEN the operator asks for the plan, then runs the backfill
+    plan = bw.plan()
+    planned_writes = bw.world.ghl_writes(since=mark) + bw.world.app_writes("kayako", since=mark)
+    bw.run()
+
+    # THEN the plan wrote nothing, and each of its figures is what the job did
+    assert plan.status == 0, plan.err
+    assert planned_writes == []
+    counts = bw.job().counts
+    for line in plan.out.splitlines():
+        for prefix, done in PLAN_TO_RUN.items():
+            if line.startswith(prefix):
+                assert int(line.removeprefix(prefix).split()[0]) == counts.get(done, 0), line
+    creates_app = direction in ("both", "hub_to_app")
+    creates_hub = direction in ("both", "app_to_hub")
+    assert (bw.linked_app_id(only_hub) is not None) is creates_app
+    assert (bw.world.link(EntityKind.CONTACT, Side.APP, only_app) is not None) is creates_hub
+    assert counts.get("linked_by_email") == 1
+    if direction == "link_only":
+        assert "skipped 1: only on GHL: direction link_only creates nothing on the app" in plan.out
+        assert "skipped 1: only on the app: direction link_only creates nothing on GHL" in plan.out
+
+
+def test_a_crash_between_pages_resumes_from_the_last_page_without_doubles(
+    backfill_world: BackfillWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN three contacts only on GHL, one per page, and a worker that dies once right after
+    # a page's writes, before the job's checkpoint is saved (a Lambda timeout)
+    bw = backfill_world
+    bw.set_backfill(page_size=1)
+    ids = [bw.hub_contact(f"Kim{n}", email=f"kim{n}@example.test") for n in range(3)]
+    users_before = len(bw.world.app_person_ids())
+    real_advance = JobStore.advance
+    crashes: list[int] = []
+
+    def advance(self: JobStore, job: BackfillJob, *, from_step: int) -> bool:
+        if job.phase.value == "match_hub" and job.counts.get("created_on_app") == 2 and not crashes:
+            crashes.append(from_step)
+            raise RuntimeError("Task timed out")
+        return real_advance(self, job, from_step=from_step)
+
+    monkeypatch.setattr(JobStore, "advance", advance)
+
+    # WHEN the backfill runs (SQS gives the page back after the crash)
+    bw.run()
+
+    # THEN it crashed once, finished, and each contact has exactly one Kayako user
+    assert crashes and bw.job().status.value == "finished"
+    assert all(bw.linked_app_id(i) is not None for i in ids)
+    assert len(bw.world.app_person_ids()) == users_before + 3
+    # the page done again after the crash found its contact linked by the first attempt
+    assert bw.job().skipped == {"already linked: the live path keeps it in step": 1}
+
+
+def test_a_second_start_is_refused_and_a_duplicate_work_item_writes_nothing(
+    backfill_world: BackfillWorld,
+) -> None:
+    # GIVEN two pairs and a started backfill whose first work item SQS delivers twice
+    bw = backfill_world
+    for n in range(2):
+        bw.hub_contact(f"Lee{n}", email=f"lee{n}@example.test")
+        bw.app_user(f"Lee{n}", email=f"lee{n}@example.test")
+    assert bw.start().status == 0
+    [message] = bw.world.sqs.receive_message(QueueUrl=bw.world.queue_url, VisibilityTimeout=0)["Messages"]
+    bw.world.sqs.send_message(
+        QueueUrl=bw.world.queue_url,
+        MessageBody=message["Body"],
+        MessageGroupId="backfill-duplicate",
+        MessageDeduplicationId="duplicate-delivery",
+    )
+
+    # WHEN a second operator starts the same backfill, and the worker runs both copies
+    second = bw.start()
+    bw.world.settle()
+
+    # THEN the second start is refused, and the job linked each pair once
+    assert second.status == 2 and "is running" in second.err
+    job = bw.job()
+    assert (job.status.value, job.counts.get("linked_by_email")) == ("finished", 2)
+    assert len(bw.world.linked_pairs()) == 2
+
+
+def test_the_ghl_daily_budget_running_out_pauses_the_job_and_the_next_day_resumes_it(
+    backfill_world: BackfillWorld,
+) -> None:
+    # GIVEN four contacts only on GHL, one per page, and a GHL day of 5 requests of which the
+    # backfill must leave half to live traffic
+    bw = backfill_world
+    bw.set_backfill(page_size=1, daily_reserve=0.5)
+    ids = [bw.hub_contact(f"Day{n}", email=f"day{n}@example.test") for n in range(4)]
+    bw.set_ghl_daily_limit(5)
+
+    # WHEN the backfill runs
+    bw.run()
+
+    # THEN it paused part-way, until the next 00:00 UTC
+    paused = bw.job()
+    assert paused.status.value == "paused" and paused.paused_until is not None
+    done = sum(bw.linked_app_id(i) is not None for i in ids)
+    assert 0 < done < 4
+    assert bw.cli("status", bw.connection_id).out.startswith(f"backfill {paused.job_id}: paused")
+
+    # WHEN the day rolls over and the operator runs it again
+    bw.next_ghl_day(limit=1000)
+    again = bw.start()
+    bw.world.settle()
+
+    # THEN the same job carried on from where it stopped and finished
+    assert again.status == 0, again.err
+    assert (bw.job().job_id, bw.job().status.value) == (paused.job_id, "finished")
+    assert all(bw.linked_app_id(i) is not None for i in ids)
+
+
+def test_a_live_change_during_the_backfill_is_neither_lost_nor_doubled(backfill_world: BackfillWorld) -> None:
+    # GIVEN a pair that existed before the connection, and a backfill started
+    bw = backfill_world
+    contact = bw.hub_contact("Liv", email="liv@example.test")
+    user = bw.app_user("Liv", email="liv@example.test")
+    users_before = len(bw.world.app_person_ids())
+    assert bw.start().status == 0
+
+    # WHEN the contact is renamed in GHL before the job's pages ran, and everything settles
+    bw.world.ghl.ui_update_contact(bw.world.location_id, contact, firstName="Olivia")
+    bw.world.settle()
+
+    # THEN one link, no new Kayako user, and the rename reached Kayako
+    assert bw.linked_app_id(contact) == user
+    assert len(bw.world.app_person_ids()) == users_before
+    assert bw.world.kayako.store.user(int(user)).full_name.startswith("Olivia")
+    assert bw.job().status.value == "finished"
+
+
+def test_a_running_job_whose_work_item_was_lost_is_requeued_and_finishes(
+    backfill_world: BackfillWorld,
+) -> None:
+    # GIVEN a started backfill of one pair whose work item is gone (dead-lettered, purged)
+    bw = backfill_world
+    contact = bw.hub_contact("Max", email="max@example.test")
+    user = bw.app_user("Max", email="max@example.test")
+    assert bw.start().status == 0
+    bw.world.sqs.purge_queue(QueueUrl=bw.world.queue_url)
+    bw.world.settle()
+    assert bw.job().status.value == "running"
+
+    # WHEN the operator requeues it
+    requeued = bw.cli("backfill", bw.connection_id, "--no-wait", "--requeue")
+    bw.world.settle()
+
+    # THEN the same job finished and linked the pair
+    assert requeued.status == 0, requeued.err
+    assert bw.job().status.value == "finished" and bw.linked_app_id(contact) == user
+
+
+def test_with_children_a_linked_pairs_task_and_note_reach_the_app_once(backfill_world: BackfillWorld) -> None:
+    # GIVEN a pair whose GHL contact has a task and a note, and a backfill that brings children
+    bw = backfill_world
+    bw.set_backfill(children=True)
+    contact = bw.hub_contact("Tia", email="tia@example.test")
+    user = bw.app_user("Tia", email="tia@example.test")
+    world = bw.world
+    world.ghl.ui_create_task(
+        world.location_id, contact, title="Call back", dueDate="2026-12-09T10:00:00.000Z"
+    )
+    world.ghl.ui_create_note(world.location_id, contact, body="Asked about pricing")
+    world.capture_webhooks()
+
+    # WHEN the backfill runs, and again
+    bw.run()
+    first = bw.job().counts.get("children_queued")
+    cases, notes = bw.kayako_children(user)
+    bw.run()
+
+    # THEN the task is a Kayako case and the note a Kayako note on the user, each once
+    assert first == 2
+    assert [c["subject"] for c in cases] == ["Call back"]
+    assert any("Asked about pricing" in n for n in notes)
+    assert bw.kayako_children(user) == (cases, notes)
