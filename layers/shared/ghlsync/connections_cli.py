@@ -138,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("spec_file", type=Path)
     check = commands.add_parser("check", help="read-only test calls against the app, one verdict each")
     check.add_argument("connection_id")
+    commands.add_parser("reindex", help="once, after upgrading: list older connections in the index")
     listing = commands.add_parser("list", help="list connections")
     listing.add_argument("--location")
     show = commands.add_parser("show", help="show one connection (no secrets)")
@@ -537,6 +538,8 @@ def main(
             found = store.for_location(args.location) if args.location else list(store.all())
             for connection in found:
                 out.write(_summary(connection) + "\n")
+        elif args.command == "reindex":
+            out.write(f"indexed {store.reindex()} connection(s)\n")
         elif args.command == "show":
             shown = store.get(args.connection_id)
             if shown is None:
