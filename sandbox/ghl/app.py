@@ -16,7 +16,14 @@ from sandbox.ghl import bodies, serialize
 from sandbox.ghl import validation as dto
 from sandbox.ghl.errors import ApiError, OAuthError, unprocessable
 from sandbox.ghl.oauth import Credential
-from sandbox.ghl.search import LIST_MAX_LIMIT, by_date_added, list_page, matches_query, search
+from sandbox.ghl.search import (
+    LIST_MAX_LIMIT,
+    by_date_added,
+    list_page,
+    matches_query,
+    search,
+    search_location_tasks,
+)
 from sandbox.ghl.state import Contact
 
 if TYPE_CHECKING:
@@ -26,6 +33,7 @@ if TYPE_CHECKING:
 # but live probes show the others answered too.
 ACCEPTED_VERSIONS = frozenset({"2021-07-28", "2021-04-15", "2023-02-21", "v3", "legacy"})
 READ = "contacts.readonly"
+TASKS_READ = "locations/tasks.readonly"
 WRITE = "contacts.write"
 FORBIDDEN_LOCATION = "The token does not have access to this location."
 
@@ -289,6 +297,16 @@ def create_app(sb: "GhlSandbox") -> Flask:
         contact = contact_for(authorize(WRITE), contact_id)
         sb.crm.delete_task(contact, sb.crm.task(contact, task_id))
         return ok({"succeded": True})
+
+    @app.post("/locations/<location_id>/tasks/search")
+    def search_tasks(location_id: str) -> Any:
+        """Every task of the location, oldest added first, `skip`/`limit` (default 25) paged;
+        `completed`, `contactId`, `assignedTo` and `query` (in the title) filter."""
+        caller = authorize(TASKS_READ)
+        caller.require_location(location_id)
+        body = body_for(caller, dto.TASK_SEARCH)
+        tasks = search_location_tasks(sb.store.location(location_id), body)
+        return ok({"tasks": [serialize.task_json(t) for t in tasks]})
 
     # --- notes ---
 

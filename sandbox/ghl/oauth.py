@@ -26,6 +26,7 @@ ALL_SCOPES = frozenset(
         "calendars/events.readonly",
         "calendars/events.write",
         "locations.readonly",
+        "locations/tasks.readonly",
         "users.readonly",
         "businesses.readonly",
         "businesses.write",

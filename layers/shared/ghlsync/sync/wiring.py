@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from ghlsync.apps.base import Connector
-from ghlsync.apps.ghl_hub import GhlHub
+from ghlsync.apps.ghl_hub import GhlHub, TaskSearch
 from ghlsync.config import Settings, get_settings
 from ghlsync.ghl.client import GhlClient
 from ghlsync.mapping.ghl import GhlFieldMap
@@ -61,7 +61,13 @@ class ConnectorCache:
                 custom_fields=dict(connection.settings.ghl_custom_fields),
                 users=dict(connection.settings.ghl_users),
             )
-            self._hubs[key] = GhlHub(self._client_for(connection.location_id), fields)
+            task_search = TaskSearch(
+                enabled=self._settings.ghl_task_search,
+                open_only=self._settings.ghl_task_search_open_only,
+                page_size=self._settings.ghl_task_search_page_size,
+            )
+            client = self._client_for(connection.location_id)
+            self._hubs[key] = GhlHub(client, fields, task_search=task_search)
         return self._hubs[key]
 
     def app_for(self, connection: Connection) -> Connector:
