@@ -17,13 +17,21 @@ from sandbox.ghl import bodies, serialize, versions
 from sandbox.ghl import validation as dto
 from sandbox.ghl.errors import ApiError, OAuthError, unprocessable
 from sandbox.ghl.oauth import Credential
-from sandbox.ghl.search import LIST_MAX_LIMIT, by_date_added, list_page, matches_query, search
+from sandbox.ghl.search import (
+    LIST_MAX_LIMIT,
+    by_date_added,
+    list_page,
+    matches_query,
+    search,
+    search_location_tasks,
+)
 from sandbox.ghl.state import Contact
 
 if TYPE_CHECKING:
     from sandbox.ghl.sandbox import GhlSandbox
 
 READ = "contacts.readonly"
+TASKS_READ = "locations/tasks.readonly"
 WRITE = "contacts.write"
 FORBIDDEN_LOCATION = "The token does not have access to this location."
 
@@ -293,6 +301,16 @@ def create_app(sb: "GhlSandbox") -> Flask:
         contact = contact_for(authorize(WRITE), contact_id)
         sb.crm.delete_task(contact, sb.crm.task(contact, task_id))
         return ok({"succeded": True})
+
+    @app.post("/locations/<location_id>/tasks/search")
+    def search_tasks(location_id: str) -> Any:
+        """Every task of the location, oldest added first, `skip`/`limit` (default 25) paged;
+        `completed`, `contactId`, `assignedTo` and `query` (in the title) filter."""
+        caller = authorize(TASKS_READ)
+        caller.require_location(location_id)
+        body = body_for(caller, dto.TASK_SEARCH)
+        tasks = search_location_tasks(sb.store.location(location_id), body)
+        return ok({"tasks": [serialize.task_json(t) for t in tasks]})
 
     # --- notes ---
 

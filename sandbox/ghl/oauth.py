@@ -33,6 +33,7 @@ ALL_SCOPES = frozenset(
         "locations.readonly",
         "locations/customFields.readonly",
         "locations/customFields.write",
+        "locations/tasks.readonly",
         "users.readonly",
         "businesses.readonly",
         "businesses.write",

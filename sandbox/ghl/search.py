@@ -1,5 +1,6 @@
 """Listing and searching contacts: the deprecated GET /contacts/ cursor, business listing, and
-POST /contacts/search (page/pageLimit, searchAfter, filters, sort)."""
+POST /contacts/search (page/pageLimit, searchAfter, filters, sort); the location-wide task search
+(POST /locations/{locationId}/tasks/search)."""
 
 import operator
 from collections.abc import Callable, Sequence
@@ -8,13 +9,16 @@ from typing import Any
 
 from sandbox.ghl.errors import unprocessable
 from sandbox.ghl.serialize import full_name
-from sandbox.ghl.state import Contact, parse_iso_ms
+from sandbox.ghl.state import Contact, Location, Task, parse_iso_ms
 from sandbox.ghl.validation import normalize_phone
 
 # page * pageLimit may reach this many records; deeper pages need searchAfter (GHL docs).
 SEARCH_WINDOW = 10_000
 SEARCH_MAX_PAGE_LIMIT = 500
 LIST_MAX_LIMIT = 100
+# TaskSearchParamsDto's documented default page; its maximum is undocumented (this fake's own cap).
+TASK_SEARCH_DEFAULT_LIMIT = 25
+TASK_SEARCH_MAX_LIMIT = 100
 
 
 def matches_query(contact: Contact, query: str) -> bool:
@@ -274,3 +278,33 @@ def _position_after(ordered: list[Contact], keys: list[SortKey], cursor: list[An
         if after(contact):
             return index
     return len(ordered)
+
+
+def search_location_tasks(location: Location, body: dict[str, Any]) -> list[Task]:
+    """One page of the location's tasks, oldest added first, filtered as TaskSearchParamsDto says:
+    `contactId` / `assignedTo` (any of), `completed`, `businessId` (its contacts' tasks), `query`
+    (in the title, case-insensitive); `skip` then `limit`."""
+    limit = int(body.get("limit", TASK_SEARCH_DEFAULT_LIMIT))
+    skip = int(body.get("skip", 0))
+    if not 1 <= limit <= TASK_SEARCH_MAX_LIMIT or skip < 0:
+        raise unprocessable([f"limit must be 1 to {TASK_SEARCH_MAX_LIMIT}; skip must not be negative"])
+    contacts = set(body.get("contactId") or location.tasks)
+    assignees = set(body.get("assignedTo") or [])
+    business = body.get("businessId")
+    needle = str(body.get("query") or "").strip().lower()
+    found = [
+        task
+        for contact_id in contacts
+        for task in location.tasks.get(contact_id, {}).values()
+        if ("completed" not in body or task.completed is body["completed"])
+        and (not assignees or task.assigned_to in assignees)
+        and (business is None or _business_of(location, contact_id) == business)
+        and needle in task.title.lower()
+    ]
+    found.sort(key=lambda task: (task.date_added_ms, task.id))
+    return found[skip : skip + limit]
+
+
+def _business_of(location: Location, contact_id: str) -> str | None:
+    contact = location.contacts.get(contact_id)
+    return contact.business_id if contact is not None else None

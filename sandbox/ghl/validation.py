@@ -251,6 +251,19 @@ SEARCH = Dto(
         "query": _s(),
     },
 )
+# locations.json: the location-wide task search.
+TASK_SEARCH = Dto(
+    "TaskSearchParamsDto",
+    {
+        "contactId": Rule(_string_list),
+        "completed": Rule(_boolean),
+        "assignedTo": Rule(_string_list),
+        "query": _s(),
+        "limit": Rule(_number),
+        "skip": Rule(_number),
+        "businessId": _s(),
+    },
+)
 BULK_BUSINESS = Dto(
     "ContactsBusinessUpdate",
     {
@@ -277,6 +290,7 @@ ALL_DTOS = (
     TAGS,
     SEARCH,
     BULK_BUSINESS,
+    TASK_SEARCH,
 )
 
 INVALID_PHONE = "phone must be a valid phone number"

@@ -210,12 +210,17 @@ def _check_properties(
 # ---- DynamoDB ---------------------------------------------------------------------------------
 
 
+def table_request(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The CreateTable arguments of a template table's properties (keys, indexes, billing)."""
+    return {key: properties[key] for key in _TABLE_REQUEST_PROPERTIES if key in properties}
+
+
 def _create_table(
     clients: _Clients, stack_name: str, logical_id: str, properties: Mapping[str, Any]
 ) -> PhysicalResource:
     _check_properties(logical_id, properties, _TABLE_PROPERTIES, _TABLE_PROPERTIES_WITHOUT_LOCAL_EFFECT)
     name = str(properties.get("TableName") or f"{stack_name}-{logical_id}")
-    request = {key: properties[key] for key in _TABLE_REQUEST_PROPERTIES if key in properties}
+    request = table_request(properties)
     client = clients.dynamodb
     try:
         description = client.create_table(TableName=name, **request)["TableDescription"]

@@ -10,8 +10,8 @@ Source = str
 """Who a call went to or a webhook came from: "ghl", or an app's registry name."""
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# POST calls that only read (GHL's contact search).
-_READ_ONLY_POSTS = ("/contacts/search",)
+# POST calls that only read (GHL's contact search and its location-wide task search).
+_READ_ONLY_POSTS = ("/contacts/search", "/tasks/search")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ghlsync.apps.base import RECORD_OPS, Operation, as_upserts
+from ghlsync.apps.base import RECORD_OPS, Operation, as_id_listing, as_upserts
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import ConnectorError, MalformedWebhook, WebhookRejected
 from ghlsync.mapping.canonical import CanonicalNote, CanonicalTask
@@ -362,3 +362,27 @@ def test_a_child_record_deleted_twice_reads_as_none(subject: ContractSubject, en
     ops.delete(subject.connector, contact.id, created.id)
     # THEN it reads as missing
     assert ops.read(subject.connector, contact.id, created.id) is None
+
+
+@pytest.mark.parametrize("entity", [EntityKind.CONTACT, EntityKind.TASK], ids=str)
+def test_an_id_listing_shows_a_record_until_it_is_deleted(
+    subject: ContractSubject, entity: EntityKind
+) -> None:
+    if entity not in subject.connector.capabilities.id_listing:
+        pytest.skip(f"{subject.name} declares no {entity.value} id listing")
+    # GIVEN a record created through the connector (a task under a new contact)
+    contact = subject.connector.create_contact(unique_contact())
+    assert contact.id
+    record = (
+        contact
+        if entity is EntityKind.CONTACT
+        else RECORD_OPS[entity].create(subject.connector, contact.id, CHILDREN[entity]())
+    )
+    assert record.id
+    listing = as_id_listing(subject.connector)
+    # WHEN every id is listed, before and after the record is deleted
+    before = set(listing.list_ids(entity))
+    RECORD_OPS[entity].delete(subject.connector, contact.id, record.id)
+    after = set(listing.list_ids(entity))
+    # THEN the sweep's delete diff would see it gone: listed first, missing then
+    assert record.id in before and record.id not in after

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from ghlsync.apps.ghl_hub import GhlHub, TaskSearch
+from ghlsync.core.entities import EntityKind
 from ghlsync.ghl.auth import StaticTokenProvider
 from ghlsync.ghl.client import GhlClient
 from ghlsync.ghl.errors import (
@@ -27,6 +29,7 @@ from ghlsync.ghl.models import (
     TaskCreate,
     TaskUpdate,
 )
+from ghlsync.mapping.ghl import GhlFieldMap
 from sandbox.ghl import FakeClock, GhlSandbox
 from sandbox.ghl.custom_fields import define_field
 from sandbox.ghl.variants import GhlVariant
@@ -445,3 +448,37 @@ def test_a_budget_spent_by_another_caller_is_waited_out_from_the_429s_headers(en
     assert first.id == second.id == contact.id
     assert statuses(env.sandbox).count(429) == 1
     assert env.clock() - window_opened >= 10.0
+
+
+# ---------------------------------------------------------------- location-wide task search
+
+
+def test_the_task_search_pages_by_skip_until_a_short_page(env: Env) -> None:
+    # GIVEN five tasks over two contacts, one of them completed
+    first = env.sandbox.ui_create_contact(LOCATION, firstName="A", email="a@example.com")
+    second = env.sandbox.ui_create_contact(LOCATION, firstName="B", email="b@example.com")
+    made = [
+        env.sandbox.ui_create_task(LOCATION, contact.id, title=f"T{n}", dueDate="2026-03-01T09:00:00Z")
+        for n, contact in enumerate([first, first, second, second, second])
+    ]
+    env.sandbox.ui_update_task(LOCATION, second.id, made[4].id, completed=True)
+    mark = len(env.sandbox.request_log)
+    # WHEN every task, then the open ones, are searched two per call
+    every = [task.id for task in env.client.search_tasks(limit=2)]
+    open_ones = [task.id for task in env.client.search_tasks(completed=False, limit=2)]
+    # THEN all five came in three calls (2, 2, 1), the open four in three (2, 2, 0), with contacts
+    assert sorted(every) == sorted(task.id for task in made)
+    assert sorted(open_ones) == sorted(task.id for task in made[:4])
+    assert len(env.sandbox.request_log) - mark == 6
+
+
+def test_a_hub_without_the_task_search_declares_no_task_feed_or_task_listing(env: Env) -> None:
+    # GIVEN the hub with the task search turned off (GHL_TASK_SEARCH=false)
+    hub = GhlHub(env.client, GhlFieldMap(), task_search=TaskSearch(enabled=False))
+    default = GhlHub(env.client, GhlFieldMap())
+    # THEN it lists contact ids only and has no snapshot feed; the default hub has both for tasks
+    assert (hub.capabilities.id_listing, hub.capabilities.snapshot_feed) == (
+        frozenset({EntityKind.CONTACT}),
+        frozenset(),
+    )
+    assert EntityKind.TASK in default.capabilities.id_listing & default.capabilities.snapshot_feed

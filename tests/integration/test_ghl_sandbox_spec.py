@@ -341,6 +341,29 @@ def test_v3_oauth_token_response_matches_the_v3_spec(ghl_sandbox, ghl_http, spec
     assert {"accessToken", "refreshToken", "expiresIn", "tokenType"} <= set(body)
 
 
+def test_the_task_search_answers_the_spec_status_and_tasks_shaped_like_task_schema(world, spec_registry):
+    # GIVEN a location with one open task, and a request body valid against TaskSearchParamsDto
+    body = {"completed": False, "limit": 10, "skip": 0}
+    request_schema = f"{BASE_URI}apps/locations.json#/components/schemas/TaskSearchParamsDto"
+    jsonschema.Draft202012Validator({"$ref": request_schema}, registry=spec_registry).validate(body)
+    # WHEN the location's tasks are searched
+    response = world.api.post(f"/locations/{GHL_LOCATION_ID}/tasks/search", json=body)
+    # THEN 200 with the task; the spec types `tasks` items as bare arrays (it documents no item),
+    # so each item is checked against contacts.json's TaskSchema, the task GHL answers elsewhere
+    assert response.status_code == 200, response.text
+    tasks = response.json()["tasks"]
+    assert [task["id"] for task in tasks] == [world.task_id]
+    for task in tasks:
+        schema_validator(spec_registry, "TaskSchema").validate(task)
+
+
+def test_the_task_search_refuses_a_property_the_spec_does_not_list(world):
+    # GIVEN / WHEN the task search is sent a property TaskSearchParamsDto lacks
+    response = world.api.post(f"/locations/{GHL_LOCATION_ID}/tasks/search", json={"dueDate": "x"})
+    # THEN 422, like GHL's whitelist validation
+    assert response.status_code == 422
+
+
 def test_the_validation_is_not_vacuous(spec_registry):
     # GIVEN a get-contact body with wrong types
     wrong = {"contact": {"id": 5, "tags": "vip", "dnd": "no"}}

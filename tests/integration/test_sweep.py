@@ -50,6 +50,7 @@ GHL_BASE_URL = "https://ghl.sandbox"
 KAYAKO_BASE_URL = "https://sweep.kayako.test/api/v1"
 AGENT = {"email": "sync-agent@sweep.test", "password": "agent-password", "webhook_token": "t" * 24}
 CONNECTION = "conn_sweep"
+DAY = 24 * 3600  # the connections' default delete_scan_hours
 LAZY_BUILDERS = [
     get_settings,
     queue.sqs_client,
@@ -140,7 +141,9 @@ def _setup(
             connection_id=CONNECTION,
             location_id=LOCATION,
             app="kayako",
-            settings=ConnectionSettings(delete_policy=delete_policy, app={"base_url": KAYAKO_BASE_URL}),
+            settings=ConnectionSettings(
+                delete_policy=delete_policy, app={"base_url": KAYAKO_BASE_URL, "due_date_field": "ghl_due"}
+            ),
             created_at=started,
             updated_at=started,
         )
@@ -148,9 +151,10 @@ def _setup(
 
     # The production wiring, over the sandbox-routed client.
     connectors = ConnectorCache(http, settings)
-    engine = build_engine(connectors)
+    now = lambda: datetime.fromtimestamp(clock(), UTC)  # noqa: E731 - the sandboxes' clock, as instants
+    engine = build_engine(connectors, clock=now)
     worker = SyncWorker.from_settings(engine, settings)
-    sweeper = build_sweeper(connectors.hub_for, connectors.app_for, settings)
+    sweeper = build_sweeper(connectors.hub_for, connectors.app_for, settings, clock=now)
     monkeypatch.setattr(load_module("functions/sync_worker"), "worker", lambda: worker)
     monkeypatch.setattr(load_module("functions/sweep"), "sweeper", lambda: sweeper)
     yield Stack(aws, clock, ghl, kayako, LinkStore(aws.table), calls)
@@ -191,7 +195,9 @@ def test_a_kayako_user_whose_automation_was_lost_reaches_ghl_after_a_sweep(stack
     assert link is not None and link.ghl.id == contact.id
 
 
-def test_a_contact_deleted_in_ghl_without_a_webhook_is_tagged_in_kayako(stack: Stack) -> None:
+def test_a_contact_deleted_in_ghl_without_a_webhook_is_found_by_the_daily_diff_and_tagged_in_kayako(
+    stack: Stack,
+) -> None:
     # GIVEN a GHL contact synced to Kayako by a sweep, then deleted in GHL (the webhook lost)
     contact = stack.ghl.ui_create_contact(LOCATION, firstName="Ada", email="ada@example.com")
     stack.clock.advance(60)
@@ -201,11 +207,15 @@ def test_a_contact_deleted_in_ghl_without_a_webhook_is_tagged_in_kayako(stack: S
     assert link is not None
     stack.clock.advance(60)
     stack.ghl.ui_delete_contact(LOCATION, contact.id)
-    # WHEN the next sweep runs and the worker handles what it queued
+    # WHEN sweeps run within the day, and then the first one a day after the connection was made
+    within = stack.sweep()
+    stack.clock.advance(DAY)
     summary = stack.sweep()
     stack.drain()
-    # THEN the delete was found, the Kayako user carries the policy's tag, and the link is a tombstone
-    assert summary["deletes_found"] == 1
+    # THEN the day's diff of id listings found it (sweeps before it read nothing for deletes), the
+    # Kayako user carries the policy's tag, and the link is a tombstone
+    assert (within["deletes_found"], within["ids_listed"]) == (0, 0)
+    assert summary["deletes_found"] == 1 and summary["links_checked"] == 0
     assert "deleted-in-ghl" in {tag.lower() for tag in stack.kayako.store.tags_of(int(link.app.id))}
     tomb = stack.link_of_ghl_contact(contact.id)
     assert tomb is not None and tomb.state is LinkState.DELETED
@@ -223,7 +233,8 @@ def test_a_contact_deleted_in_ghl_without_a_webhook_is_deleted_in_kayako_under_t
     link = stack.link_of_ghl_contact(contact.id)
     assert link is not None
     stack.ghl.ui_delete_contact(LOCATION, contact.id)
-    # WHEN the next sweep and the worker run
+    # WHEN the sweep a day later and the worker run
+    stack.clock.advance(DAY)
     stack.sweep()
     stack.drain()
     # THEN the Kayako user is gone too
@@ -231,9 +242,32 @@ def test_a_contact_deleted_in_ghl_without_a_webhook_is_deleted_in_kayako_under_t
     assert int(link.app.id) not in users
 
 
-def test_a_quiet_sweep_enqueues_nothing_and_costs_a_few_reads(stack: Stack) -> None:
-    # GIVEN a converged pair (a GHL contact synced to Kayako by an earlier sweep)
+def test_a_case_deleted_in_kayako_is_found_by_the_diff_and_deleted_in_ghl(deleting_stack: Stack) -> None:
+    # GIVEN a GHL contact with a task, synced to Kayako (a user and a case), then the case deleted in
+    # Kayako with its automation lost; policy `delete`
+    stack = deleting_stack
     contact = stack.ghl.ui_create_contact(LOCATION, firstName="Ada", email="ada@example.com")
+    task = stack.ghl.ui_create_task(LOCATION, contact.id, title="Call back", dueDate="2026-03-01T09:00:00Z")
+    stack.clock.advance(60)
+    stack.sweep()
+    stack.drain()
+    stack.sweep()
+    stack.drain()
+    task_link = stack.links.get(CONNECTION, EntityKind.TASK, Side.GHL, task.id)
+    assert task_link is not None
+    stack.kayako.ui_delete_case(int(task_link.app.id))
+    # WHEN the sweep a day later and the worker run
+    stack.clock.advance(DAY)
+    summary = stack.sweep()
+    stack.drain()
+    # THEN the diff of Kayako's case listing found it and the GHL task is gone
+    assert summary["deletes_found"] == 1
+    assert stack.ghl.store.location(LOCATION).tasks.get(contact.id, {}).get(task.id) is None
+
+
+def test_a_quiet_sweep_makes_only_the_change_feed_calls(stack: Stack) -> None:
+    # GIVEN a converged pair (a GHL contact synced to Kayako by an earlier sweep)
+    stack.ghl.ui_create_contact(LOCATION, firstName="Ada", email="ada@example.com")
     stack.clock.advance(60)
     stack.sweep()
     stack.drain()
@@ -241,21 +275,49 @@ def test_a_quiet_sweep_enqueues_nothing_and_costs_a_few_reads(stack: Stack) -> N
     stack.calls.clear()
     # WHEN the next sweep finds nothing changed
     summary = stack.sweep()
-    # THEN nothing is queued (the overlap's re-reads match the shadows), and it cost one GHL search
-    # and one Kayako page per feed, plus reading the one linked record checked for deletes on GHL
-    # (not on Kayako: its feed listed the user in this very run)
-    assert (summary["enqueued"], summary["deletes_found"], summary["links_checked"]) == (0, 0, 1)
+    # THEN nothing is queued (the overlap's re-reads match the shadows), and it cost one page per
+    # feed: GHL's contact search and task search, Kayako's users and cases; no record was read
+    assert (summary["enqueued"], summary["deletes_found"], summary["links_checked"]) == (0, 0, 0)
     assert summary["already_synced"] == 2
-    link = stack.link_of_ghl_contact(contact.id)
-    assert link is not None
     assert sorted(stack.calls) == sorted(
         [
             ("ghl.sandbox", "POST", "/contacts/search"),
-            ("ghl.sandbox", "GET", f"/contacts/{link.ghl.id}"),
+            ("ghl.sandbox", "POST", f"/locations/{LOCATION}/tasks/search"),
             ("sweep.kayako.test", "GET", "/api/v1/users"),
             ("sweep.kayako.test", "GET", "/api/v1/cases"),
         ]
     )
+
+
+def test_a_task_retitled_and_re_dated_in_ghl_reaches_kayako_through_the_sweep(stack: Stack) -> None:
+    # GIVEN a GHL contact with a task, both synced to Kayako by sweeps
+    contact = stack.ghl.ui_create_contact(LOCATION, firstName="Ada", email="ada@example.com")
+    task = stack.ghl.ui_create_task(LOCATION, contact.id, title="Call back", dueDate="2026-03-01T09:00:00Z")
+    stack.clock.advance(60)
+    stack.sweep()
+    stack.drain()
+    stack.sweep()
+    stack.drain()
+    link = stack.links.get(CONNECTION, EntityKind.TASK, Side.GHL, task.id)
+    assert link is not None
+    # WHEN the task is retitled and re-dated in GHL (GHL sends no TaskUpdate webhook) and sweeps run
+    stack.clock.advance(60)
+    stack.ghl.ui_update_task(LOCATION, contact.id, task.id, title="Call Ada", dueDate="2026-04-02T10:00:00Z")
+    stack.clock.advance(300)
+    first = stack.sweep()
+    stack.drain()
+    later = []
+    for _ in range(2):
+        stack.clock.advance(300)
+        later.append(stack.sweep()["enqueued"])
+        stack.drain()
+    # THEN the first sweep queued it once and the Kayako case carries the new title and due date;
+    # the GHL task is not queued again (the next sweep may queue Kayako's copy of our write once,
+    # as for contacts), and then nothing is
+    assert first["enqueued"] == 1 and later[0] <= 1 and later[1] == 0
+    case = stack.kayako.store.case(int(link.app.id))
+    assert case.subject == "Call Ada"
+    assert case.custom_fields.get("ghl_due", "").startswith("2026-04-02T10:00")
 
 
 def test_our_own_update_is_queued_by_one_sweep_at_most(stack: Stack) -> None:

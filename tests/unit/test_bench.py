@@ -8,6 +8,7 @@ def test_runner_finds_benchmark_modules_with_run() -> None:
     # GIVEN the bench package THEN cold_start is a benchmark and the runner itself is not
     names = benchmark_names()
     assert "cold_start" in names
+    assert "sweep_cost" in names
     assert "__main__" not in names
 
 

@@ -111,3 +111,33 @@ def test_a_row_stored_with_a_calling_code_reads_as_its_region(code: str | None, 
     stored["default_country_code"] = code
     # WHEN read back / THEN the code's main region (or, for none, no region) is the setting
     assert ConnectionSettings.model_validate(stored).default_country == region
+
+
+def _connection(connection_id: str) -> Connection:
+    return Connection(connection_id=connection_id, location_id="loc1", app="kayako")
+
+
+def test_all_lists_connections_from_the_index_not_the_table(table: Any) -> None:
+    # GIVEN two connections saved, and one row stored the old way (without the index keys)
+    store = ConnectionStore(table)
+    store.put(_connection("conn2"))
+    store.put(_connection("conn1"))
+    store.put(_connection("conn_old"))
+    table.update_item(Key={"pk": "CONN#conn_old", "sk": "CONN"}, UpdateExpression="REMOVE gsi2pk, gsi2sk")
+    # WHEN every connection is listed
+    listed = [c.connection_id for c in store.all()]
+    # THEN the index's two come, by id; the unindexed row is not found (no scan happened)
+    assert listed == ["conn1", "conn2"]
+
+
+def test_reindex_brings_older_rows_into_the_index_once(table: Any) -> None:
+    # GIVEN a connection row stored before the index carried connections
+    store = ConnectionStore(table)
+    store.put(_connection("conn_old"))
+    table.update_item(Key={"pk": "CONN#conn_old", "sk": "CONN"}, UpdateExpression="REMOVE gsi2pk, gsi2sk")
+    stored = store.get("conn_old")
+    # WHEN reindexed twice
+    first, second = store.reindex(), store.reindex()
+    # THEN the first moved it, the second found nothing left, and it is listed unchanged
+    assert (first, second) == (1, 0)
+    assert list(store.all()) == [stored]

@@ -8,6 +8,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import boto3
@@ -29,6 +30,8 @@ from ghlsync.store.audit import AuditRecord, AuditStore
 from ghlsync.store.connections import Connection, ConnectionSettings, ConnectionStore
 from ghlsync.store.links import Link, LinkStore, Side
 from ghlsync.sync.engine import SyncEngine
+from sandbox.stack.aws import table_request
+from sandbox.stack.template import load_template
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -224,27 +227,14 @@ class FakeConnector:
 
 
 def create_sync_table(name: str = "ghl-sync-test") -> Any:
-    """The sync table with template.yaml's key schema (pk/sk, gsi1, TTL); call inside mock_aws."""
+    """The sync table as template.yaml declares it (keys, gsi1, gsi2); call inside mock_aws."""
     dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
-    table = dynamodb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")
-        ],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "gsi1",
-                "KeySchema": [
-                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
-    return table
+    return dynamodb.create_table(TableName=name, **_sync_table_request())
+
+
+@cache
+def _sync_table_request() -> dict[str, Any]:
+    return table_request(load_template().resources["SyncTable"]["Properties"])
 
 
 _event_ids = itertools.count(1)

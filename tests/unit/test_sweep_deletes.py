@@ -1,5 +1,7 @@
-"""Sweep delete checks: linked records gone on one side become DELETE events, a bounded page of
-links per run, round-robin with a stored cursor."""
+"""Sweep delete checks by reads, for the kinds no side can list (these fakes declare no
+`id_listing`; GHL and Kayako notes): linked records gone on one side become DELETE events, a
+bounded page of links per run, round-robin with a stored cursor. The diff of listings is in
+test_sweep_delete_diff."""
 
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import Forbidden

@@ -67,6 +67,18 @@ class FeedConnector(FakeConnector):
         self._record("list_changes", since)
         return self._changes(since)
 
+    def lists_ids(self, *kinds: EntityKind) -> None:
+        """Declare `id_listing` for `kinds` (by default a FeedConnector lists none)."""
+        self.capabilities = replace(self.capabilities, id_listing=frozenset(kinds))
+
+    def list_ids(self, entity: EntityKind) -> Iterator[str]:
+        self._record("list_ids", entity)
+        records = self.contacts if entity is EntityKind.CONTACT else self.tasks
+        for record_id in sorted(records):
+            if self.on_item is not None:
+                self.on_item()
+            yield record_id
+
     def _changes(self, since: datetime) -> Iterator[ChangeEvent]:
         rows: list[tuple[datetime, EntityKind, str, str | None]] = [
             (c.updated_at, EntityKind.CONTACT, c.id, None)
@@ -192,6 +204,7 @@ class Sweep:
             entity=EntityKind.CONTACT,
             ghl=Shadow(id=ghl_id, content_hash="h", fields={}, source_time=when),
             app=Shadow(id=app_id, content_hash="h", fields={}, source_time=when),
+            synced_at=when,
         )
         return self.links.save(link, previous=None)
 

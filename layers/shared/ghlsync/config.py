@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     # Most one GHL call may spend waiting between its retries (429 Retry-After, backoff), so a
     # worker invocation (30 s) ends inside its timeout; past it the event goes back to the queue.
     ghl_max_wait_seconds: float = Field(default=20.0, ge=0, le=600)
+    # The location-wide task search (POST /locations/{id}/tasks/search, scope
+    # locations/tasks.readonly) as the sweep's GHL task feed and task-id listing. UNCONFIRMED in
+    # use (the spec documents no item shape): off, the sweep reads linked contacts' task lists in
+    # rotation instead. Open tasks only in the feed; items per call (the spec's default is 25).
+    ghl_task_search: bool = True
+    ghl_task_search_open_only: bool = True
+    ghl_task_search_page_size: int = Field(default=100, ge=1, le=100)
     # Long-poll wait of DLQ scans (a short poll may answer "empty" while messages remain).
     dlq_receive_wait_seconds: int = Field(default=1, ge=0, le=20)
     # ---- caller-ID lookup (functions/caller_lookup), per warm container: how long a connection's

@@ -166,6 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("spec_file", type=Path)
     check = commands.add_parser("check", help="read-only test calls against the app, one verdict each")
     check.add_argument("connection_id")
+    commands.add_parser("reindex", help="once, after upgrading: list older connections in the index")
     listing = commands.add_parser("list", help="list connections")
     listing.add_argument("--location")
     listing.add_argument("--json", action="store_true", help="JSON for scripts (no secrets)")
@@ -669,6 +670,8 @@ def main(
                 out.write(json.dumps([c.model_dump(mode="json") for c in found], indent=2) + "\n")
             for connection in [] if args.json else found:
                 out.write(_summary(connection) + "\n")
+        elif args.command == "reindex":
+            out.write(f"indexed {store.reindex()} connection(s)\n")
         elif args.command == "show":
             shown = store.get(args.connection_id)
             if shown is None:

@@ -15,6 +15,8 @@ A connector declares what it can do in `capabilities` and implements exactly tha
 | `tags.writes` other than NONE | `TagConnector` (`remove_tags` only for ADD_REMOVE) |
 | `inbound.webhooks` | `WebhookConnector` |
 | `inbound.feed` | `ChangeFeedConnector`; with `feed.full_listing` also `FullListingConnector` |
+| `id_listing` | `IdListingConnector` (every record id of those kinds: the sweep's delete diff) |
+| `snapshot_feed` | `SnapshotFeedConnector` (the current records of kinds without a modification time) |
 
 The engine, the sweep and ingress read the declaration before they call: a flow the app does not
 declare is audited `skipped: unsupported`, the sweep leaves out feeds and delete checks the app
@@ -185,6 +187,13 @@ class Capabilities:
     # Every contact can be listed in resumable pages (`ContactListingConnector`): a backfill
     # matches against the listing instead of looking each contact up.
     lists_contacts: bool = False
+    # Kinds whose every record id the app lists in pages (`IdListingConnector`): the sweep finds
+    # their deletes by diffing one listing per period against the links, instead of reading links.
+    id_listing: frozenset[EntityKind] = frozenset()
+    # Kinds that carry no modification time but whose current records the app lists in pages
+    # (`SnapshotFeedConnector`; GHL tasks through the location-wide task search): the sweep
+    # compares each with its link's shadow, since no timestamp says what changed.
+    snapshot_feed: frozenset[EntityKind] = frozenset()
 
     def support(self, entity: EntityKind) -> EntitySupport | None:
         return self.entities.get(entity)
@@ -387,6 +396,21 @@ class FullListingConnector(Connector, Protocol):
         ...
 
 
+class IdListingConnector(Connector, Protocol):
+    def list_ids(self, entity: EntityKind) -> Iterator[str]:
+        """The id of every record of `entity` the app holds now (a kind in `id_listing`), a page
+        per call, one page in memory at a time."""
+        ...
+
+
+class SnapshotFeedConnector(Connector, Protocol):
+    def list_current(self, entity: EntityKind) -> Iterator[ChangeEvent]:
+        """Every current record of `entity` (a kind in `snapshot_feed`) as an upsert event that
+        carries the record (`ChangeEvent.record`) and its contact (`parent_id`); the event id is
+        stable for the same content, so an unchanged record repeats the same id."""
+        ...
+
+
 # -- the one entity-dispatch table -------------------------------------------------------------
 # `parent_id` is the record's contact id on the connector's side (ignored for contacts).
 
@@ -510,3 +534,11 @@ def as_contact_listing(connector: Connector) -> ContactListingConnector:
 
 def as_full_listing(connector: Connector) -> FullListingConnector:
     return cast(FullListingConnector, connector)
+
+
+def as_id_listing(connector: Connector) -> IdListingConnector:
+    return cast(IdListingConnector, connector)
+
+
+def as_snapshot_feed(connector: Connector) -> SnapshotFeedConnector:
+    return cast(SnapshotFeedConnector, connector)

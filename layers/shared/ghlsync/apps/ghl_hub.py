@@ -5,13 +5,18 @@ The engine then treats both sides alike. GHL specifics handled here:
 - a missing record (404, or GHL's 400 "not found") reads as None, and deleting it again is done;
 - identity lookups use GET /contacts/search/duplicate (immediately consistent, unlike search);
 - updates never carry tags; tags change through add/remove;
-- a task without a due date gets one (`default_due_days` from now): GHL requires it.
+- a task without a due date gets one (`default_due_days` from now): GHL requires it;
+- tasks carry no modification time and fire no TaskUpdate webhook, so with `task_search` the
+  location-wide task search (POST /locations/{locationId}/tasks/search, scope
+  `locations/tasks.readonly`, UNCONFIRMED in use) is the sweep's snapshot feed of tasks and lists
+  task ids for its delete diff; without it the sweep reads linked contacts' task lists in rotation.
 Errors other than "not found" propagate as GhlError (with `.transient`) for the engine to classify.
 """
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from ghlsync.apps.base import (
@@ -47,6 +52,19 @@ GHL_NAME = "ghl"
 
 
 @dataclass(frozen=True)
+class TaskSearch:
+    """How the sweep uses the location-wide task search (settings `GHL_TASK_SEARCH*`).
+
+    `open_only`: the snapshot feed lists open tasks only (a completion fires TaskComplete; a done
+    task is rarely retitled), so a run costs pages of open tasks, not of every task ever made.
+    The delete diff always lists every task."""
+
+    enabled: bool = True
+    open_only: bool = True
+    page_size: int = MAX_PAGE_SIZE
+
+
+@dataclass(frozen=True)
 class CanonicalContactPage:
     contacts: list[CanonicalContact]
     next_cursor: SearchCursor | None
@@ -63,6 +81,8 @@ class GhlHub:
         # contact search by dateUpdated is the sweep's ordered feed, with no window.
         inbound=Inbound(webhooks=True, feed=ChangeFeed(ordered=True)),
         lists_contacts=True,
+        id_listing=frozenset({EntityKind.CONTACT, EntityKind.TASK}),
+        snapshot_feed=frozenset({EntityKind.TASK}),
     )
 
     def __init__(
@@ -73,7 +93,14 @@ class GhlHub:
         verifier: WebhookVerifier | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         default_due_days: int = 1,
+        task_search: TaskSearch = TaskSearch(),
     ) -> None:
+        if not task_search.enabled:
+            # Without the task search no listing shows GHL tasks: contacts only.
+            self.capabilities = replace(
+                self.capabilities, id_listing=frozenset({EntityKind.CONTACT}), snapshot_feed=frozenset()
+            )
+        self._task_search = task_search
         self._client = client
         self._fields = fields
         self._verifier = verifier
@@ -281,6 +308,37 @@ class GhlHub:
                 entity_id=contact.id,
                 occurred_at=occurred,
                 event_type="SweepContactChanged",
+            )
+
+    def list_ids(self, entity: EntityKind) -> Iterator[str]:
+        """Contact ids by search (100 per call, oldest added first), task ids by the task search."""
+        if entity is EntityKind.TASK:
+            yield from (t.id for t in self._client.search_tasks(limit=self._task_search.page_size))
+            return
+        for page in self.contact_pages():
+            yield from (c.id for c in page.contacts if c.id)
+
+    def list_current(self, entity: EntityKind) -> Iterator[ChangeEvent]:
+        """The location's tasks (open ones with `open_only`) as upsert events carrying the task."""
+        completed = False if self._task_search.open_only else None
+        now = self._clock()
+        for task in self._client.search_tasks(completed=completed, limit=self._task_search.page_size):
+            if not task.contact_id:
+                continue  # a task under no contact is nothing the sync links
+            record = mapping.task_to_canonical(task, self._fields, task.contact_id)
+            digest = hashlib.sha256(record.model_dump_json().encode()).hexdigest()[:24]
+            yield ChangeEvent(
+                event_id=f"sweep-ghl-task-{task.id}-{digest}",
+                location_id=self._client.location_id,
+                source=GHL_NAME,
+                entity=EntityKind.TASK,
+                action=ChangeAction.UPSERT,
+                entity_id=task.id,
+                parent_id=task.contact_id,
+                # GHL keeps no modification time for tasks: the instant the listing saw it.
+                occurred_at=now,
+                event_type="SweepTaskListed",
+                record=record.model_dump(mode="json"),
             )
 
 

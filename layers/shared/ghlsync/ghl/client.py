@@ -66,6 +66,7 @@ from ghlsync.ghl.models import (
     TaskCreate,
     TaskEnvelope,
     TaskListResponse,
+    TaskSearchResponse,
     TaskUpdate,
     UpsertResult,
 )
@@ -339,6 +340,24 @@ class GhlClient:
 
     def list_tasks(self, contact_id: str) -> list[Task]:
         return self._call("GET", self._tasks_path(contact_id), TaskListResponse).tasks
+
+    def search_tasks(self, *, completed: bool | None = None, limit: int = MAX_PAGE_SIZE) -> Iterator[Task]:
+        """Every task of the location (POST /locations/{locationId}/tasks/search, scope
+        `locations/tasks.readonly`), `limit` per call by `skip`, one page in memory at a time;
+        `completed` filters open (False) or done (True) tasks. The search takes no date filter or
+        sort, so it is read to its end: a page shorter than `limit` is the last."""
+        _check_page_size(limit)
+        path = f"/locations/{segment(self.location_id, 'location_id')}/tasks/search"
+        skip = 0
+        while True:
+            body: dict[str, Any] = {"limit": limit, "skip": skip}
+            if completed is not None:
+                body["completed"] = completed
+            page = self._call("POST", path, TaskSearchResponse, body=body, retry_safe=True).tasks
+            yield from page
+            if len(page) < limit:
+                return
+            skip += len(page)
 
     def get_task(self, contact_id: str, task_id: str) -> Task:
         return self._call("GET", self._tasks_path(contact_id, task_id), TaskEnvelope).task

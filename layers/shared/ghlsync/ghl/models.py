@@ -453,6 +453,13 @@ class TaskListResponse(_Wire):
     tasks: list[Task] = Field(default_factory=list)
 
 
+class TaskSearchResponse(_Wire):
+    """POST /locations/{locationId}/tasks/search. The spec types `tasks` as a list of arrays (it
+    documents no item); the items are read as the contact-scoped Task (UNCONFIRMED)."""
+
+    tasks: list[Task] = Field(default_factory=list)
+
+
 class NoteEnvelope(_Wire):
     note: Note
 

@@ -2,11 +2,14 @@
 
 Key layout (single table `SYNC_TABLE_NAME`):
 
-| item       | pk                   | sk     | gsi1pk              | gsi1sk               |
-|------------|----------------------|--------|---------------------|----------------------|
-| connection | `CONN#<connectionId>` | `CONN` | `LOC#<locationId>` | `CONN#<connectionId>` |
+| item       | pk                    | sk     | gsi1pk             | gsi1sk / gsi2sk       | gsi2pk        |
+|------------|-----------------------|--------|--------------------|-----------------------|---------------|
+| connection | `CONN#<connectionId>` | `CONN` | `LOC#<locationId>` | `CONN#<connectionId>` | `CONNECTIONS` |
 
-`gsi1` lists a location's connections (GHL events fan out to each active one). The table holds
+`gsi1` lists a location's connections (GHL events fan out to each active one); `gsi2` (the index
+audit rows use, under their own keys) lists every connection for sweeps and operators in one
+partition, so they never scan links and audit. A row stored before `gsi2` carried connections
+joins it on its next save (`put`), or with `reindex()` (`connections_cli reindex`). The table holds
 only non-secret settings; the app credentials and the webhook token live in Secrets Manager under
 `<CONNECTION_SECRET_PREFIX><connectionId>` (`ConnectionSecrets`). The same secret keeps the
 SHA-256 digest of the connection's workflow-API key under `WORKFLOW_KEY_DIGEST_FIELD`, a field of
@@ -32,6 +35,9 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
 
 SORT_KEY = "CONN"
+ALL_CONNECTIONS_KEY = "CONNECTIONS"
+ALL_CONNECTIONS_INDEX = "gsi2"
+_KEYS = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"})
 # The secret field that holds the workflow-API key's digest (ghlsync.workflow.keys), never the key.
 WORKFLOW_KEY_DIGEST_FIELD = "ghlsync_workflow_api_key_sha256"
 
@@ -114,6 +120,9 @@ class ConnectionSettings(BaseModel):
     # location's GHL token was granted read scopes only (`contacts.readonly`).
     read_only: bool = False
     backfill: BackfillSettings = Field(default_factory=BackfillSettings)
+    # How often the sweep lists every record id on both sides and diffs the listing against the
+    # links to find deletes no webhook reported (a delete is found within one such period).
+    delete_scan_hours: float = Field(default=24.0, gt=0, le=24 * 31)
 
     @model_validator(mode="before")
     @classmethod
@@ -181,6 +190,8 @@ class ConnectionStore:
                 "sk": SORT_KEY,
                 "gsi1pk": f"LOC#{connection.location_id}",
                 "gsi1sk": f"CONN#{connection.connection_id}",
+                "gsi2pk": ALL_CONNECTIONS_KEY,
+                "gsi2sk": f"CONN#{connection.connection_id}",
                 # Settings hold floats and free-form app settings: JSON avoids DynamoDB's Decimal.
                 "settings": connection.settings.model_dump_json(),
             }
@@ -211,16 +222,42 @@ class ConnectionStore:
             kwargs["ExclusiveStartKey"] = last
 
     def all(self) -> Iterator[Connection]:
-        """Every connection (a scan: for operators and sweeps, not for the event path)."""
+        """Every connection, by id: one query of the connections' partition of `gsi2` (eventually
+        consistent: a connection saved a moment ago may show from the next call on)."""
         kwargs: dict[str, Any] = {
-            "FilterExpression": Attr("sk").eq(SORT_KEY) & Attr("pk").begins_with("CONN#")
+            "IndexName": ALL_CONNECTIONS_INDEX,
+            "KeyConditionExpression": Key("gsi2pk").eq(ALL_CONNECTIONS_KEY),
         }
         while True:
-            page = self._table.scan(**kwargs)
+            page = self._table.query(**kwargs)
             yield from (_from_item(item) for item in page.get("Items", []))
             last = page.get("LastEvaluatedKey")
             if not last:
                 return
+            kwargs["ExclusiveStartKey"] = last
+
+    def reindex(self) -> int:
+        """Put every connection row the index does not list yet into it (rows stored before it
+        carried connections); returns how many. A one-off scan of the whole table."""
+        kwargs: dict[str, Any] = {
+            "FilterExpression": Attr("sk").eq(SORT_KEY)
+            & Attr("pk").begins_with("CONN#")
+            & Attr("gsi2pk").not_exists()
+        }
+        moved = 0
+        while True:
+            page = self._table.scan(**kwargs)
+            for item in page.get("Items", []):
+                self._table.update_item(
+                    Key={"pk": item["pk"], "sk": SORT_KEY},
+                    UpdateExpression="SET gsi2pk = :pk, gsi2sk = :sk",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeValues={":pk": ALL_CONNECTIONS_KEY, ":sk": str(item["pk"])},
+                )
+                moved += 1
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return moved
             kwargs["ExclusiveStartKey"] = last
 
     def set_status(self, connection_id: str, status: ConnectionStatus) -> None:
@@ -239,7 +276,7 @@ class ConnectionStore:
 
 
 def _from_item(item: dict[str, Any]) -> Connection:
-    data = {k: v for k, v in item.items() if k not in {"pk", "sk", "gsi1pk", "gsi1sk"}}
+    data = {k: v for k, v in item.items() if k not in _KEYS}
     data["settings"] = ConnectionSettings.model_validate_json(str(data["settings"]))
     return Connection.model_validate(data)
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from ghlsync.apps.base import Connector
-from ghlsync.apps.ghl_hub import GhlHub
+from ghlsync.apps.ghl_hub import GhlHub, TaskSearch
 from ghlsync.config import Settings, get_settings
 from ghlsync.ghl.client import GhlClient
 from ghlsync.ghl.models import CustomFieldDefinition
@@ -65,7 +65,13 @@ class ConnectorCache:
         key = (connection.connection_id, connection.updated_at.isoformat(), fetched_at)
         if key not in self._hubs:
             fields = self.field_map_for(connection)
-            self._hubs[key] = GhlHub(self._client_for(connection.location_id), fields)
+            task_search = TaskSearch(
+                enabled=self._settings.ghl_task_search,
+                open_only=self._settings.ghl_task_search_open_only,
+                page_size=self._settings.ghl_task_search_page_size,
+            )
+            client = self._client_for(connection.location_id)
+            self._hubs[key] = GhlHub(client, fields, task_search=task_search)
         return self._hubs[key]
 
     def field_map_for(self, connection: Connection) -> GhlFieldMap:

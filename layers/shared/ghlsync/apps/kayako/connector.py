@@ -119,6 +119,8 @@ class KayakoConnector:
         inbound=Inbound(webhooks=True, feed=ChangeFeed(ordered=False)),
         coupled_fields=(frozenset({"first_name", "last_name"}),),
         lists_contacts=True,
+        # Users and cases page through GET /users and /cases; notes only per user (not listed).
+        id_listing=frozenset({EntityKind.CONTACT, EntityKind.TASK}),
     )
 
     def __init__(
@@ -395,6 +397,16 @@ class KayakoConnector:
                 yield self._swept(
                     EntityKind.TASK, case.id, case.requester.id, case.updated_at, "case.swept", raw
                 )
+
+    def list_ids(self, entity: EntityKind) -> Iterator[str]:
+        """Customer ids (agents left out) or case ids, a page of `page_size` per call."""
+        if entity is EntityKind.TASK:
+            yield from (str(KayakoCase.model_validate(raw).id) for raw in self._api.paginate("cases"))
+            return
+        for raw in self._api.paginate("users"):
+            user = KayakoUser.model_validate(raw)
+            if user.role is None or user.role.id == self._settings.customer_role_id:
+                yield str(user.id)
 
     # -- helpers ----------------------------------------------------------------------------
     def _swept(
