@@ -2,8 +2,10 @@
 
 Flows: a business with two GHL contacts becoming one eKyte Person with two person-contacts; a GHL
 task and note reaching the workspace and the client's notes board; a task made in eKyte for that
-client reaching the GHL contact by polling (a sweep tick: eKyte has no webhooks); a GHL contact
-update eKyte has no route for, audited unsupported. The part only watches the far side.
+client reaching the GHL contact by polling (a sweep tick: eKyte has no webhooks); a GHL business
+whose contacts were imported without webhooks reaching eKyte on the scheduled refresh (a
+RefreshFunction tick); a GHL contact update eKyte has no route for, audited unsupported. The part
+only watches the far side.
 """
 
 from collections.abc import Callable
@@ -15,6 +17,7 @@ if TYPE_CHECKING:
     from sandbox.demo.scenario import Demo
 
 BUSINESS = "Harbour Analytics"
+IMPORTED_BUSINESS = "Northwind Trading"  # its contacts arrive by import: no webhook, only the refresh
 PEOPLE = (("Mary", "Jackson", "mary@harbour.example"), ("Dorothy", "Vaughan", "dorothy@harbour.example"))
 
 
@@ -35,10 +38,11 @@ class EkyteDemo:
             ("GHL business, two contacts → one eKyte Person", self.business_to_person),
             ("GHL task + note → eKyte task + board note", self.children_to_ekyte),
             ("eKyte task → GHL task (polled)", self.task_to_ghl),
+            ("GHL business imported, no webhooks → eKyte Person (scheduled refresh)", self.refresh_to_ekyte),
         ]
 
     def person(self) -> Any:
-        return next((p for p in self.ekyte.store.persons.values() if p.name == BUSINESS), None)
+        return self._person_named(BUSINESS)
 
     def need_person(self) -> Any:
         person = self.person()
@@ -89,6 +93,21 @@ class EkyteDemo:
         contact_id = self.ghl_ids[1]
         self.demo.until("the eKyte task in GHL", lambda: "Quarterly review" in self._task_titles(contact_id))
         return f"GHL task 'Quarterly review' on {contact_id} (from eKyte, by polling)"
+
+    def refresh_to_ekyte(self) -> str:
+        business_id = self.ghl.add_business(self.location_id, IMPORTED_BUSINESS)
+        self.ghl.seed(self.location_id, 2, business_id=business_id)
+        self.demo.stack.tick("RefreshFunction")
+        self.demo.until(
+            f"{IMPORTED_BUSINESS} with its two imported contacts in eKyte",
+            lambda: (p := self._person_named(IMPORTED_BUSINESS)) is not None and len(p.contacts) == 2,
+        )
+        person = self._person_named(IMPORTED_BUSINESS)
+        held = len(person.contacts)
+        return f"Person {person.id} '{IMPORTED_BUSINESS}' with {held} person-contacts (refresh)"
+
+    def _person_named(self, name: str) -> Any:
+        return next((p for p in self.ekyte.store.persons.values() if p.name == name), None)
 
     def consistency(self) -> list[Check]:
         person = self.person()

@@ -50,6 +50,7 @@ FLOWS = [
     "GHL business, two contacts → one eKyte Person",
     "GHL task + note → eKyte task + board note",
     "eKyte task → GHL task (polled)",
+    "GHL business imported, no webhooks → eKyte Person (scheduled refresh)",
     "GHL contact + tag → app (spec file, style B)",
     "GHL task + note → app",
     "app surname + tag → GHL (polled)",
