@@ -5,11 +5,11 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 
+from ghlsync.apps.ghl_hub import listed_task_event
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.events import ChangeEvent
 from ghlsync.mapping.canonical import CanonicalTask
 from ghlsync.store.links import Link, Shadow
-from ghlsync.sweep.feeds import listed_task_event
 from ghlsync.sync.shadows import normalize
 from tests.unit.test_sweep_fakes import CONNECTION, CREATED, LOCATION, FeedConnector, Sweep, sweep
 

@@ -326,20 +326,24 @@ class GhlHub:
             if not task.contact_id:
                 continue  # a task under no contact is nothing the sync links
             record = mapping.task_to_canonical(task, self._fields, task.contact_id)
-            digest = hashlib.sha256(record.model_dump_json().encode()).hexdigest()[:24]
-            yield ChangeEvent(
-                event_id=f"sweep-ghl-task-{task.id}-{digest}",
-                location_id=self._client.location_id,
-                source=GHL_NAME,
-                entity=EntityKind.TASK,
-                action=ChangeAction.UPSERT,
-                entity_id=task.id,
-                parent_id=task.contact_id,
-                # GHL keeps no modification time for tasks: the instant the listing saw it.
-                occurred_at=now,
-                event_type="SweepTaskListed",
-                record=record.model_dump(mode="json"),
-            )
+            yield listed_task_event(self._client.location_id, record, now)
+
+
+def listed_task_event(location_id: str, task: CanonicalTask, now: datetime) -> ChangeEvent:
+    """A GHL task read by a listing, as an upsert event carrying it; the id is stable per content."""
+    digest = hashlib.sha256(task.model_dump_json().encode()).hexdigest()[:24]
+    return ChangeEvent(
+        event_id=f"sweep-ghl-task-{task.id}-{digest}",
+        location_id=location_id,
+        source=GHL_NAME,
+        entity=EntityKind.TASK,
+        action=ChangeAction.UPSERT,
+        entity_id=task.id or "",
+        parent_id=task.parent_id,
+        occurred_at=now,  # GHL keeps no modification time for tasks: when the listing saw it
+        event_type="SweepTaskListed",
+        record=task.model_dump(mode="json"),
+    )
 
 
 def _with_business(contact: CanonicalContact, business_name: str | None) -> CanonicalContact:

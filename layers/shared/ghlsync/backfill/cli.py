@@ -21,7 +21,7 @@ GHL_REQUESTS_PER_SECOND = 10.0
 
 
 class BackfillCliError(Exception):
-    pass
+    """An operator's mistake (a refused plan or run): connections_cli prints it and exits 2."""
 
 
 def after_create(connection: Connection) -> list[str]:

@@ -7,7 +7,6 @@ link's shadow by content hash; without one, the hub's tasks are read per linked 
 rotation per run (`SWEEP_TASK_LISTS_PER_RUN`).
 """
 
-import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,8 +21,9 @@ from ghlsync.apps.base import (
     as_full_listing,
     as_snapshot_feed,
 )
+from ghlsync.apps.ghl_hub import listed_task_event
 from ghlsync.core.entities import EntityKind
-from ghlsync.core.events import GHL_SOURCE, ChangeAction, ChangeEvent
+from ghlsync.core.events import ChangeAction, ChangeEvent
 from ghlsync.mapping.canonical import CanonicalTask
 from ghlsync.observability import emf, logger
 from ghlsync.observability.catalog import MetricName
@@ -55,23 +55,6 @@ class Feed:
     def ordered(self) -> bool:
         """Changes come oldest first, so a cut-short read can resume after the last one."""
         return self.declared.ordered
-
-
-def listed_task_event(location_id: str, task: CanonicalTask, now: datetime) -> ChangeEvent:
-    """A GHL task read by a listing, as an upsert event carrying it; the id is stable per content."""
-    digest = hashlib.sha256(task.model_dump_json().encode()).hexdigest()[:24]
-    return ChangeEvent(
-        event_id=f"sweep-ghl-task-{task.id}-{digest}",
-        location_id=location_id,
-        source=GHL_SOURCE,
-        entity=EntityKind.TASK,
-        action=ChangeAction.UPSERT,
-        entity_id=task.id or "",
-        parent_id=task.parent_id,
-        occurred_at=now,  # GHL keeps no modification time for tasks: when the listing saw it
-        event_type="SweepTaskListed",
-        record=task.model_dump(mode="json"),
-    )
 
 
 class ChangeFeeds:
