@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from sandbox.demo.kayako_backfill import KayakoBackfill
 from sandbox.demo.kayako_fixes import KayakoFixes
 from sandbox.demo.report import Check, StepFailed
 from sandbox.demo.scenario import is_write
@@ -67,6 +68,7 @@ class KayakoDemo:
             ("transient Kayako outage → retried", self.transient_failure_retried),
             ("bad mapping → DLQ → fix → redrive", self.permanent_failure_redriven),
             *KayakoFixes(self).steps(),
+            *KayakoBackfill(self).steps(),
         ]
 
     # -- the sides --------------------------------------------------------------------------------

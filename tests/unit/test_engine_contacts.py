@@ -1,7 +1,10 @@
 """Engine, contacts: identity, echo suppression, three-way merge, stale events, tags as deltas."""
 
+from datetime import timedelta
+
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.events import ChangeAction
+from ghlsync.mapping.canonical import CanonicalContact
 from ghlsync.store.links import Side
 from ghlsync.sync.outcome import Decision
 from tests.unit.test_engine_fakes import Harness, aws_env, h, table
@@ -264,6 +267,48 @@ def test_event_older_than_the_shadow_is_skipped_as_stale(h: Harness) -> None:
     # THEN it is skipped without touching either side
     assert (outcome.decision, outcome.reason) == (Decision.SKIPPED, "stale")
     assert h.ghl.calls == [] and h.app.writes() == []
+
+
+def test_a_write_leaves_the_written_sides_shadow_at_the_writes_own_time(h: Harness) -> None:
+    # GIVEN a linked contact, then a GHL edit a minute later
+    ghl_id, app_id = _linked_pair(h)
+    h.clock.advance(60)
+    h.ghl.edit_contact(ghl_id, last_name="Lovelace")
+    # WHEN the edit is synced to the app
+    h.engine.handle(h.ghl_event(CONTACT, UPSERT, ghl_id))
+    # THEN the app side's shadow holds the time the app gave our write, so the app's change feed,
+    # which lists our write at that time, finds it already synced
+    link = h.link_of(CONTACT, Side.APP, app_id)
+    assert link is not None
+    assert link.app.source_time == h.app.contacts[app_id].updated_at
+
+
+def test_an_edit_racing_our_write_keeps_the_shadow_at_the_read_before_it(h: Harness) -> None:
+    # GIVEN a linked contact, a GHL edit of the last name, and an app user changing the phone while
+    # the engine writes the last name (the write's answer shows the phone it did not write)
+    ghl_id, app_id = _linked_pair(h)
+    read_at = h.app.contacts[app_id].updated_at
+    h.ghl.edit_contact(ghl_id, last_name="Lovelace")
+    write = h.app.update_contact
+
+    def raced(contact_id: str, contact: CanonicalContact, changed: frozenset[str]) -> CanonicalContact:
+        h.clock.advance(1)
+        h.app.edit_contact(contact_id, phone="+15550002222")
+        h.clock.advance(1)
+        return write(contact_id, contact, changed)
+
+    h.app.update_contact = raced  # type: ignore[method-assign]
+    # WHEN the GHL edit is synced
+    h.engine.handle(h.ghl_event(CONTACT, UPSERT, ghl_id))
+    # THEN the app shadow keeps the time read before the write, and the raced edit's own event
+    # (older than the write) is still applied rather than dropped as stale
+    h.app.update_contact = write  # type: ignore[method-assign]
+    link = h.link_of(CONTACT, Side.APP, app_id)
+    assert link is not None and link.app.source_time == read_at
+    raced_at = h.clock.now - timedelta(seconds=1)  # the phone edit, a second before the write
+    outcome = h.engine.handle(h.app_event(CONTACT, UPSERT, app_id, occurred_at=raced_at))
+    assert outcome.decision is Decision.APPLIED
+    assert h.ghl.contacts[ghl_id].phone == "+15550002222"
 
 
 def test_ghl_tag_update_sends_only_add_and_remove_calls(h: Harness) -> None:

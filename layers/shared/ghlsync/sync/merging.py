@@ -138,15 +138,26 @@ def shadow_after_write(
     if wanted_tags is not None:
         content["tags"] = sorted(wanted_tags)
     assert before.id is not None
+    source_time = latest(before.updated_at, occurred_at if side is run.source else None, old.source_time)
+    if written and _only_our_write(before, returned, written):
+        # The write's own time: the side's change feed then lists our write as already synced,
+        # instead of queueing it for the engine to drop as an echo.
+        source_time = latest(source_time, returned.updated_at)
     return Shadow(
         id=before.id,
         parent_id=getattr(before, "parent_id", None) or old.parent_id,
         content_hash=rebuild(before, content).content_hash(),
         fields=content,
-        # The pre-write read time, not the write's: an edit that raced our write stays newer
-        # than the shadow, so its event is not dropped as stale.
-        source_time=latest(before.updated_at, occurred_at if side is run.source else None, old.source_time),
+        source_time=source_time,
     )
+
+
+def _only_our_write(before: Canonical, returned: Canonical, written: frozenset[str]) -> bool:
+    """The write's answer shows nothing but our write: every field we did not write reads as it did
+    before. Otherwise an edit raced the write, and the shadow keeps the pre-write read time, so
+    that edit's event stays newer than the shadow and is not dropped as stale."""
+    held, answered = conflicts.flatten(before.fields()), conflicts.flatten(returned.fields())
+    return all(answered.get(key) == value for key, value in held.items() if key not in written)
 
 
 def save_merged(
