@@ -30,6 +30,7 @@ FLOWS = [
     "mixed-case tag removed in GHL → gone",
     "two-word first name → converged",
     "GHL e-mail changed → old one freed",
+    "records from before the connection → backfill plan → linked",
     "GHL contact → Payaca customer (upsert)",
     "GHL tags, one over 30 characters → Payaca",
     "Payaca customer change → GHL contact",
