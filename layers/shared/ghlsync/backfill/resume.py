@@ -38,8 +38,10 @@ def next_reset(now: datetime, hour_utc: int = 0) -> datetime:
 
 
 def queue_step(job: BackfillJob, enqueue: Enqueue, now: datetime, *, again: bool = False) -> None:
-    """Queue the work item of the job's next step (`job.step`), in the job's own message group."""
-    # A requeued item gets its own id: FIFO would drop a second send of the same one for 5 min.
+    """Queue the work item of the job's next step (`job.step`), in the job's own message group.
+    `again`: an item for this step was sent before (requeued, or resumed after a pause)."""
+    # Then it gets its own id: SQS FIFO drops a send whose deduplication id it saw in the last
+    # 5 minutes, even if that message was consumed (a pause a minute before the reset).
     suffix = f"-again-{uuid.uuid4().hex[:8]}" if again else ""
     event = ChangeEvent(
         event_id=f"backfill-{job.job_id}-{job.step}{suffix}",
@@ -62,7 +64,8 @@ def resume(jobs: JobStore, job: BackfillJob, enqueue: Enqueue, now: datetime) ->
     if not jobs.resume(job):
         return False
     # `paused_until` stays until a page is done: past it, the page reads GHL's budget afresh.
-    queue_step(job, enqueue, now)
+    # The step's first item paused the job: this one is sent again.
+    queue_step(job, enqueue, now, again=True)
     return True
 
 
