@@ -1,8 +1,9 @@
-"""Scheduled (EventBridge Scheduler, hourly): run every due business-enriched refresh (eKyte's
-flow 2) within the invocation's remaining time; an unfinished one resumes on the next run.
-Returns the summary.
+"""Scheduled (EventBridge Scheduler, hourly): resume the backfills GHL's daily budget paused once
+their pause has run out, then run every due business-enriched refresh (eKyte's flow 2) within the
+invocation's remaining time; an unfinished refresh resumes on the next run. Returns the summary.
 
-What a refresh does, when it is due and how it stops are in ghlsync.refresh.
+What each does, when it is due and how it stops are in ghlsync.scheduled_jobs,
+ghlsync.backfill.resume and ghlsync.refresh.
 """
 
 from functools import cache
@@ -11,17 +12,17 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ghlsync.observability import logger, metrics, tracer
-from ghlsync.refresh import RefreshRunner, default_runner
+from ghlsync.scheduled_jobs import ScheduledJobs, default_scheduled_jobs
 
 
 @cache
-def runner() -> RefreshRunner:
-    return default_runner()
+def scheduled_jobs() -> ScheduledJobs:
+    return default_scheduled_jobs()
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    summary = runner().run(context.get_remaining_time_in_millis)
+    summary = scheduled_jobs().run(context.get_remaining_time_in_millis)
     return summary.model_dump(mode="json")

@@ -41,7 +41,9 @@ def _admin_errors(view: Callable[..., Any]) -> Callable[..., Any]:
         except ApiError:
             raise
         except (KeyError, ValueError, TypeError) as exc:
-            return jsonify({"error": str(exc)}), 400
+            # A KeyError's str() is the repr of its message (quoted): send the message itself.
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            return jsonify({"error": str(message)}), 400
 
     return wrapper
 

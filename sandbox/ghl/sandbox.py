@@ -275,8 +275,19 @@ class GhlSandbox(FakeApp):
         business_id: str | None = None,
     ) -> list[str]:
         """Bulk-create contacts (with tasks and notes) whose ids and content depend only on the
-        seed, the location and how many were seeded there before. No webhooks unless asked."""
+        seed, the location and how many were seeded there before. No webhooks unless asked.
+        An unknown location or a negative count is refused (KeyError / ValueError) before anything
+        changes: a refused seed must not move the offset the next seed's ids derive from."""
+        counts = {
+            "contacts": contacts,
+            "tasksPerContact": tasks_per_contact,
+            "notesPerContact": notes_per_contact,
+        }
+        for name, count in counts.items():
+            if count < 0:
+                raise ValueError(f"{name} must be 0 or more, not {count}")
         with self.lock:
+            self.store.location(location_id)
             offset = self._seeded.get(location_id, 0)
             self._seeded[location_id] = offset + contacts
             seed_ids = IdFactory(f"ghl-sandbox:{self.seed_value}:seed:{location_id}:{offset}")

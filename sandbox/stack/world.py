@@ -163,7 +163,7 @@ def _clear_containers() -> None:
     load_module("functions/sweep").sweeper.cache_clear()
     sweep.default_sweeper.cache_clear()
     scheduled_check.default_scheduled_check.cache_clear()
-    load_module("functions/refresh").runner.cache_clear()
+    load_module("functions/refresh").scheduled_jobs.cache_clear()
     refresh_job.default_runner.cache_clear()
 
 
@@ -373,8 +373,9 @@ class World:
             return checker.run(lambda: SWEEP_INVOCATION_MS)
 
     def refresh(self) -> dict[str, Any]:
-        """One tick of the refresh schedule through the real handler (RefreshFunction): every due
-        business-enriched refresh, within the function's timeout; returns its summary."""
+        """One tick of the refresh schedule through the real handler (RefreshFunction): the paused
+        backfills due resumed, every due business-enriched refresh run within the function's
+        timeout; returns its summary."""
         event = json.loads((REPO_ROOT / "events" / "refresh_scheduled.json").read_text())
         answer: dict[str, Any] = self.invoke("RefreshFunction", event)
         return answer

@@ -156,25 +156,25 @@ def test_a_second_start_is_refused_and_a_duplicate_work_item_writes_nothing(
     assert len(bw.world.linked_pairs()) == 2
 
 
-def test_the_ghl_daily_budget_running_out_pauses_the_job_and_the_next_day_resumes_it(
+def test_the_ghl_daily_budget_running_out_pauses_the_job_and_the_operator_resumes_it_next_day(
     backfill_world: BackfillWorld,
 ) -> None:
     # GIVEN four contacts only on GHL, one per page, and a GHL day of 5 requests of which the
     # backfill must leave half to live traffic
     bw = backfill_world
-    bw.set_backfill(page_size=1, daily_reserve=0.5)
-    ids = [bw.hub_contact(f"Day{n}", email=f"day{n}@example.test") for n in range(4)]
-    bw.set_ghl_daily_limit(5)
 
     # WHEN the backfill runs
-    bw.run()
+    ids = bw.pause_on_daily_budget(4)
 
-    # THEN it paused part-way, until the next 00:00 UTC
+    # THEN it paused part-way, until GHL's day resets, and `status` says when it resumes
     paused = bw.job()
     assert paused.status.value == "paused" and paused.paused_until is not None
     done = sum(bw.linked_app_id(i) is not None for i in ids)
     assert 0 < done < 4
-    assert bw.cli("status", bw.connection_id).out.startswith(f"backfill {paused.job_id}: paused")
+    status = bw.cli("status", bw.connection_id).out
+    assert status.startswith(f"backfill {paused.job_id}: paused")
+    resumes_at = f"{paused.paused_until:%Y-%m-%d %H:%M} UTC"
+    assert f"resumes by itself at the first scheduled tick (hourly) after {resumes_at}" in status
 
     # WHEN the day rolls over and the operator runs it again
     bw.next_ghl_day(limit=1000)
@@ -185,6 +185,35 @@ def test_the_ghl_daily_budget_running_out_pauses_the_job_and_the_next_day_resume
     assert again.status == 0, again.err
     assert (bw.job().job_id, bw.job().status.value) == (paused.job_id, "finished")
     assert all(bw.linked_app_id(i) is not None for i in ids)
+
+
+def test_the_schedule_resumes_a_paused_job_once_ghls_day_resets_and_not_before(
+    backfill_world: BackfillWorld,
+) -> None:
+    # GIVEN a backfill of four contacts only on GHL paused part-way by GHL's daily budget
+    bw = backfill_world
+    users_before = len(bw.world.app_person_ids())
+    ids = bw.pause_on_daily_budget(4)
+    paused = bw.job()
+
+    # WHEN the schedule ticks before GHL's day resets
+    early = bw.tick()
+
+    # THEN the job stays paused where it was
+    assert early["backfills"]["resumed"] == []
+    assert (bw.job().status.value, bw.job().step) == ("paused", paused.step)
+
+    # WHEN the day rolls over and the schedule ticks again
+    bw.next_ghl_day(limit=1000)
+    late = bw.tick()
+
+    # THEN the same job resumed and finished: every contact has exactly one Kayako user
+    assert late["backfills"]["resumed"] == [bw.connection_id]
+    job = bw.job()
+    assert (job.job_id, job.status.value, job.counts.get("created_on_app")) == (paused.job_id, "finished", 4)
+    linked = [bw.linked_app_id(i) for i in ids]
+    assert None not in linked and len(set(linked)) == 4
+    assert len(bw.world.app_person_ids()) == users_before + 4
 
 
 def test_a_live_change_during_the_backfill_is_neither_lost_nor_doubled(backfill_world: BackfillWorld) -> None:

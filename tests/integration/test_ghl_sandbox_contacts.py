@@ -289,3 +289,31 @@ def test_business_listing_skips_and_limits(ghl_sandbox, api):
     # THEN it holds the third member and the count of all members
     assert [c["id"] for c in response.json()["contacts"]] == [members[2]]
     assert response.json()["count"] == 3
+
+
+def _seeded_first_names(ghl_sandbox: GhlSandbox, location_id: str) -> list[str]:
+    location = ghl_sandbox.store.location(location_id)
+    return sorted(str(c.fields.get("firstName")) for c in location.contacts.values())
+
+
+def test_seeding_an_unknown_location_is_refused_and_moves_no_seed_offset(ghl_sandbox, ghl_http):
+    # GIVEN a location id the sandbox does not know
+    unknown = "unknownLocation00001"
+    # WHEN the admin API is asked to seed 3 contacts there
+    refused = ghl_http.post("/_sandbox/seed", json={"locationId": unknown, "contacts": 3})
+    # THEN it answers 400 naming the location, and once the location exists its first seed
+    # starts from the first seeded contact (the refused seed moved nothing)
+    assert (refused.status_code, refused.json()) == (400, {"error": f"unknown location '{unknown}'"})
+    ghl_sandbox.add_location(unknown)
+    ghl_sandbox.seed(unknown, contacts=1)
+    assert _seeded_first_names(ghl_sandbox, unknown) == ["Seed0"]
+
+
+def test_seeding_a_negative_count_is_refused_and_moves_no_seed_offset(ghl_sandbox, ghl_http):
+    # GIVEN the sandbox's location, never seeded
+    # WHEN the admin API is asked to seed -2 contacts there
+    refused = ghl_http.post("/_sandbox/seed", json={"locationId": GHL_LOCATION_ID, "contacts": -2})
+    # THEN it answers 400, and the next seed starts from the first seeded contact
+    assert (refused.status_code, refused.json()) == (400, {"error": "contacts must be 0 or more, not -2"})
+    ghl_sandbox.seed(GHL_LOCATION_ID, contacts=1)
+    assert _seeded_first_names(ghl_sandbox, GHL_LOCATION_ID) == ["Seed0"]

@@ -1,9 +1,10 @@
 """What `connections_cli` prints about backfills: after `create`, and a job's progress line."""
 
+import io
 from datetime import UTC, datetime, timedelta
 
-from ghlsync.backfill.cli import after_create, progress_line
-from ghlsync.backfill.jobs import BackfillJob, Phase
+from ghlsync.backfill.cli import after_create, print_status, progress_line
+from ghlsync.backfill.jobs import BackfillJob, JobStatus, Phase
 from ghlsync.store.connections import BackfillSettings, Connection, ConnectionSettings
 
 
@@ -44,3 +45,39 @@ def test_progress_shows_records_done_the_rate_and_an_eta() -> None:
     assert progress_line(job, _connection()) == (
         "backfill j1: running, match_hub, 150 of 400 records, 7.5/s, ETA 33 s"
     )
+
+
+def test_a_paused_jobs_status_says_when_it_resumes_by_itself_and_how_to_resume_it_now() -> None:
+    # GIVEN a job paused by GHL's daily budget until 00:00 UTC
+    job = BackfillJob(
+        job_id="j1",
+        connection_id="conn-1",
+        location_id="loc-1",
+        status=JobStatus.PAUSED,
+        paused_until=datetime(2026, 12, 3, 0, 0, tzinfo=UTC),
+    )
+    # WHEN its status is printed
+    out = io.StringIO()
+    print_status(job, _connection(), out)
+    # THEN it names the resume time and the command that resumes it sooner
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith(", paused until 2026-12-03T00:00:00+00:00")
+    assert lines[1] == (
+        "resumes by itself at the first scheduled tick (hourly) after 2026-12-03 00:00 UTC, when "
+        "GHL's daily budget is back; `connections_cli backfill conn-1` resumes it now"
+    )
+
+
+def test_a_resumed_job_not_yet_past_its_first_page_is_not_shown_as_paused() -> None:
+    # GIVEN a job resumed (running) whose row still holds the pause it came out of
+    job = BackfillJob(
+        job_id="j1",
+        connection_id="conn-1",
+        location_id="loc-1",
+        paused_until=datetime(2026, 12, 3, 0, 0, tzinfo=UTC),
+    )
+    # WHEN its status is printed
+    out = io.StringIO()
+    print_status(job, _connection(), out)
+    # THEN nothing says paused
+    assert "paused" not in out.getvalue() and "resumes by itself" not in out.getvalue()

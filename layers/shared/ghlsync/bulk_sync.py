@@ -46,7 +46,7 @@ from ghlsync.apps.base import BatchedLookups, Connector, MeteredConnector
 from ghlsync.apps.ghl_hub import CanonicalContactPage, GhlHub
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import ConnectorError
-from ghlsync.core.events import GHL_SOURCE, ChangeAction, ChangeEvent
+from ghlsync.core.events import BULK_SYNC_EVENT_TYPE, GHL_SOURCE, ChangeAction, ChangeEvent
 from ghlsync.ghl.client import MAX_PAGE_SIZE
 from ghlsync.ghl.pagination import SearchCursor
 from ghlsync.http.budget import DailyQuota
@@ -57,7 +57,7 @@ from ghlsync.sync.engine import SyncEngine
 from ghlsync.sync.outcome import Decision, PermanentSyncError, TransientSyncError
 
 CHECKPOINT_NAME = "bulk-sync"
-EVENT_TYPE = "BulkSync"
+EVENT_TYPE = BULK_SYNC_EVENT_TYPE
 
 
 class BulkSyncRefused(Exception):

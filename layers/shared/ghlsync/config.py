@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     # Most one GHL call may spend waiting between its retries (429 Retry-After, backoff), so a
     # worker invocation (30 s) ends inside its timeout; past it the event goes back to the queue.
     ghl_max_wait_seconds: float = Field(default=20.0, ge=0, le=600)
+    # When GHL's daily budget starts again, as an hour of the UTC day: a backfill paused by it
+    # resumes then (ghlsync.backfill.resume). UNCONFIRMED: GHL documents 200,000 requests "per
+    # day" and sends no reset header; 0 (midnight UTC) is the proposal, the sandbox's day.
+    ghl_daily_reset_utc_hour: int = Field(default=0, ge=0, le=23)
     # The location-wide task search (POST /locations/{id}/tasks/search, scope
     # locations/tasks.readonly) as the sweep's GHL task feed and task-id listing. UNCONFIRMED in
     # use (the spec documents no item shape): off, the sweep reads linked contacts' task lists in

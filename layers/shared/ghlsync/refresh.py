@@ -31,6 +31,7 @@ from ghlsync.apps.base import Connector, Operation
 from ghlsync.apps.ghl_hub import CanonicalContactPage
 from ghlsync.bulk_sync import BulkProgress, BulkSync, BulkSyncRefused, Stop
 from ghlsync.core.entities import EntityKind
+from ghlsync.core.events import REFRESH_EVENT_TYPE
 from ghlsync.observability import logger
 from ghlsync.store.checkpoints import CheckpointStore
 from ghlsync.store.connections import Connection, ConnectionStore
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from ghlsync.sync import wiring
 
 CHECKPOINT_NAME = "refresh"
-EVENT_TYPE = "ScheduledRefresh"
+EVENT_TYPE = REFRESH_EVENT_TYPE
 
 
 class BusinessRefresh(BulkSync):

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from ghlsync.apps.base import RECORD_OPS, Connector, Operation
 from ghlsync.core.entities import EntityKind
-from ghlsync.core.events import GHL_SOURCE, ChangeAction, ChangeEvent
+from ghlsync.core.events import BACKFILL_CHILD_EVENT_TYPE, GHL_SOURCE, ChangeAction, ChangeEvent
 from ghlsync.store.connections import Connection
 from ghlsync.store.links import Side
 
@@ -55,7 +55,7 @@ def queue_children(
                     entity_id=record.id,
                     parent_id=ids[side],
                     occurred_at=getattr(record, "updated_at", None) or now(),
-                    event_type="BackfillChild",
+                    event_type=BACKFILL_CHILD_EVENT_TYPE,
                 )
                 enqueue(event, event.event_id, connection.location_id)
                 queued += 1

@@ -1,9 +1,10 @@
 """`connections_cli backfill CONN [--plan] [--no-wait]` and `connections_cli status CONN`.
 
 `--plan` lists both sides from this machine and prints what the job would do, writing nothing.
-Without it the job is started (or a paused one resumed) in AWS: its work items go on the sync
+Without it the job is started (or a paused one resumed at once) in AWS: its work items go on the sync
 queue and the worker runs them; this command then shows its progress from the job row until it
-finishes (`--no-wait`: start it and return). `status` prints the job row once.
+finishes (`--no-wait`: start it and return). `status` prints the job row once, and for a paused
+job when it resumes by itself (ghlsync.backfill.resume).
 """
 
 import time
@@ -77,13 +78,26 @@ def progress_line(job: BackfillJob, connection: Connection) -> str:
         f"backfill {job.job_id}: {job.status.value}, {job.phase.value}, {done} of {total or '?'} records, "
         f"{rate:.1f}/s, ETA {eta:.0f} s"
     )
-    if job.paused_until is not None:
+    if job.status is JobStatus.PAUSED and job.paused_until is not None:
         line += f", paused until {job.paused_until.isoformat()}"
     return line
 
 
+def resume_line(job: BackfillJob) -> str | None:
+    """When a paused job resumes by itself, and how to resume it sooner; None: not paused."""
+    if job.status is not JobStatus.PAUSED or job.paused_until is None:
+        return None
+    at = job.paused_until.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"resumes by itself at the first scheduled tick (hourly) after {at}, when GHL's daily "
+        f"budget is back; `connections_cli backfill {job.connection_id}` resumes it now"
+    )
+
+
 def print_status(job: BackfillJob, connection: Connection, out: TextIO) -> None:
     out.write(progress_line(job, connection) + "\n")
+    if (resuming := resume_line(job)) is not None:
+        out.write(resuming + "\n")
     out.writelines(f"  {name} {n}\n" for name, n in sorted(job.counts.items()))
     out.writelines(f"  skipped {n}: {reason}\n" for reason, n in sorted(job.skipped.items()))
 
@@ -102,7 +116,7 @@ def run_backfill(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> int:
     """0: planned, or the job finished (or was started, `wait` False); 1: paused (GHL's daily
-    budget): it resumes when run again after 00:00 UTC."""
+    budget): the schedule resumes it after GHL's day resets (`status` says when)."""
     try:
         if plan:
             print_plan(runner.plan(connection), out)

@@ -1,20 +1,29 @@
 """A connection's backfill job: one row, advanced one work item (page) at a time.
 
     pk = "BACKFILL#<connection_id>"  sk = "JOB"   the job (`BackfillJob` as JSON) + job_id, step, status
+    a paused job also: gsi2pk = "BACKFILL#PAUSED"  gsi2sk = <paused_until, ISO UTC>
+
+`gsi2` (the index connections and audit rows use, under their own keys) lists the paused jobs by
+when they may resume, so the scheduled tick finds the due ones with one query whatever the number
+of connections (`due`); any other save of the row drops it from that partition.
 
 Who may write: `start` is a conditional put that succeeds only when no job is running (two
 operators starting at once: one gets the job, the other `JobRunning`); `advance` is conditional on
 the job id and the step the work item was for, so a duplicate or stale work item (SQS delivers at
-least once; an old job's item after a restart) cannot move the job or write its checkpoint. What a
+least once; an old job's item after a restart) cannot move the job or write its checkpoint;
+`resume` is conditional on the job being paused at that step, so of two resumes (two scheduled
+ticks, a tick and an operator) one wins and queues the next work item, the other does nothing. What a
 page wrote before a crash is written again harmlessly (links exist: the engine merges through
 them; the index is idempotent), so resuming from the last saved step loses and doubles nothing.
 """
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
@@ -33,7 +42,7 @@ class Phase(StrEnum):
 
 class JobStatus(StrEnum):
     RUNNING = "running"
-    PAUSED = "paused"  # GHL's daily budget (less the live reserve) is spent: resume after 00:00 UTC
+    PAUSED = "paused"  # GHL's daily budget (less the live reserve) is spent: resume at `paused_until`
     FINISHED = "finished"
 
 
@@ -69,8 +78,17 @@ class BackfillJob(BaseModel):
         return sum(self.counts.get(n, 0) for n in ("indexed", "listed_hub", "created_hub"))
 
 
+PAUSED_KEY = "BACKFILL#PAUSED"
+PAUSED_INDEX = "gsi2"
+
+
 def _key(connection_id: str) -> dict[str, str]:
     return {"pk": f"BACKFILL#{connection_id}", "sk": "JOB"}
+
+
+def _instant(moment: datetime) -> str:
+    """A sortable UTC instant: ISO strings of one format compare as the instants do."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 class JobStore:
@@ -110,11 +128,53 @@ class JobStore:
             raise
         return True
 
+    def resume(self, job: BackfillJob) -> bool:
+        """Mark the paused `job` running again if the stored one is still it, paused at its step;
+        False: another resume (or a newer job) got there first, and nothing was saved."""
+        assert job.status is JobStatus.PAUSED
+        running = job.model_copy(update={"status": JobStatus.RUNNING})
+        try:
+            self._table.put_item(
+                Item={**_key(job.connection_id), **self._attributes(running)},
+                ConditionExpression="job_id = :job AND step = :step AND #status = :paused",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":job": job.job_id,
+                    ":step": job.step,
+                    ":paused": JobStatus.PAUSED.value,
+                },
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        job.status = JobStatus.RUNNING
+        return True
+
+    def due(self, now: datetime) -> Iterator[BackfillJob]:
+        """The paused jobs whose `paused_until` is at or before `now`, soonest first. The index is
+        eventually consistent: a job listed may have moved on meanwhile (`resume` then refuses)."""
+        kwargs: dict[str, Any] = {
+            "IndexName": PAUSED_INDEX,
+            "KeyConditionExpression": Key("gsi2pk").eq(PAUSED_KEY) & Key("gsi2sk").lte(_instant(now)),
+        }
+        while True:
+            page = self._table.query(**kwargs)
+            for item in page.get("Items", []):
+                yield BackfillJob.model_validate(json.loads(str(item["job"])))
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
+
     @staticmethod
     def _attributes(job: BackfillJob) -> dict[str, str | int]:
-        return {
+        attributes: dict[str, str | int] = {
             "job": job.model_dump_json(),
             "job_id": job.job_id,
             "step": job.step,
             "status": job.status.value,
         }
+        if job.status is JobStatus.PAUSED and job.paused_until is not None:
+            attributes |= {"gsi2pk": PAUSED_KEY, "gsi2sk": _instant(job.paused_until)}
+        return attributes

@@ -16,13 +16,14 @@ meanwhile is matched, not duplicated); an ambiguous contact is audited as a conf
 
 The GHL budget is the location's, shared with live traffic through its one client pacer: before
 each contact the job waits while less than (1 - burst_share) of the burst window is left, and
-pauses (`JobStatus.PAUSED`, until 00:00 UTC) when the day's budget falls under `daily_reserve`.
+pauses (`JobStatus.PAUSED`, until GHL's day resets: ghlsync.backfill.resume, which the hourly
+schedule resumes it from) when the day's budget falls under `daily_reserve`.
 """
 
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from ghlsync.apps.base import Connector, ContactPage, as_contact_listing
 from ghlsync.apps.ghl_hub import GhlHub
@@ -30,8 +31,9 @@ from ghlsync.backfill.children import queue_children
 from ghlsync.backfill.index import DynamoIndex, KeyIndex, MemoryIndex
 from ghlsync.backfill.jobs import BackfillJob, JobStatus, JobStore, Phase
 from ghlsync.backfill.pages import PageWork, PlanOnly, Tallies
+from ghlsync.backfill.resume import Enqueue, next_reset, queue_step, resume
 from ghlsync.core.entities import EntityKind
-from ghlsync.core.events import GHL_SOURCE, ChangeAction, ChangeEvent
+from ghlsync.core.events import BACKFILL_EVENT_TYPE, GHL_SOURCE, ChangeAction, ChangeEvent
 from ghlsync.mapping.canonical import CanonicalContact
 from ghlsync.store.connections import Connection
 from ghlsync.store.leases import LeaseStore
@@ -39,7 +41,6 @@ from ghlsync.store.links import LinkStore, Side
 from ghlsync.sync.engine import SyncEngine
 from ghlsync.sync.outcome import Decision, Outcome, PermanentSyncError, TransientSyncError
 
-EVENT_TYPE = "BackfillPage"
 LEASE_TTL_S = 60.0  # twice the worker's timeout: a page killed by it frees the lease soon after
 
 
@@ -48,11 +49,6 @@ class BackfillRefused(Exception):
 
 
 Headroom = Callable[[Connection], tuple[float | None, float | None]]  # (window %, daily %)
-Enqueue = Callable[[ChangeEvent, str, str], None]  # (event, deduplication id, group id)
-
-
-def _next_utc_midnight(now: datetime) -> datetime:
-    return (now.astimezone(UTC) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 class EngineApply:
@@ -76,7 +72,7 @@ class EngineApply:
             action=ChangeAction.UPSERT,
             entity_id=record.id,
             occurred_at=record.updated_at or self._now(),
-            event_type="Backfill",
+            event_type=BACKFILL_EVENT_TYPE,
         )
 
     @staticmethod
@@ -133,7 +129,9 @@ class BackfillRunner:
         enqueue: Enqueue,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
+        daily_reset_hour_utc: int = 0,
     ) -> None:
+        """`daily_reset_hour_utc`: when GHL's day starts again, the hour a paused job may resume."""
         self._engine = engine
         self._links = links
         self._jobs = jobs
@@ -145,6 +143,7 @@ class BackfillRunner:
         self._enqueue = enqueue
         self._now = now
         self._sleep = sleep
+        self._reset_hour = daily_reset_hour_utc
 
     @classmethod
     def over(cls, table: object, **parts: object) -> "BackfillRunner":
@@ -197,35 +196,22 @@ class BackfillRunner:
             self._queue_step(current, again=True)
             return current
         if current is not None and current.status is JobStatus.PAUSED:
-            current.status = JobStatus.RUNNING  # `paused_until` stays: it tells a stale reading apart
-            if self._jobs.advance(current, from_step=current.step):
-                self._queue_step(current)
+            resume(self._jobs, current, self._enqueue, self._now())
             return current
+        now = self._now()
         job = BackfillJob(
             job_id=uuid.uuid4().hex[:16],
             connection_id=connection.connection_id,
             location_id=connection.location_id,
+            started_at=now,
+            updated_at=now,
         )
         self._jobs.start(job)
         self._queue_step(job)
         return job
 
     def _queue_step(self, job: BackfillJob, *, again: bool = False) -> None:
-        # A requeued item gets its own id: FIFO would drop a second send of the same one for 5 min.
-        suffix = f"-again-{uuid.uuid4().hex[:8]}" if again else ""
-        event = ChangeEvent(
-            event_id=f"backfill-{job.job_id}-{job.step}{suffix}",
-            location_id=job.location_id,
-            source="backfill",
-            connection_id=job.connection_id,
-            entity=EntityKind.CONTACT,
-            action=ChangeAction.BACKFILL,
-            entity_id=job.job_id,
-            occurred_at=self._now(),
-            event_type=EVENT_TYPE,
-            data={"step": job.step},
-        )
-        self._enqueue(event, event.event_id, f"backfill-{job.connection_id}")
+        queue_step(job, self._enqueue, self._now(), again=again)
 
     # -- one work item -------------------------------------------------------------------------
     def step(self, connection: Connection, item: ChangeEvent) -> Outcome:
@@ -279,7 +265,7 @@ class BackfillRunner:
         return self._daily_spent(connection)
 
     def _pause(self, job: BackfillJob, step: int) -> Outcome:
-        job.status, job.paused_until = JobStatus.PAUSED, _next_utc_midnight(self._now())
+        job.status, job.paused_until = JobStatus.PAUSED, next_reset(self._now(), self._reset_hour)
         job.updated_at = self._now()
         self._jobs.advance(job, from_step=step)
         return Outcome(Decision.SKIPPED, "GHL daily budget reserved for live traffic: paused")

@@ -13,6 +13,17 @@ from ghlsync.core.entities import EntityKind
 
 GHL_SOURCE = "ghl"
 
+# Event types of records a bulk job listed (a backfill's contacts and the children it queued, a
+# bulk sync's, a refresh's), not changes someone just made: their `occurred_at` is when the record
+# last changed, months ago for a backfilled one, so they feed no sync-latency metric.
+BACKFILL_EVENT_TYPE = "Backfill"
+BACKFILL_CHILD_EVENT_TYPE = "BackfillChild"
+BULK_SYNC_EVENT_TYPE = "BulkSync"
+REFRESH_EVENT_TYPE = "ScheduledRefresh"
+LISTED_EVENT_TYPES = frozenset(
+    {BACKFILL_EVENT_TYPE, BACKFILL_CHILD_EVENT_TYPE, BULK_SYNC_EVENT_TYPE, REFRESH_EVENT_TYPE}
+)
+
 
 class ChangeAction(StrEnum):
     UPSERT = "upsert"  # created or updated: the engine re-reads the source record
@@ -76,3 +87,8 @@ class ChangeEvent(BaseModel):
     @property
     def from_ghl(self) -> bool:
         return self.source == GHL_SOURCE
+
+    @property
+    def listed(self) -> bool:
+        """A record a bulk job listed, not a change just made (`LISTED_EVENT_TYPES`)."""
+        return self.event_type in LISTED_EVENT_TYPES

@@ -189,7 +189,9 @@ class SyncEngine:
         if event.action is ChangeAction.RESOLVE:
             if outcome.decision is Decision.APPLIED:
                 self._emit_one(MetricName.CONFLICTS_RESOLVED, connection, event)
-        elif outcome.writes:
+        elif outcome.writes and not event.listed:
+            # A listed record's source time is when it last changed (a backfilled contact's, months
+            # ago), not when a change was made: it says nothing of how fast changes sync.
             self._measure_latency(connection, event)
         logger.info(
             "sync decision",
