@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ghlsync.apps.base import RECORD_OPS, Operation, as_id_listing, as_upserts
+from ghlsync.apps.base import RECORD_OPS, Operation, as_contact_listing, as_id_listing, as_upserts
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import ConnectorError, MalformedWebhook, WebhookRejected
 from ghlsync.mapping.canonical import CanonicalNote, CanonicalTask
-from tests.fixtures.contract import ContractSubject, unique_contact
+from tests.fixtures.contract import LISTING_PAGE_SIZE, ContractSubject, unique_contact
 
 pytestmark = pytest.mark.integration
 
@@ -386,3 +386,36 @@ def test_an_id_listing_shows_a_record_until_it_is_deleted(
     after = set(listing.list_ids(entity))
     # THEN the sweep's delete diff would see it gone: listed first, missing then
     assert record.id in before and record.id not in after
+
+
+def _listing_of_created(subject: ContractSubject, count: int) -> tuple[set[str], list[list[str]]]:
+    """`count` contacts created through the connector, and every contact's id page by page."""
+    if not subject.connector.capabilities.lists_contacts:
+        pytest.skip(f"{subject.name} declares no contact listing")
+    created = {subject.connector.create_contact(unique_contact()).id for _ in range(count)}
+    pages = as_contact_listing(subject.connector).contact_pages(start=None, page_size=LISTING_PAGE_SIZE)
+    return created, [[contact.id for contact in page.contacts] for page in pages]
+
+
+def test_a_contact_listing_holds_every_contact_once_across_its_pages(subject: ContractSubject) -> None:
+    # GIVEN five contacts created through the connector
+    # WHEN every contact is listed, a small page at a time
+    created, pages = _listing_of_created(subject, 5)
+    listed = [contact_id for page in pages for contact_id in page]
+    # THEN it took several pages, and each contact is listed exactly once
+    assert len(pages) > 1
+    assert created <= set(listed) and len(listed) == len(set(listed))
+
+
+def test_a_contact_listing_resumes_after_a_pages_cursor(subject: ContractSubject) -> None:
+    # GIVEN contacts and their listing's first page
+    _, pages = _listing_of_created(subject, 3)
+    listing = as_contact_listing(subject.connector)
+    first = next(iter(listing.contact_pages(start=None, page_size=LISTING_PAGE_SIZE)))
+    assert first.next_cursor is not None
+    # WHEN the listing resumes from that page's cursor (as a backfill's next work item does)
+    rest = listing.contact_pages(start=first.next_cursor, page_size=LISTING_PAGE_SIZE)
+    # THEN the first page and the rest are the whole listing, in order, nothing twice
+    assert [c.id for c in first.contacts] + [c.id for page in rest for c in page.contacts] == [
+        contact_id for page in pages for contact_id in page
+    ]

@@ -280,3 +280,52 @@ def test_with_children_a_linked_pairs_task_and_note_reach_the_app_once(backfill_
     assert [c["subject"] for c in cases] == ["Call back"]
     assert any("Asked about pricing" in n for n in notes)
     assert bw.kayako_children(user) == (cases, notes)
+
+
+def test_every_listing_app_links_by_email_and_creates_what_is_missing_on_each_side(
+    listing_backfill_world: BackfillWorld,
+) -> None:
+    # GIVEN a pair with one email, a contact only on GHL and a person only on the app
+    bw = listing_backfill_world
+    pair = bw.hub_contact("Pat", email="pat@example.test")
+    pat = bw.app_user("Pat Lee", email="pat@example.test")
+    only_hub = bw.hub_contact("Hugo", email="hugo@example.test")
+    only_app = bw.app_user("Ann Ray", email="ann@example.test")
+    ghl_before = len(bw.world.ghl_contact_ids())
+
+    # WHEN the operator asks for the plan, then runs the backfill
+    plan = bw.plan()
+    bw.run()
+
+    # THEN the plan said so, the pair is linked, and each one-sided record has its twin, linked
+    assert plan.status == 0, plan.err
+    assert [line for line in plan.out.splitlines() if line.startswith("to ")] == [
+        "to link: 1 (1 by email)",
+        "to create on the app: 1",
+        "to create on GHL: 1",
+    ]
+    assert bw.linked_app_id(pair) == pat
+    assert bw.linked_app_id(only_hub) is not None
+    assert bw.linked_ghl_id(only_app) is not None
+    assert len(bw.world.ghl_contact_ids()) == ghl_before + 1
+    assert bw.job().status.value == "finished"
+
+
+@pytest.mark.parametrize(("app", "instead"), [("kixie", "bulk-sync"), ("ekyte", "refresh")])
+def test_an_app_that_cannot_list_its_contacts_is_refused_with_the_job_that_fits_it(
+    app: str, instead: str
+) -> None:
+    from sandbox.apps import apps_named
+    from sandbox.stack.world import World
+
+    # GIVEN a connection to an app that has no listing of every contact
+    with World(seed=44, apps=apps_named(app)) as world:
+        bw = BackfillWorld(world, app=app)
+        # WHEN the operator plans or starts a backfill of it
+        plan, start = bw.plan(), bw.start()
+        # THEN both are refused, naming the command that brings GHL's contacts to it
+        for refused in (plan, start):
+            assert refused.status != 0
+            assert f"{app} cannot list its contacts" in refused.err
+            assert f"connections_cli {instead} {bw.connection_id}" in refused.err
+        assert JobStore(world.table).get(bw.connection_id) is None

@@ -1,7 +1,7 @@
 """Bulk sync: every matching GHL contact of a connection's location to its app, resumably, within
 the app's daily quota (`connections_cli bulk-sync`; Kixie's PowerList, issue 11 flow 3).
 
-The job lists the location's contacts with POST /contacts/search (`GhlHub.contact_pages`: 100 per
+The job lists the location's contacts with POST /contacts/search (`GhlHub.search_pages`: 100 per
 call, oldest added first, `--tag T` as a search filter) and hands each one to the engine as its
 upsert event would be (`SyncEngine.sync_listed_contact`): from the listed record, never re-read,
 with its digest (open tasks, latest notes, listed per contact: GHL has no location-wide notes
@@ -277,7 +277,7 @@ class BulkSync:
         return Stop.FINISHED, ""
 
     def _listing(self, tag: str | None, progress: BulkProgress) -> Iterator[CanonicalContactPage]:
-        return self._hub.contact_pages(tag=tag, start=progress.cursor, page_size=self._page_size)
+        return self._hub.search_pages(tag=tag, start=progress.cursor, page_size=self._page_size)
 
     def _pages(self, tag: str | None, progress: BulkProgress) -> Iterator[CanonicalContactPage]:
         for page in self._listing(tag, progress):

@@ -61,7 +61,7 @@ class BusinessRefresh(BulkSync):
 
     def _listing(self, tag: str | None, progress: BulkProgress) -> Iterator[CanonicalContactPage]:
         names = self._hub.business_names()
-        return self._hub.contact_pages(
+        return self._hub.search_pages(
             tag=tag, start=progress.cursor, page_size=self._page_size, business_names=names
         )
 

@@ -241,7 +241,7 @@ class GhlHub:
         """Every business of the location, id -> name (GET /businesses/, 100 per call)."""
         return {business.id: business.name for business in self._client.list_businesses() if business.name}
 
-    def contact_pages(
+    def search_pages(
         self,
         *,
         tag: str | None = None,
@@ -270,15 +270,15 @@ class GhlHub:
                 total=page.total,
             )
 
-    def contact_page_listing(self, *, start: str | None, page_size: int) -> Iterator[ContactPage]:
-        """`contact_pages` behind the connector-neutral listing (`ContactListingConnector`): the
+    def contact_pages(self, *, start: str | None, page_size: int) -> Iterator[ContactPage]:
+        """`search_pages` behind the connector-neutral listing (`ContactListingConnector`): the
         search cursor travels as JSON."""
         cursor = None
         if start:
             raw = json.loads(start)
             after = raw.get("search_after")
             cursor = SearchCursor(page=raw.get("page"), search_after=tuple(after) if after else None)
-        for page in self.contact_pages(start=cursor, page_size=page_size):
+        for page in self.search_pages(start=cursor, page_size=page_size):
             after_page = page.next_cursor
             yield ContactPage(
                 contacts=page.contacts,
@@ -315,7 +315,7 @@ class GhlHub:
         if entity is EntityKind.TASK:
             yield from (t.id for t in self._client.search_tasks(limit=self._task_search.page_size))
             return
-        for page in self.contact_pages():
+        for page in self.search_pages():
             yield from (c.id for c in page.contacts if c.id)
 
     def list_current(self, entity: EntityKind) -> Iterator[ChangeEvent]:

@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from ghlsync.apps.base import Connector, ContactPage, as_contact_listing
-from ghlsync.apps.ghl_hub import GhlHub
 from ghlsync.backfill.children import queue_children
 from ghlsync.backfill.index import DynamoIndex, KeyIndex, MemoryIndex
 from ghlsync.backfill.jobs import BackfillJob, JobStatus, JobStore, Phase
@@ -159,13 +158,17 @@ class BackfillRunner:
     def _check(self, connection: Connection) -> None:
         if not connection.active:
             raise BackfillRefused(f"connection {connection.connection_id} is disabled")
-        if not self._app_for(connection).capabilities.lists_contacts:
-            raise BackfillRefused(f"{connection.app} cannot list its contacts: nothing to match against")
+        capabilities = self._app_for(connection).capabilities
+        if not capabilities.lists_contacts:
+            # What brings GHL's contacts to such an app instead: the job that needs no listing.
+            instead = "bulk-sync" if capabilities.upserts_contacts else "refresh"
+            raise BackfillRefused(
+                f"{connection.app} cannot list its contacts: nothing to match against; "
+                f"`connections_cli {instead} {connection.connection_id}` brings GHL's contacts to it"
+            )
 
     def _hub_pages(self, connection: Connection, start: str | None, size: int) -> Iterator[ContactPage]:
-        hub = self._hub_for(connection)
-        assert isinstance(hub, GhlHub)
-        return hub.contact_page_listing(start=start, page_size=size)
+        return as_contact_listing(self._hub_for(connection)).contact_pages(start=start, page_size=size)
 
     # -- plan ----------------------------------------------------------------------------------
     def plan(self, connection: Connection) -> Tallies:

@@ -123,8 +123,10 @@ def page_number_pages(
     items: ItemsOf = "data",
     total_pages_path: str | None = None,
     first_page: int = 1,
+    start: int | None = None,
 ) -> Iterator[Page[int]]:
-    """`fetch(page)`. Stops at the last page the body reports, or at a short or empty page."""
+    """`fetch(page)` from page `start` (None: `first_page`). Stops at the last page the body
+    reports, or at a short or empty page."""
 
     def page_at(number: int | None) -> Page[int]:
         at = first_page if number is None else number
@@ -134,7 +136,7 @@ def page_number_pages(
         done = not found or len(found) < page_size or (last is not None and at >= last)
         return Page(found, None if done else at + 1)
 
-    return _guard(page_at, first_page)
+    return _guard(page_at, first_page if start is None else start)
 
 
 def body_cursor_pages(
@@ -142,8 +144,10 @@ def body_cursor_pages(
     *,
     items: ItemsOf = "data",
     cursor_path: str = "next_cursor",
+    start: str | None = None,
 ) -> Iterator[Page[str]]:
-    """`fetch(cursor)`, None for the first page. Stops when the body has no (or an empty) cursor."""
+    """`fetch(cursor)` from cursor `start` (None: the first page). Stops when the body has no (or
+    an empty) cursor."""
 
     def page_at(cursor: str | None) -> Page[str]:
         data = fetch(cursor)
@@ -154,7 +158,7 @@ def body_cursor_pages(
         next_cursor = following if isinstance(following, str) and following and found else None
         return Page(found, next_cursor)
 
-    return _guard(page_at, None)
+    return _guard(page_at, start)
 
 
 _LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]*)*)")
@@ -171,16 +175,17 @@ def next_link(header: str | None) -> str | None:
 
 
 def link_header_pages(
-    fetch: Callable[[str | None], PageData], *, items: ItemsOf = "data"
+    fetch: Callable[[str | None], PageData], *, items: ItemsOf = "data", start: str | None = None
 ) -> Iterator[Page[str]]:
-    """`fetch(url)`: None for the first page, then the `Link: <url>; rel="next"` of each page."""
+    """`fetch(url)` from `start` (None: the first page), then the `Link: <url>; rel="next"` of
+    each page."""
 
     def page_at(url: str | None) -> Page[str]:
         data = fetch(url)
         headers = {k.lower(): v for k, v in data.headers.items()}
         return Page(_items(data, items), next_link(headers.get("link")))
 
-    return _guard(page_at, None)
+    return _guard(page_at, start)
 
 
 def start_after_pages(

@@ -24,7 +24,7 @@ from ghlsync.apps.payaca.settings import PayacaCredentials, PayacaSettings
 from ghlsync.http.auth import BasicAuth
 from ghlsync.http.client import RestClient, RetryPolicy, segment
 from ghlsync.http.errors import object_body
-from ghlsync.http.paging import PageData, items_of, offset_pages
+from ghlsync.http.paging import Page, PageData, items_of, offset_pages
 from ghlsync.observability import logger
 from ghlsync.observability.calls import CallMetrics
 
@@ -86,15 +86,28 @@ class PayacaApi:
             return {}
         return object_body(response, "Payaca")
 
+    def pages(
+        self,
+        path: str,
+        items: str,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        start: int = 0,
+        limit: int | None = None,
+    ) -> Iterator[Page[int]]:
+        """An offset/limit collection a page at a time from offset `start` (`items` names the list
+        in the body); each page's `next_cursor` is the offset after it."""
+
+        def fetch(offset: int, size: int) -> PageData:
+            return PageData(
+                self.call("GET", path, params={**(params or {}), "offset": offset, "limit": size})
+            )
+
+        size = limit or self._settings.page_size
+        return offset_pages(fetch, limit=size, items=items, total_path="totalCount", start=start)
+
     def paginate(
         self, path: str, items: str, params: Mapping[str, str | int] | None = None
     ) -> Iterator[dict[str, Any]]:
-        """Every item of an offset/limit collection (`items` names the list in the body)."""
-
-        def fetch(offset: int, limit: int) -> PageData:
-            return PageData(
-                self.call("GET", path, params={**(params or {}), "offset": offset, "limit": limit})
-            )
-
-        pages = offset_pages(fetch, limit=self._settings.page_size, items=items, total_path="totalCount")
-        return (item for item in items_of(pages) if isinstance(item, dict))
+        """Every item of an offset/limit collection."""
+        return (item for item in items_of(self.pages(path, items, params)) if isinstance(item, dict))

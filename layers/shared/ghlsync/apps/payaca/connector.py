@@ -17,7 +17,7 @@ import hashlib
 import json
 import random
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from ghlsync.apps.base import (
     Capabilities,
+    ContactPage,
     EntitySupport,
     Flow,
     Inbound,
@@ -35,7 +36,7 @@ from ghlsync.apps.base import (
     TagWrites,
 )
 from ghlsync.apps.payaca.api import PayacaApi, path_for
-from ghlsync.apps.payaca.settings import PayacaCredentials, PayacaSettings
+from ghlsync.apps.payaca.settings import PAGE_LIMIT, PayacaCredentials, PayacaSettings
 from ghlsync.core.entities import EntityKind
 from ghlsync.core.errors import MalformedWebhook, NotFound, Validation
 from ghlsync.core.events import ChangeAction, ChangeEvent
@@ -109,6 +110,7 @@ def capabilities_for(settings: PayacaSettings) -> Capabilities:
         ),
         inbound=Inbound(webhooks=True, busy_status=BUSY_STATUS),
         coupled_fields=(frozenset({"first_name", "last_name"}),),
+        lists_contacts=settings.list_customers,
     )
 
 
@@ -182,6 +184,23 @@ class PayacaConnector:
     def get_contact(self, contact_id: str) -> CanonicalContact | None:
         customer = self._read(contact_id)
         return None if customer is None else self._as_contact(customer)
+
+    def contact_pages(self, *, start: str | None, page_size: int) -> Iterator[ContactPage]:
+        """Every customer, `page_size` (at most Payaca's 100) per GET customers; the cursor is the
+        next offset. A listed customer's stage tags are not derived (that is a projects listing per
+        customer): a backfill links on fields and its own tags, and the stage tags come with the
+        customer's next change."""
+        size = min(page_size, PAGE_LIMIT)
+        first = int(start) if start else 0
+        for page in self._api.pages(
+            self._settings.customer_search_path, "customers", start=first, limit=size
+        ):
+            customers = (PayacaCustomer.model_validate(c) for c in page.items if isinstance(c, dict))
+            yield ContactPage(
+                contacts=[customer_to_contact(customer, self._settings) for customer in customers],
+                next_cursor=None if page.next_cursor is None else str(page.next_cursor),
+                total=page.total,
+            )
 
     def find_contacts(self, *, email: str | None, phone: str | None) -> list[CanonicalContact]:
         """The customer Payaca's upsert would add to: among those with a contact of this e-mail,

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from ghlsync.mapping.payaca import PayacaMappingConfig
 
 DEFAULT_BASE_URL = "https://api.payaca.com/v1"
+PAGE_LIMIT = 100  # `limit` is 1-100 (documented on tax rates only: assumed everywhere)
 
 
 class PayacaSettings(PayacaMappingConfig):
@@ -23,8 +24,8 @@ class PayacaSettings(PayacaMappingConfig):
     max_retry_after_s: float = Field(default=20.0, ge=0)
     # Total time one call may spend sleeping between attempts (keeps Lambda inside its timeout).
     max_total_wait_s: float = Field(default=20.0, ge=0)
-    # offset/limit paging (documented on tax rates only: assumed everywhere); limit is 1-100.
-    page_size: int = Field(default=50, ge=1, le=100)
+    # offset/limit paging, `limit` per page.
+    page_size: int = Field(default=50, ge=1, le=PAGE_LIMIT)
 
     # -- documented operations, inferred paths ---------------------------------------------
     customer_upsert_path: str = "customers"  # POST: "Customers: Create or update"
@@ -39,6 +40,10 @@ class PayacaSettings(PayacaMappingConfig):
     # the upsert's "several matches -> the earliest created" rule then decides).
     find_by_email: bool = True
     customer_search_path: str = "customers"
+    # Every customer, for a backfill: the same GET without `email`, paged by offset/limit (the
+    # path is the API's auth example; that it lists every customer is inferred). Off: a backfill
+    # of the connection is refused (nothing to match against).
+    list_customers: bool = True
     # The customer's projects (stage tags are derived from them; notes/tasks attach to the newest).
     customer_projects_path: str = "customers/{id}/projects"
     # Tag removal: DELETE customers/{id}/tags {"tagNames"}. Off: tags are add-only.

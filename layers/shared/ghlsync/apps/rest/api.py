@@ -34,7 +34,6 @@ from ghlsync.http.paging import (
     Page,
     PageData,
     body_cursor_pages,
-    items_of,
     link_header_pages,
     offset_pages,
     page_number_pages,
@@ -45,6 +44,20 @@ from ghlsync.observability.calls import CallMetrics
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _BACKOFF_BASE_S = 0.5
 _BACKOFF_CAP_S = 20.0
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parsed = httpx.URL(url)
+    return parsed.scheme, parsed.netloc.decode()
+
+
+def _number(cursor: str | None, default: int) -> int:
+    """An offset or page number kept as a listing's cursor."""
+    if cursor is None:
+        return default
+    if not cursor.isdigit():
+        raise ValueError(f"not a page cursor: {cursor!r}")
+    return int(cursor)
 
 
 def fill(template: Any, values: Mapping[str, Any], *, in_path: bool = False) -> Any:
@@ -159,11 +172,25 @@ class SpecApi:
         self, request: RequestSpec, values: Mapping[str, Any], shape: RecordSpec, **kw: Any
     ) -> Iterator[dict[str, Any]]:
         """Every record of a listing, page after page (the request's paging, else the spec's)."""
-        paging = request.paging or self._spec.paging
-        for item in items_of(self._pages(request, values, shape, paging, kw.get("params") or {})):
-            if not isinstance(item, dict):
+        for page in self.pages(request, values, shape, params=kw.get("params") or {}):
+            yield from page.items
+
+    def pages(
+        self,
+        request: RequestSpec,
+        values: Mapping[str, Any],
+        shape: RecordSpec,
+        *,
+        params: Mapping[str, Any],
+        start: str | None = None,
+    ) -> Iterator[Page[Any]]:
+        """A listing a page at a time, from `start` (a page's `next_cursor` as a string: an offset,
+        a page number, the app's cursor or its next link; None: the first page). Every item is an
+        object, or UnreadableRecord."""
+        for page in self._pages(request, values, shape, request.paging or self._spec.paging, params, start):
+            if not all(isinstance(item, dict) for item in page.items):
                 raise UnreadableRecord(f"{self._spec.name} listed a non-object under {request.path}")
-            yield item
+            yield page
 
     def _items(self, shape: RecordSpec, request: RequestSpec) -> Callable[[Any], list[Any]]:
         def items(body: Any) -> list[Any]:
@@ -177,6 +204,13 @@ class SpecApi:
 
         return items
 
+    def _next_link(self, url: str) -> str:
+        """A next-page link must stay on the spec's origin: the app's answer is not trusted to send
+        our credentials elsewhere."""
+        if _origin(url) != _origin(self._spec.base_url):
+            raise UnreadableRecord(f"{self._spec.name} gave a next-page link off its base URL: {url}")
+        return url
+
     def _pages(
         self,
         request: RequestSpec,
@@ -184,6 +218,7 @@ class SpecApi:
         shape: RecordSpec,
         paging: PagingSpec,
         params: Mapping[str, Any],
+        start: str | None,
     ) -> Iterator[Page[Any]]:
         items = self._items(shape, request)
 
@@ -198,6 +233,7 @@ class SpecApi:
                     limit=paging.page_size,
                     items=items,
                     total_path=paging.total_path,
+                    start=_number(start, 0),
                 )
             case PageNumberPaging():
                 return page_number_pages(
@@ -206,6 +242,7 @@ class SpecApi:
                     items=items,
                     total_pages_path=paging.total_pages_path,
                     first_page=paging.first_page,
+                    start=None if start is None else _number(start, paging.first_page),
                 )
             case CursorPaging():
                 limit = {paging.limit_param: paging.page_size} if paging.limit_param else {}
@@ -213,11 +250,14 @@ class SpecApi:
                     lambda cursor: fetch({**limit, paging.cursor_param: cursor}),
                     items=items,
                     cursor_path=paging.cursor_path,
+                    start=start,
                 )
             case LinkPaging():
                 first = {paging.limit_param: paging.page_size} if paging.limit_param else {}
                 return link_header_pages(
-                    lambda url: fetch(first) if url is None else fetch(url=url), items=items
+                    lambda url: fetch(first) if url is None else fetch(url=self._next_link(url)),
+                    items=items,
+                    start=start,
                 )
             case NoPaging():
                 return iter([Page(items(fetch().body), None)])

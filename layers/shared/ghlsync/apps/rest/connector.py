@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from ghlsync.apps.base import InboundRequest
+from ghlsync.apps.base import ContactPage, InboundRequest
 from ghlsync.apps.rest.api import SpecApi
 from ghlsync.apps.rest.credentials import RestCredentials, authenticator_for, budgets_for
 from ghlsync.apps.rest.inbound import WebhookReader, capabilities_for, polled_event
@@ -169,6 +169,19 @@ class RestConnector:
     def get_contact(self, contact_id: str) -> CanonicalContact | None:
         record = self._read(CONTACT, {"id": contact_id})
         return None if record is None else self._contact(record)
+
+    def contact_pages(self, *, start: str | None, page_size: int) -> Iterator[ContactPage]:
+        """Every contact of the contact `list` (with the full pass's filter), a page per call, from
+        `start` (a page's cursor). Pages are the spec's size (`paging.page_size`): the app's own
+        limit, so `page_size` is not used."""
+        request = self._request(CONTACT, "list")
+        shape = self._entity(CONTACT).record
+        for page in self._api.pages(request, {}, shape, params=self._contact_filter(), start=start):
+            yield ContactPage(
+                contacts=[self._contact(record) for record in page.items],
+                next_cursor=None if page.next_cursor is None else str(page.next_cursor),
+                total=page.total,
+            )
 
     def find_contacts(self, *, email: str | None, phone: str | None) -> list[CanonicalContact]:
         """Contacts whose e-mail (else phone) the app's lookup matches, confirmed here too."""

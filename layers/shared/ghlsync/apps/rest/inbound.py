@@ -91,6 +91,7 @@ def capabilities_for(spec: AppSpec) -> Capabilities:
         tags=support,
         inbound=Inbound(webhooks=spec.inbound.webhooks is not None, feed=feed, busy_status=BUSY_STATUS),
         coupled_fields=(frozenset({"first_name", "last_name"}),) if full_name else (),
+        lists_contacts=spec.entities.contact.list is not None,
     )
 
 
