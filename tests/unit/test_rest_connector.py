@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from ghlsync.apps.rest.connector import RestConnector
 from ghlsync.apps.rest.credentials import RestCredentials
 from ghlsync.apps.rest.loading import load_spec
-from ghlsync.apps.rest.transforms import to_app, to_canonical
+from ghlsync.apps.rest.transforms import UnreadableRecord, to_app, to_canonical
 from ghlsync.mapping.canonical import CanonicalContact
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -139,6 +140,43 @@ def test_link_header_paging_follows_rel_next() -> None:
 
     events = list(connector(handler, spec(paging={"kind": "link"})).list_all_changes())
     assert [e.entity_id for e in events] == ["p1", "p2"]
+
+
+def test_a_next_link_off_the_specs_base_url_is_refused_not_followed() -> None:
+    # GIVEN an app whose first page points its next link at another host
+    hosts: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/token":
+            return httpx.Response(200, json={"access_token": "at"})
+        hosts.append(request.url.host)
+        link = '<https://elsewhere.example/api/people?after=p1>; rel="next"'
+        return httpx.Response(200, json={"contacts": [{"id": "p1", "modified": NOW}]}, headers={"Link": link})
+
+    # WHEN every contact is listed
+    with pytest.raises(UnreadableRecord, match="off its base URL"):
+        list(connector(handler, spec(paging={"kind": "link"})).list_all_changes())
+    # THEN no request (and no credential) went to the other host
+    assert hosts == ["mini.example"]
+
+
+def test_a_contact_listing_resumes_at_the_offset_its_cursor_names() -> None:
+    # GIVEN three contacts, two to a page
+    offsets: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/token":
+            return httpx.Response(200, json={"access_token": "at"})
+        offset = int(request.url.params["offset"])
+        offsets.append(request.url.params["offset"])
+        people = [{"id": f"p{i}", "modified": NOW} for i in range(offset, min(offset + 2, 3))]
+        return httpx.Response(200, json={"contacts": people})
+
+    # WHEN the listing starts from the first page's cursor
+    pages = list(connector(handler, spec()).contact_pages(start="2", page_size=100))
+    # THEN it asked for offset 2 only, and that page ends the listing
+    assert offsets == ["2"]
+    assert [[c.id for c in p.contacts] for p in pages] == [["p2"]] and pages[-1].next_cursor is None
 
 
 def test_new_contact_task_templates_are_created_with_the_contact() -> None:
