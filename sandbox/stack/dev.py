@@ -37,6 +37,7 @@ variables resolved against the moto resources) plus AWS_ENDPOINT_URL and fake cr
 import logging
 import os
 import secrets
+import shlex
 import signal
 import sys
 import threading
@@ -334,6 +335,26 @@ class DevStack:
             + f"AWS {self.moto_url}"
             + (" | DRY RUN: writes are recorded, not sent" if cfg.dry_run else "")
         )
+        log("dev")("for connections_cli and ghlsync in another shell: " + self.cli_exports())
+
+    # What the operator CLIs need to find this stack (the README's make dev section points here).
+    CLI_VARIABLES = (
+        "SYNC_TABLE_NAME",
+        "SYNC_QUEUE_URL",
+        "SYNC_DLQ_URL",
+        "GHL_API_BASE_URL",
+        "TOKEN_SECRET_PREFIX",
+        "CONNECTION_SECRET_PREFIX",
+    )
+
+    def cli_exports(self) -> str:
+        """One `export` line: moto's endpoint, moto's dummy credentials and the stack's names."""
+        names = {
+            "AWS_ENDPOINT_URL": self.moto_url,
+            **FAKE_CREDENTIALS,
+            **{name: self.env[name] for name in self.CLI_VARIABLES if name in self.env},
+        }
+        return "export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in names.items())
 
     def _wire_sandboxes(self, log: Callable[[str], None]) -> None:
         """The dev location (PIT in its token secret), its GHL webhooks, and one connection per

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import httpx
 import pytest
 
@@ -63,6 +64,22 @@ def test_template_resources_are_created_in_moto(stack: DevStack) -> None:
     urls = sqs.list_queues()["QueueUrls"]
     assert stack.env["SYNC_QUEUE_URL"] in urls
     assert stack.env["SYNC_DLQ_URL"] in urls
+
+
+def test_the_printed_exports_let_a_cli_in_another_shell_reach_the_stack(stack: DevStack) -> None:
+    # GIVEN the export line the stack prints for the operator CLIs
+    exports = dict(part.split("=", 1) for part in stack.cli_exports().removeprefix("export ").split())
+    # WHEN a client is built from those variables alone
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=exports["AWS_ENDPOINT_URL"],
+        region_name=exports["AWS_DEFAULT_REGION"],
+        aws_access_key_id=exports["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=exports["AWS_SECRET_ACCESS_KEY"],
+    )
+    # THEN it finds the stack's queues and table under the names given
+    assert {exports["SYNC_QUEUE_URL"], exports["SYNC_DLQ_URL"]} <= set(sqs.list_queues()["QueueUrls"])
+    assert exports["SYNC_TABLE_NAME"] == stack.env["SYNC_TABLE_NAME"]
 
 
 def test_busy_port_exits_non_zero_with_a_clear_message(capsys: pytest.CaptureFixture[str]) -> None:
