@@ -276,7 +276,7 @@ def test_with_children_a_linked_pairs_task_and_note_reach_the_app_once(backfill_
     bw.run()
 
     # THEN the task is a Kayako case and the note a Kayako note on the user, each once
-    assert first == 2
+    assert first == 3  # the task, the note, and the app-side tag event
     assert [c["subject"] for c in cases] == ["Call back"]
     assert any("Asked about pricing" in n for n in notes)
     assert bw.kayako_children(user) == (cases, notes)
@@ -329,3 +329,24 @@ def test_an_app_that_cannot_list_its_contacts_is_refused_with_the_job_that_fits_
             assert f"{app} cannot list its contacts" in refused.err
             assert f"connections_cli {instead} {bw.connection_id}" in refused.err
         assert JobStore(world.table).get(bw.connection_id) is None
+
+
+def test_with_children_the_apps_tags_of_a_pair_reach_ghl_once(backfill_world: BackfillWorld) -> None:
+    # GIVEN a pair tagged only on Kayako (Kayako lists users without their tags), children on
+    bw = backfill_world
+    bw.set_backfill(children=True)
+    world = bw.world
+    contact = bw.hub_contact("Tom", email="tom@example.test")
+    user = bw.app_user("Tom", email="tom@example.test")
+    world.kayako.ui_add_tags(int(user), "gold")
+    world.capture_webhooks()
+
+    # WHEN the backfill runs, and again
+    bw.run()
+    tagged = world.ghl_reader().get_contact(contact)
+    mark = world.mark()
+    bw.run()
+
+    # THEN GHL holds the tag, and the second run wrote nothing
+    assert tagged is not None and tagged.tags == frozenset({"gold"})
+    assert world.ghl_writes(since=mark) == [] and world.app_writes("kayako", since=mark) == []

@@ -91,8 +91,9 @@ class BackfillSettings(BaseModel):
     # The share of GHL's daily budget kept for live traffic: a backfill pauses below it.
     daily_reserve: float = Field(default=0.1, ge=0, lt=1)
     page_size: int = Field(default=100, ge=1, le=100)
-    # Bring each linked or created pair's tasks and notes along (ghlsync.backfill.children): one
-    # listing call per kind and side per pair, so off unless asked for.
+    # Bring each linked or created pair's tasks, notes and app-side tags along
+    # (ghlsync.backfill.children): a listing call per kind and side and one app read per pair, so
+    # off unless asked for.
     children: bool = False
 
 
