@@ -140,8 +140,15 @@ def test_a_contact_deleted_in_ghl_follows_the_delete_policy(world: World) -> Non
 
 
 def test_a_contact_deleted_in_the_app_is_tagged_in_ghl(world: World) -> None:
-    # GIVEN a synced contact WHEN the app deletes it (style B: seen by the sweep's re-read)
+    # GIVEN a synced contact, and deletes diffed every half minute (style B has no webhooks: its
+    # deletes are found by the sweep's diff of the contact listing against the links)
     ghl_id, app_id = synced_contact(world)
+    connection = world.connections.get(world.connection_ids["generic"])
+    assert connection is not None
+    settings = connection.settings.model_copy(update={"delete_scan_hours": 30 / 3600})
+    world.connections.put(connection.model_copy(update={"settings": settings}))
+    # WHEN the app deletes it, past the sweep's overlap after the link was made
+    world.clock.advance(180)
     generic(world).ui_delete("contact", app_id)
     from_app(world)
     # THEN GHL keeps its contact, tagged as deleted in the app

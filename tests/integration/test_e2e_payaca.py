@@ -10,6 +10,7 @@ import pytest
 
 from ghlsync.core.entities import EntityKind
 from ghlsync.store.links import Side
+from ghlsync.sync.tags import deleted_tag
 from sandbox.apps import apps_named
 from sandbox.apps.payaca import PayacaSandbox
 from sandbox.apps.payaca.stack import INSTALLER_EMAIL
@@ -289,3 +290,23 @@ def test_the_notes_and_tasks_proposals_send_them_to_the_customers_newest_project
     [task_id] = stored.tasks
     assert payaca(world).store.tasks[task_id]["name"] == "Send the quote"
     assert world.link(EntityKind.TASK, Side.APP, task_id, app="payaca") is not None
+
+
+def test_a_customer_deleted_in_payaca_is_found_by_the_id_diff_and_tagged_in_ghl(world: World) -> None:
+    # GIVEN a synced customer, and deletes diffed every half minute (Payaca sends no deletion
+    # webhook: its listing of every customer is diffed against the links)
+    contact_id, customer_id = synced_contact(world)
+    connection = world.connections.get(world.connection_ids["payaca"])
+    assert connection is not None
+    settings = connection.settings.model_copy(update={"delete_scan_hours": 30 / 3600})
+    world.connections.put(connection.model_copy(update={"settings": settings}))
+    # WHEN the customer is deleted in Payaca, past the sweep's overlap after the link was made,
+    # and the sweep runs
+    world.clock.advance(180)
+    payaca(world).ui_delete_customer(customer_id)
+    summary = world.sweep()
+    world.settle()
+    # THEN the diff found it, and GHL keeps its contact, tagged as deleted in Payaca
+    assert summary.deletes_found == 1 and summary.links_checked == 0
+    contact = world.ghl_reader().get_contact(contact_id)
+    assert contact is not None and deleted_tag("payaca") in contact.tags

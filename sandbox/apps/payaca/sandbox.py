@@ -130,6 +130,10 @@ class PayacaSandbox(FakeApp):
                 body["contacts"] = contacts
             return self.store.update_customer(customer_id, body)
 
+    def ui_delete_customer(self, customer_id: str) -> None:
+        with self.lock:
+            self.store.delete_customer(customer_id)
+
     def ui_add_tags(self, customer_id: str, *tags: str) -> Customer:
         with self.lock:
             return self.store.change_tags(customer_id, list(tags), add=True)

@@ -179,6 +179,16 @@ class PayacaStore:
         self._emit("customer.updated", {"customer": self.customer_json(customer)})
         return customer, False
 
+    def delete_customer(self, customer_id: str) -> None:
+        """Gone with its projects (Payaca documents no delete API nor a deletion webhook, so none
+        is emitted: the sync finds it by its daily id diff)."""
+        self.customer(customer_id)
+        del self.customers[customer_id]
+        for project in [p for p in self.projects.values() if p.customer_id == customer_id]:
+            for task_id in project.tasks:
+                self.tasks.pop(task_id, None)
+            del self.projects[project.id]
+
     def update_customer(self, customer_id: str, body: Json) -> Customer:
         customer = self.customer(customer_id)
         if "name" in body:

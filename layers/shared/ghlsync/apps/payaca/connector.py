@@ -111,6 +111,8 @@ def capabilities_for(settings: PayacaSettings) -> Capabilities:
         inbound=Inbound(webhooks=True, busy_status=BUSY_STATUS),
         coupled_fields=(frozenset({"first_name", "last_name"}),),
         lists_contacts=settings.list_customers,
+        # The same listing finds deletes by a daily diff instead of reading links.
+        id_listing=frozenset({EntityKind.CONTACT}) if settings.list_customers else frozenset(),
     )
 
 
@@ -201,6 +203,12 @@ class PayacaConnector:
                 next_cursor=None if page.next_cursor is None else str(page.next_cursor),
                 total=page.total,
             )
+
+    def list_ids(self, entity: EntityKind) -> Iterator[str]:
+        """Every customer id (the one kind in `id_listing`), a page per call."""
+        assert entity is EntityKind.CONTACT, entity
+        for page in self.contact_pages(start=None, page_size=PAGE_LIMIT):
+            yield from (contact.id for contact in page.contacts if contact.id)
 
     def find_contacts(self, *, email: str | None, phone: str | None) -> list[CanonicalContact]:
         """The customer Payaca's upsert would add to: among those with a contact of this e-mail,

@@ -183,6 +183,12 @@ class RestConnector:
                 total=page.total,
             )
 
+    def list_ids(self, entity: EntityKind) -> Iterator[str]:
+        """Every contact id of the contact `list` (the one kind in `id_listing`), a page per call."""
+        assert entity is CONTACT, entity
+        for page in self.contact_pages(start=None, page_size=0):
+            yield from (contact.id for contact in page.contacts if contact.id)
+
     def find_contacts(self, *, email: str | None, phone: str | None) -> list[CanonicalContact]:
         """Contacts whose e-mail (else phone) the app's lookup matches, confirmed here too."""
         entity = self._entity(CONTACT)

@@ -92,6 +92,11 @@ def capabilities_for(spec: AppSpec) -> Capabilities:
         inbound=Inbound(webhooks=spec.inbound.webhooks is not None, feed=feed, busy_status=BUSY_STATUS),
         coupled_fields=(frozenset({"first_name", "last_name"}),) if full_name else (),
         lists_contacts=spec.entities.contact.list is not None,
+        # Deletes by a daily diff of the contact listing, unless the full pass filters it (a
+        # contact outside the filter would look deleted).
+        id_listing=frozenset({EntityKind.CONTACT})
+        if spec.entities.contact.list is not None and not (full_pass and full_pass.filter)
+        else frozenset(),
     )
 
 
