@@ -58,6 +58,7 @@ from werkzeug.serving import WSGIRequestHandler
 from sandbox.apps import AppSandbox, SandboxedApp, registered_apps
 from sandbox.fakes.server import PortInUseError, ServerThread
 from sandbox.ghl.custom_fields import define_field
+from sandbox.stack import moto_scale
 from sandbox.stack.aws import provision
 from sandbox.stack.devconfig import HOST, DevConfig, StackError, config_from_args, parse_args
 from sandbox.stack.environ import EnvPatch
@@ -156,6 +157,8 @@ def moto_app() -> tuple[Any, type[WSGIRequestHandler]]:
         MotoRequestHandler,
         create_backend_app,
     )
+
+    moto_scale.install()
 
     class Handler(MotoRequestHandler):
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:

@@ -31,6 +31,7 @@ from typing import Any, TextIO
 
 from moto import mock_aws
 
+from sandbox.stack import moto_scale
 from sandbox.stack.aws import ProvisioningError, provision
 from sandbox.stack.lambda_runtime import LambdaContext, load_handler
 from sandbox.stack.template import (
@@ -135,6 +136,7 @@ def aws_backend() -> contextlib.AbstractContextManager[Any]:
     """moto in-process, unless the developer runs a moto server and points AWS_ENDPOINT_URL at it."""
     if os.environ.get("AWS_ENDPOINT_URL"):
         return contextlib.nullcontext()
+    moto_scale.install()
     return mock_aws()
 
 

@@ -69,6 +69,7 @@ from sandbox.fakes.base import FakeApp
 from sandbox.ghl import FakeClock, GhlSandbox
 from sandbox.ghl.variants import DEFAULT as DEFAULT_GHL
 from sandbox.ghl.variants import GhlVariant
+from sandbox.stack import moto_scale
 from sandbox.stack.aws import ProvisionedStack, provision
 from sandbox.stack.calls import Answered, ApiAnswer, ApiCall, RecordingTransport, Source, Unrouted, Webhook
 from sandbox.stack.environ import EnvPatch
@@ -245,6 +246,7 @@ class World:
     def _start(self) -> None:
         self._env.set(_FAKE_AWS)
         self._env.unset("AWS_ENDPOINT_URL")
+        moto_scale.install()
         self._mock = mock_aws()
         self._mock.start()
         self._session = boto3.session.Session(region_name=DEFAULT_REGION)
@@ -575,8 +577,9 @@ class World:
 
         The rounds run on a fresh thread (joined at once: nothing runs concurrently). CPython 3.13
         grows its frame stack in chunks; under pytest's deep stack, moto's recursive deep copies
-        (every DynamoDB transaction copies the table) oscillate across a chunk boundary and each
-        call maps and unmaps one, two million times in a 200-change run (~30 s of system time).
+        (every DynamoDB transaction copied the table, before sandbox.stack.moto_scale) oscillate
+        across a chunk boundary and each call maps and unmaps one, two million times in a
+        200-change run (~30 s of system time).
         A new thread starts with an empty stack, as a Lambda invocation would."""
         outcome: list[int | BaseException] = []
 

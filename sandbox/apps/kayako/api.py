@@ -116,19 +116,26 @@ def build_app(sb: "KayakoSandbox") -> Flask:
         body = {"status": status, "data": expand(data), "resource": resource}
         return Response(json.dumps(body), status, headers={"ETag": tag}, content_type="application/json")
 
-    def many(items: list[Json], resource: str) -> Response:
+    def page_window() -> tuple[int, int]:
+        """offset and limit of the page asked for."""
         offset = _int_arg("offset", 0, minimum=0)
-        limit = _int_arg("limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
-        page = items[offset : offset + limit]
+        return offset, _int_arg("limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
+
+    def page_of(page: list[Json], total_count: int, resource: str, window: tuple[int, int]) -> Response:
+        offset, limit = window
         body = {
             "status": 200,
             "data": [expand(i) for i in page],
             "resource": resource,
             "offset": offset,
             "limit": limit,
-            "total_count": len(items),
+            "total_count": total_count,
         }
         return Response(json.dumps(body), 200, content_type="application/json")
+
+    def many(items: list[Json], resource: str) -> Response:
+        offset, limit = window = page_window()
+        return page_of(items[offset : offset + limit], len(items), resource, window)
 
     def ok() -> Response:
         return Response(json.dumps({"status": 200}), 200, content_type="application/json")
@@ -160,8 +167,12 @@ def build_app(sb: "KayakoSandbox") -> Flask:
     # -- users ----------------------------------------------------------------------------
     @app.get(f"{API}/users")
     def list_users() -> Response:
-        users = store.list_users(_since_arg())
-        return many([store.user_json(u, base_url()) for u in users], "user")
+        # Only the page is read and serialised: a listing of 10,000 users costs 100 pages, not
+        # 100 times 10,000 users.
+        since = _since_arg()
+        offset, limit = window = page_window()
+        users, total_count = store.users_page(since, offset, limit)
+        return page_of([store.user_json(u, base_url()) for u in users], total_count, "user", window)
 
     @app.post(f"{API}/users")
     def create_user() -> Response:

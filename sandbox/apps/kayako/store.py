@@ -8,6 +8,8 @@ Resource shapes follow shared/reference/target-apps.md §1: integer ids, nested 
 `{"id", "resource_type"}`, ISO-8601 timestamps with an offset, `resource_url` on every resource.
 """
 
+import bisect
+import itertools
 import re
 import threading
 import uuid
@@ -178,6 +180,13 @@ class KayakoStore:
         self.lock = threading.RLock()
         self.users: dict[int, User] = {}
         self.identities: dict[str, dict[int, Identity]] = {"email": {}, "phone": {}}
+        # Indexes over `identities`, kept by _add_identity and _drop_identity, so that serialising a
+        # user or finding an address does not read every identity (a page of 100 users at 10,000).
+        self._identities_by_user: dict[str, dict[int, dict[int, Identity]]] = {"email": {}, "phone": {}}
+        self._identities_by_value: dict[str, dict[str, dict[int, Identity]]] = {"email": {}, "phone": {}}
+        # The users in `since` order ((updated_at, id)), sorted on the first listing after a change:
+        # a listing page then costs its page, not a sort of every user.
+        self._users_by_change: list[User] | None = None
         self.notes: dict[int, Note] = {}
         self.cases: dict[int, Case] = {}
         self.user_tags: dict[int, list[str]] = {}
@@ -194,6 +203,9 @@ class KayakoStore:
         return self._next_id[kind]
 
     def _emit(self, event: str, resource_id: int, user_id: int, updated_at: float, data: Json) -> None:
+        # Every mutation is reported here (add_agent, which is not, drops the order itself): any of
+        # them may add, remove or re-date a user.
+        self._users_by_change = None
         change = Change(event=event, id=resource_id, user_id=user_id, updated_at=iso(updated_at), data=data)
         for listener in self.listeners:
             listener(change)
@@ -214,13 +226,13 @@ class KayakoStore:
         return user is not None and ROLES[user.role_id][1] in AGENT_ROLE_TYPES
 
     def identities_of(self, user_id: int, kind: str) -> list[Identity]:
-        found = [i for i in self.identities[kind].values() if i.user_id == user_id]
+        found = self._identities_by_user[kind].get(user_id, {}).values()
         # Documented order: primary first, then most recently updated.
         return sorted(found, key=lambda i: (not i.is_primary, -i.updated_at, -i.id))
 
     def find_identity(self, kind: str, value: str) -> Identity | None:
-        wanted = value.strip().lower()
-        return next((i for i in self.identities[kind].values() if i.value.lower() == wanted), None)
+        """The oldest identity with this value, whatever its case."""
+        return next(iter(self._identities_by_value[kind].get(value.strip().lower(), {}).values()), None)
 
     # -- users ----------------------------------------------------------------------------
     def add_agent(
@@ -230,6 +242,7 @@ class KayakoStore:
             now = self.clock()
             agent = User(self._new_id("user"), full_name, role_id, now, now, now)
             self.users[agent.id] = agent
+            self._users_by_change = None
             self._add_identity(agent.id, "email", email, primary=True, now=now)
             self.passwords[email.lower()] = (password, agent.id)
             return agent
@@ -296,20 +309,33 @@ class KayakoStore:
             data = self.user_json(user)
             del self.users[user_id]
             self.user_tags.pop(user_id, None)
-            for by_id in self.identities.values():
-                for identity_id in [i.id for i in by_id.values() if i.user_id == user_id]:
-                    del by_id[identity_id]
+            for kind in self.identities:
+                for identity in list(self._identities_by_user[kind].get(user_id, {}).values()):
+                    self._drop_identity(identity)
             for note in [n for n in self.notes.values() if n.user_id == user_id]:
                 del self.notes[note.id]
             self._emit("user.deleted", user_id, user_id, self.clock(), data)
 
     def list_users(self, since: float | None) -> list[User]:
+        users, _ = self.users_page(since, 0, len(self.users))
+        return users
+
+    def users_page(self, since: float | None, offset: int, limit: int) -> tuple[list[User], int]:
+        """`limit` users from `offset` of the listing, and the listing's length. Without `since`
+        the listing is by id; with it (date pagination), the users changed at or after `since`
+        (whole seconds, inclusive), oldest change first."""
         with self.lock:
             if since is None:
-                return sorted(self.users.values(), key=lambda u: u.id)
-            # Date pagination: oldest change first; `since` is inclusive.
-            changed = [u for u in self.users.values() if int(u.updated_at) >= int(since)]
-            return sorted(changed, key=lambda u: (u.updated_at, u.id))
+                # Ids only grow and a user is stored when created: `users` is in id order.
+                by_id = self.users.values()
+                return list(itertools.islice(by_id, offset, offset + limit)), len(by_id)
+            if self._users_by_change is None:
+                self._users_by_change = sorted(self.users.values(), key=lambda u: (u.updated_at, u.id))
+            by_change = self._users_by_change
+            # int(updated_at) >= int(since) is updated_at >= int(since): timestamps are positive.
+            first = bisect.bisect_left(by_change, float(int(since)), key=lambda u: u.updated_at)
+            start = first + offset
+            return by_change[start : start + limit], len(by_change) - first
 
     # -- identities -----------------------------------------------------------------------
     def _check_email_free(self, email: str) -> None:
@@ -325,7 +351,14 @@ class KayakoStore:
                 other.updated_at = now
         identity = Identity(self._new_id(kind), kind, user_id, value.strip(), primary, now, now)
         self.identities[kind][identity.id] = identity
+        self._identities_by_user[kind].setdefault(user_id, {})[identity.id] = identity
+        self._identities_by_value[kind].setdefault(identity.value.lower(), {})[identity.id] = identity
         return identity
+
+    def _drop_identity(self, identity: Identity) -> None:
+        del self.identities[identity.kind][identity.id]
+        _unindex(self._identities_by_user[identity.kind], identity.user_id, identity.id)
+        _unindex(self._identities_by_value[identity.kind], identity.value.lower(), identity.id)
 
     def identity(self, kind: str, identity_id: int) -> Identity:
         found = self.identities[kind].get(identity_id)
@@ -380,7 +413,7 @@ class KayakoStore:
             identity = self.identity(kind, identity_id)
             if identity.is_primary:
                 raise field_invalid("is_primary", f"The primary {kind} identity cannot be removed")
-            del self.identities[kind][identity_id]
+            self._drop_identity(identity)
             now = self.clock()
             user = self.user(identity.user_id)
             user.updated_at = now
@@ -710,6 +743,12 @@ def _optional_str(params: Json, name: str) -> str | None:
     if not isinstance(value, str | int | float):
         raise field_invalid(name, "The value of the field must be a string")
     return str(value)
+
+
+def _unindex[K](index: dict[K, dict[int, Identity]], key: K, identity_id: int) -> None:
+    del index[key][identity_id]
+    if not index[key]:
+        del index[key]
 
 
 def _required_str(params: Json, name: str) -> str:
