@@ -52,6 +52,16 @@ def test_headroom_is_the_share_of_each_budget_the_last_answer_left() -> None:
     assert pacer.headroom() == (25.0, 25.0)
 
 
+def test_a_window_reading_older_than_the_window_is_unknown() -> None:
+    # GIVEN a pacer that saw 25 of 100 left in a 10 s window, then made no request for 11 s
+    pacer, clock = make_pacer()
+    observe(pacer, budget(25, daily=50_000))
+    clock.sleep(11)
+    # WHEN its headroom is read
+    # THEN the window has rolled over since (its share is unknown); the day's still holds
+    assert pacer.headroom() == (None, 25.0)
+
+
 def test_headroom_is_unknown_before_any_answer() -> None:
     # GIVEN a pacer that saw no response yet
     pacer, _ = make_pacer()

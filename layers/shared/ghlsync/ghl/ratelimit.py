@@ -183,9 +183,13 @@ class RateLimitPacer:
         self._remaining = snapshot.remaining
 
     def headroom(self) -> tuple[float | None, float | None]:
-        """(window, daily): percent of the budget the last response said is left; None unknown."""
+        """(window, daily): percent of the budget the last response said is left; None unknown.
+        A window reading older than the window says nothing of it now (it has rolled over since):
+        unknown, so a caller that waits for window room (a backfill) does not wait on it for ever
+        while it sends nothing that would renew it."""
         window = None
-        if self._remaining is not None and self._max:
+        current = bool(self._answered) and self._answered[-1] > self._clock() - self._interval_s
+        if current and self._remaining is not None and self._max:
             window = round(100 * self._remaining / self._max, 2)
         daily = None
         if self._daily is not None and self._daily[1]:
